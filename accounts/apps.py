@@ -1,0 +1,8 @@
+"""Tenancy, identity and credentials."""
+
+from django.apps import AppConfig
+
+
+class AccountsConfig(AppConfig):
+    name = "accounts"
+    verbose_name = "Accounts"

@@ -1,0 +1,206 @@
+"""Writes for tenancy and credentials: workspaces, memberships, API keys, OAuth applications."""
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser
+from django.utils import timezone
+from django.utils.text import slugify
+from oauth2_provider.generators import generate_client_secret
+from oauth2_provider.models import get_access_token_model
+
+from .models import Agency, ApiKey, Membership, OAuthApplication, Plan, Role, Workspace
+from .scopes import ALL_SCOPES, unknown_scopes
+
+API_KEY_PREFIX = "lh_"
+# last_used_at is kept to the minute: writing it on every request would cost a write
+# per API call for no information anyone reads at a finer grain.
+LAST_USED_GRANULARITY = timedelta(minutes=1)
+
+
+class ScopeError(ValueError):
+    """A credential was asked for a scope that does not exist."""
+
+
+def api_key_hash(raw_key: str) -> str:
+    return hashlib.sha256(raw_key.encode()).hexdigest()
+
+
+def _check_scopes(scopes: list[str] | tuple[str, ...]) -> list[str]:
+    bad = unknown_scopes(scopes)
+    if bad:
+        raise ScopeError(f"Unknown scopes: {', '.join(bad)}")
+    return list(dict.fromkeys(scopes))
+
+
+def _unique_slug(name: str) -> str:
+    base = slugify(name)[:60] or "workspace"
+    slug, n = base, 1
+    while Workspace.objects.filter(slug=slug).exists():
+        n += 1
+        slug = f"{base}-{n}"
+    return slug
+
+
+def workspace_create(
+    *,
+    name: str,
+    plan_code: str = Plan.BUSINESS,
+    agency_name: str | None = None,
+    slug: str | None = None,
+    country: str = "US",
+    timezone_name: str = "UTC",
+    api_rate_per_minute: int | None = None,
+    intake_rate_per_minute: int | None = None,
+) -> Workspace:
+    plan = Plan.objects.get(code=plan_code)
+    agency = Agency.objects.get_or_create(name=agency_name)[0] if agency_name else None
+    return Workspace.objects.create(
+        name=name,
+        slug=slug or _unique_slug(name),
+        plan=plan,
+        agency=agency,
+        country=country.upper(),
+        timezone=timezone_name,
+        api_rate_per_minute_override=api_rate_per_minute,
+        intake_rate_per_minute_override=intake_rate_per_minute,
+    )
+
+
+def workspace_set_limits(
+    *,
+    workspace: Workspace,
+    api_rate_per_minute: int | None = None,
+    intake_rate_per_minute: int | None = None,
+) -> Workspace:
+    """Set the given overrides; a limit left as None keeps its current value."""
+    fields = []
+    if api_rate_per_minute is not None:
+        workspace.api_rate_per_minute_override = api_rate_per_minute
+        fields.append("api_rate_per_minute_override")
+    if intake_rate_per_minute is not None:
+        workspace.intake_rate_per_minute_override = intake_rate_per_minute
+        fields.append("intake_rate_per_minute_override")
+    if fields:
+        workspace.save(update_fields=fields)
+    return workspace
+
+
+def membership_set(*, workspace: Workspace, user: AbstractBaseUser, role: str) -> Membership:
+    membership, _ = Membership.objects.update_or_create(workspace=workspace, user=user, defaults={"role": role})
+    return membership
+
+
+@dataclass(frozen=True)
+class NewUser:
+    user: AbstractBaseUser
+    password: str
+
+
+def owner_create(*, workspace: Workspace) -> NewUser:
+    """A login for the workspace owner, with a generated password shown once."""
+    User = get_user_model()
+    base = f"{workspace.slug}-owner"
+    username, n = base, 1
+    while User.objects.filter(username=username).exists():
+        n += 1
+        username = f"{base}-{n}"
+    password = secrets.token_urlsafe(18)
+    user = User.objects.create_user(username=username, password=password)
+    membership_set(workspace=workspace, user=user, role=Role.OWNER)
+    return NewUser(user=user, password=password)
+
+
+@dataclass(frozen=True)
+class NewApiKey:
+    api_key: ApiKey
+    secret: str
+
+
+def api_key_create(
+    *,
+    workspace: Workspace,
+    name: str,
+    scopes: list[str] | tuple[str, ...] = ALL_SCOPES,
+    created_by: AbstractBaseUser | None = None,
+) -> NewApiKey:
+    secret = API_KEY_PREFIX + secrets.token_urlsafe(32)
+    api_key = ApiKey.objects.create(
+        workspace=workspace,
+        name=name,
+        prefix=secret[: ApiKey.PREFIX_LENGTH],
+        key_hash=api_key_hash(secret),
+        scopes=_check_scopes(scopes),
+        created_by=created_by,
+    )
+    return NewApiKey(api_key=api_key, secret=secret)
+
+
+def api_key_revoke(*, api_key: ApiKey) -> ApiKey:
+    if api_key.revoked_at is None:
+        api_key.revoked_at = timezone.now()
+        api_key.save(update_fields=["revoked_at"])
+    return api_key
+
+
+def api_key_authenticate(*, secret: str) -> ApiKey | None:
+    """The active key with this secret, its workspace and plan loaded; None when there is none."""
+    if not secret.startswith(API_KEY_PREFIX):
+        return None
+    api_key = (
+        ApiKey.objects.select_related("workspace__plan", "workspace__agency")
+        .filter(key_hash=api_key_hash(secret), revoked_at__isnull=True)
+        .first()
+    )
+    if api_key is None:
+        return None
+    now = timezone.now()
+    if api_key.last_used_at is None or now - api_key.last_used_at >= LAST_USED_GRANULARITY:
+        ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
+        api_key.last_used_at = now
+    return api_key
+
+
+@dataclass(frozen=True)
+class NewOAuthApplication:
+    application: OAuthApplication
+    client_secret: str
+
+
+def oauth_application_create(
+    *,
+    workspace: Workspace,
+    name: str,
+    scopes: list[str] | tuple[str, ...] = ALL_SCOPES,
+    created_by: AbstractBaseUser | None = None,
+) -> NewOAuthApplication:
+    """A confidential client-credentials client; its secret is hashed on save and shown once."""
+    client_secret = generate_client_secret()
+    application = OAuthApplication.objects.create(
+        workspace=workspace,
+        name=name,
+        user=created_by,
+        client_type=OAuthApplication.CLIENT_CONFIDENTIAL,
+        authorization_grant_type=OAuthApplication.GRANT_CLIENT_CREDENTIALS,
+        client_secret=client_secret,
+        scopes=_check_scopes(scopes),
+    )
+    return NewOAuthApplication(application=application, client_secret=client_secret)
+
+
+def oauth_application_rotate_secret(*, application: OAuthApplication) -> NewOAuthApplication:
+    """A new client secret; the old one stops working at once. Tokens already issued keep
+    working until they expire (revoke them with oauth_application_revoke_tokens)."""
+    client_secret = generate_client_secret()
+    application.client_secret = client_secret
+    application.secret_rotated_at = timezone.now()
+    application.save(update_fields=["client_secret", "secret_rotated_at", "updated"])
+    return NewOAuthApplication(application=application, client_secret=client_secret)
+
+
+def oauth_application_revoke_tokens(*, application: OAuthApplication) -> int:
+    deleted, _ = get_access_token_model().objects.filter(application=application).delete()
+    return deleted

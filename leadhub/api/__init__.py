@@ -1,0 +1,1 @@
+"""Cross-cutting API plumbing: authentication, errors, rate limits, idempotency, pagination."""

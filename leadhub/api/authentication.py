@@ -1,0 +1,125 @@
+"""Authentication by API key or OAuth token; each sets request.workspace and the credential."""
+
+from dataclasses import dataclass
+
+from django.contrib.auth.models import AnonymousUser
+from oauth2_provider.contrib.rest_framework import OAuth2Authentication
+from rest_framework.authentication import BaseAuthentication
+from rest_framework.exceptions import AuthenticationFailed
+from rest_framework.request import Request
+
+from accounts.models import ApiKey, Workspace
+from accounts.scopes import effective_scopes
+from accounts.services import API_KEY_PREFIX, api_key_authenticate
+
+
+@dataclass(frozen=True)
+class Credential:
+    """What authenticated a request: request.auth for every API view."""
+
+    kind: str  # "api_key" or "oauth"
+    id: str  # the API key's id or the OAuth client_id
+    label: str  # a key's visible prefix or the OAuth application's name
+    workspace: Workspace
+    scopes: frozenset[str]
+
+    @property
+    def rate_key(self) -> str:
+        # Limits count per credential: per key, and per OAuth client (not per token, so that
+        # fetching new tokens does not reset the count).
+        return f"{self.kind}:{self.id}"
+
+    def has_scopes(self, required: "set[str] | frozenset[str] | tuple[str, ...]") -> bool:
+        return set(required) <= self.scopes
+
+
+def credential_of(request) -> Credential | None:
+    auth = getattr(request, "auth", None)
+    return auth if isinstance(auth, Credential) else None
+
+
+def _attach(request: Request, credential: Credential) -> None:
+    # On the Django request too, so that middleware and plain views see them.
+    request._request.workspace = credential.workspace
+    request._request.credential = credential
+
+
+def _bearer(request: Request) -> str | None:
+    header = request.META.get("HTTP_AUTHORIZATION", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer":
+        return None
+    return token.strip()
+
+
+class _ApiKeyAuthentication(BaseAuthentication):
+    www_authenticate_realm = "api"
+
+    def presented_key(self, request: Request) -> str | None:
+        raise NotImplementedError
+
+    def authenticate(self, request: Request):
+        secret = self.presented_key(request)
+        if secret is None:
+            return None
+        api_key = api_key_authenticate(secret=secret) if secret else None
+        if api_key is None:
+            raise AuthenticationFailed("The API key is invalid or has been revoked.")
+        credential = _api_key_credential(api_key)
+        _attach(request, credential)
+        return AnonymousUser(), credential
+
+    def authenticate_header(self, request: Request) -> str:
+        return f'Bearer realm="{self.www_authenticate_realm}"'
+
+
+def _api_key_credential(api_key: ApiKey) -> Credential:
+    return Credential(
+        kind="api_key",
+        id=str(api_key.id),
+        label=api_key.prefix,
+        workspace=api_key.workspace,
+        scopes=effective_scopes(api_key.scopes),
+    )
+
+
+class BearerApiKeyAuthentication(_ApiKeyAuthentication):
+    """`Authorization: Bearer lh_…`. Other bearer tokens are left to OAuthTokenAuthentication."""
+
+    def presented_key(self, request: Request) -> str | None:
+        token = _bearer(request)
+        if token is None or not token.startswith(API_KEY_PREFIX):
+            return None
+        return token
+
+
+class HeaderApiKeyAuthentication(_ApiKeyAuthentication):
+    """`X-LeadHub-Key: lh_…`."""
+
+    def presented_key(self, request: Request) -> str | None:
+        value = request.META.get("HTTP_X_LEADHUB_KEY")
+        return None if value is None else value.strip()
+
+
+class OAuthTokenAuthentication(OAuth2Authentication):
+    """An access token from `POST /o/token/` (client credentials); the workspace is the
+    application's, since such tokens have no user."""
+
+    def authenticate(self, request: Request):
+        token = _bearer(request)
+        if token is None or token.startswith(API_KEY_PREFIX):
+            return None
+        result = super().authenticate(request) if token else None
+        if result is None:
+            raise AuthenticationFailed("The access token is invalid, expired or revoked.")
+        user, access_token = result
+        application = access_token.application
+        credential = Credential(
+            kind="oauth",
+            id=application.client_id,
+            label=application.name,
+            workspace=application.workspace,
+            scopes=effective_scopes(access_token.scope.split()),
+        )
+        _attach(request, credential)
+        return user or AnonymousUser(), credential

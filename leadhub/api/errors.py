@@ -1,0 +1,155 @@
+"""The one error envelope of SPEC §4, for DRF's exceptions and for Django's own 400/403/404/500.
+
+    {"error": {"code": "VALIDATION_ERROR", "message": "...", "details": {"email": ["..."]}}}
+
+Views raise; nothing builds an error body by hand.
+"""
+
+import logging
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.views import defaults
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+
+logger = logging.getLogger(__name__)
+
+
+class Conflict(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "A request with this Idempotency-Key is still being processed. Retry later."
+    default_code = "CONFLICT"
+
+
+class IdempotencyKeyReused(exceptions.APIException):
+    status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
+    default_detail = "This Idempotency-Key was used with a different request."
+    default_code = "IDEMPOTENCY_KEY_REUSED"
+
+
+class RateLimited(exceptions.Throttled):
+    default_code = "RATE_LIMITED"
+
+    def __init__(self, wait: int):
+        wait = max(1, int(wait))
+        super().__init__(wait=wait, detail=f"Rate limit exceeded. Retry in {wait} seconds.")
+
+
+_CODES = {
+    exceptions.ParseError: "BAD_REQUEST",
+    exceptions.ValidationError: "VALIDATION_ERROR",
+    exceptions.AuthenticationFailed: "UNAUTHORIZED",
+    exceptions.NotAuthenticated: "UNAUTHORIZED",
+    exceptions.PermissionDenied: "FORBIDDEN",
+    exceptions.NotFound: "NOT_FOUND",
+    exceptions.MethodNotAllowed: "METHOD_NOT_ALLOWED",
+    exceptions.NotAcceptable: "NOT_ACCEPTABLE",
+    exceptions.UnsupportedMediaType: "UNSUPPORTED_MEDIA_TYPE",
+    exceptions.Throttled: "RATE_LIMITED",
+}
+
+
+def error_body(code: str, message: str, details: dict | None = None) -> dict:
+    return {"error": {"code": code, "message": message, "details": details or {}}}
+
+
+def _code_for(exc: exceptions.APIException) -> str:
+    for cls in type(exc).__mro__:
+        if cls in _CODES:
+            return _CODES[cls]
+    default = getattr(exc, "default_code", "")
+    return default if default.isupper() else "BAD_REQUEST" if exc.status_code < 500 else "SERVER_ERROR"
+
+
+def _validation_details(detail) -> dict:
+    if isinstance(detail, dict):
+        return {field: _as_messages(value) for field, value in detail.items()}
+    return {"non_field_errors": _as_messages(detail)}
+
+
+def _as_messages(value):
+    if isinstance(value, dict):
+        return {key: _as_messages(inner) for key, inner in value.items()}
+    if isinstance(value, list):
+        if all(not isinstance(item, (dict, list)) for item in value):
+            return [str(item) for item in value]
+        return [_as_messages(item) for item in value]
+    return [str(value)]
+
+
+def _validation_message(details: dict) -> str:
+    fields = [field for field in details if field != "non_field_errors"]
+    if fields:
+        return f"Invalid value for: {', '.join(fields)}."
+    messages = details.get("non_field_errors") or ["The request is invalid."]
+    first = messages[0] if isinstance(messages, list) and messages else messages
+    return str(first)
+
+
+def exception_handler(exc: Exception, context: dict) -> Response:
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound("Not found.")
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied()
+
+    if not isinstance(exc, exceptions.APIException):
+        request = context.get("request")
+        logger.exception("Unhandled error in %s", getattr(request, "path", "?"), exc_info=exc)
+        return Response(
+            error_body("SERVER_ERROR", "Something went wrong on our side. It has been logged."),
+            status=status.HTTP_500_INTERNAL_SERVER_ERROR,
+        )
+
+    code = _code_for(exc)
+    if isinstance(exc, exceptions.ValidationError):
+        details = _validation_details(exc.detail)
+        message = _validation_message(details)
+    else:
+        details = {}
+        message = str(exc.detail) if not isinstance(exc.detail, (dict, list)) else "The request is invalid."
+        if isinstance(exc, exceptions.MethodNotAllowed):
+            details = {"method": [context["request"].method]} if context.get("request") else {}
+    if isinstance(exc, exceptions.ParseError):
+        details = {"body": [message]}
+
+    headers = {}
+    if getattr(exc, "auth_header", None):
+        headers["WWW-Authenticate"] = exc.auth_header
+    if getattr(exc, "wait", None):
+        headers["Retry-After"] = str(int(exc.wait))
+    return Response(error_body(code, message, details), status=exc.status_code, headers=headers)
+
+
+# Django's handlers, for errors raised outside DRF views (unknown URLs, oversized bodies,
+# middleware failures): the API gets the envelope, everything else Django's pages.
+
+
+def _is_api(request: HttpRequest) -> bool:
+    return request.path.startswith("/api/")
+
+
+def bad_request(request: HttpRequest, exception: Exception, **kwargs) -> HttpResponse:
+    if _is_api(request):
+        return JsonResponse(error_body("BAD_REQUEST", "The request could not be understood."), status=400)
+    return defaults.bad_request(request, exception)
+
+
+def permission_denied(request: HttpRequest, exception: Exception, **kwargs) -> HttpResponse:
+    if _is_api(request):
+        return JsonResponse(error_body("FORBIDDEN", "You may not do this."), status=403)
+    return defaults.permission_denied(request, exception)
+
+
+def page_not_found(request: HttpRequest, exception: Exception, **kwargs) -> HttpResponse:
+    if _is_api(request):
+        return JsonResponse(error_body("NOT_FOUND", f"No endpoint at {request.path}."), status=404)
+    return defaults.page_not_found(request, exception)
+
+
+def server_error(request: HttpRequest, **kwargs) -> HttpResponse:
+    if _is_api(request):
+        return JsonResponse(
+            error_body("SERVER_ERROR", "Something went wrong on our side. It has been logged."), status=500
+        )
+    return defaults.server_error(request)

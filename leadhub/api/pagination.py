@@ -1,0 +1,29 @@
+"""Cursor pagination, newest first: ?limit= (1 to 100) and opaque ?cursor= with next links."""
+
+from rest_framework import pagination
+from rest_framework.exceptions import ValidationError
+
+
+class CursorPagination(pagination.CursorPagination):
+    page_size = 20
+    max_page_size = 100
+    page_size_query_param = "limit"
+    ordering = ("-created_at", "-pk")
+
+    def get_page_size(self, request) -> int:
+        raw = request.query_params.get(self.page_size_query_param)
+        if raw is None:
+            return self.page_size
+        try:
+            size = int(raw)
+        except ValueError:
+            size = 0
+        if not 1 <= size <= self.max_page_size:
+            raise ValidationError({"limit": [f"Must be a whole number from 1 to {self.max_page_size}."]})
+        return size
+
+    def decode_cursor(self, request):
+        try:
+            return super().decode_cursor(request)
+        except Exception:  # DRF answers 404 for a bad cursor; it is the client's input: 400
+            raise ValidationError({"cursor": ["Invalid cursor: use the next or previous link as given."]}) from None

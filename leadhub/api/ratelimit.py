@@ -1,0 +1,102 @@
+"""Rate limits on django-ratelimit's counters in the shared cache, with the RateLimit-* headers.
+
+Three kinds of limit share one mechanism (`limit`): per credential by plan on the native API
+(CredentialRateThrottle), per token on intake, per client IP on public endpoints. Every
+limited response carries RateLimit-Limit, RateLimit-Remaining and RateLimit-Reset; a refused
+one is a 429 with Retry-After.
+"""
+
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django_ratelimit.core import get_usage
+from rest_framework.throttling import BaseThrottle
+
+from .authentication import credential_of
+from .errors import RateLimited
+
+WINDOW_SECONDS = 60
+
+
+@dataclass(frozen=True)
+class Usage:
+    limit: int
+    remaining: int
+    reset: int  # seconds until the window resets
+    limited: bool
+
+
+def _request_of(request) -> HttpRequest:
+    return getattr(request, "_request", request)  # the Django request under a DRF one
+
+
+def limit(request, *, group: str, key: str, per_minute: int) -> Usage | None:
+    """Count this request against `key` and return the usage, remembered for the headers.
+
+    None when the cache cannot count (it is down): the request goes through uncounted.
+    """
+    usage = get_usage(
+        _request_of(request),
+        group=group,
+        key=lambda _group, _request: key,
+        rate=f"{per_minute}/{WINDOW_SECONDS}s",
+        increment=True,
+    )
+    if usage is None:
+        return None
+    result = Usage(
+        limit=usage["limit"],
+        remaining=max(0, usage["limit"] - usage["count"]),
+        reset=max(1, usage["time_left"]),
+        limited=usage["should_limit"],
+    )
+    _request_of(request).ratelimit = result
+    return result
+
+
+def limit_or_raise(request, *, group: str, key: str, per_minute: int) -> Usage | None:
+    usage = limit(request, group=group, key=key, per_minute=per_minute)
+    if usage is not None and usage.limited:
+        raise RateLimited(wait=usage.reset)
+    return usage
+
+
+def client_ip(request) -> str:
+    return _request_of(request).META.get("REMOTE_ADDR", "")
+
+
+def public_limit_or_raise(request, *, group: str) -> Usage | None:
+    """The per-IP limit of public endpoints (PUBLIC_RATE_PER_MINUTE, 100 by default)."""
+    return limit_or_raise(
+        request, group=group, key=f"ip:{client_ip(request)}", per_minute=settings.PUBLIC_RATE_PER_MINUTE
+    )
+
+
+class CredentialRateThrottle(BaseThrottle):
+    """Per credential, at the workspace's rate (its override, else its plan's)."""
+
+    def allow_request(self, request, view) -> bool:
+        credential = credential_of(request)
+        if credential is not None:
+            limit_or_raise(
+                request, group="api", key=credential.rate_key, per_minute=credential.workspace.api_rate_per_minute
+            )
+        return True
+
+
+class RateLimitHeadersMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        usage: Usage | None = getattr(request, "ratelimit", None)
+        if usage is not None:
+            response["RateLimit-Limit"] = str(usage.limit)
+            response["RateLimit-Remaining"] = str(usage.remaining)
+            response["RateLimit-Reset"] = str(usage.reset)
+            response["RateLimit-Policy"] = f"{usage.limit};w={WINDOW_SECONDS}"
+            if usage.limited and "Retry-After" not in response:
+                response["Retry-After"] = str(usage.reset)
+        return response

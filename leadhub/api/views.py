@@ -1,0 +1,44 @@
+"""Base classes for the native API's views: the plumbing of leadhub.api in one place.
+
+Authentication, permissions, rate limits and errors come from REST_FRAMEWORK settings;
+this adds Idempotency-Key to every POST.
+"""
+
+from rest_framework import viewsets
+from rest_framework.views import APIView
+
+from . import idempotency
+
+
+class NativeApiMixin:
+    idempotency_claim: idempotency.Claim | None = None
+
+    def initialize_request(self, request, *args, **kwargs):
+        if idempotency.applies(request):
+            # Read the body now: OAuth authentication parses it, after which the raw bytes
+            # the fingerprint needs are gone.
+            request.body  # noqa: B018
+        return super().initialize_request(request, *args, **kwargs)
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        self.idempotency_claim = idempotency.begin(request, workspace=getattr(request, "workspace", None))
+
+    def handle_exception(self, exc):
+        if isinstance(exc, idempotency.Replay):
+            return exc.response
+        return super().handle_exception(exc)
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        if self.idempotency_claim is not None:
+            idempotency.finish(self.idempotency_claim, response)
+        return response
+
+
+class ApiView(NativeApiMixin, APIView):
+    pass
+
+
+class ApiViewSet(NativeApiMixin, viewsets.GenericViewSet):
+    pass

@@ -1,0 +1,9 @@
+"""ASGI entry point: leadhub.asgi:application."""
+
+import os
+
+from django.core.asgi import get_asgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "leadhub.settings")
+
+application = get_asgi_application()

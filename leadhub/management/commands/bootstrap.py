@@ -1,0 +1,46 @@
+"""bootstrap: the demo workspace, created once; later runs change nothing."""
+
+import sys
+
+from django.core.management.base import BaseCommand, CommandParser
+
+from accounts.models import Plan, Workspace
+from messaging.models import Brain
+
+from .createworkspace import print_credentials, provision_workspace
+
+DEMO_SLUG = "demo"
+
+
+class Command(BaseCommand):
+    help = "Create the demo workspace and print its credentials; idempotent."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--json", action="store_true", help="Print the credentials as one JSON object")
+
+    def handle(self, *args, **options) -> None:
+        workspace = Workspace.objects.filter(slug=DEMO_SLUG).first()
+        if workspace is None:
+            credentials = provision_workspace(
+                name="Demo", plan_code=Plan.ENTERPRISE, agency_name="Demo Agency", slug=DEMO_SLUG
+            )
+            print_credentials(self, credentials, as_json=options["json"])
+            return
+        # Secrets are kept only as hashes, so they cannot be shown again.
+        brain = Brain.objects.filter(workspace=workspace, is_default=True).first()
+        credentials = {
+            "workspace_id": str(workspace.id),
+            "api_key": None,
+            "oauth_client_id": workspace.oauth_applications.values_list("client_id", flat=True).first(),
+            "oauth_client_secret": None,
+            "bot_id": brain.bot_id if brain else None,
+            "owner_username": workspace.memberships.filter(role="owner")
+            .values_list("user__username", flat=True)
+            .first(),
+            "owner_password": None,
+        }
+        sys.stderr.write(
+            "The demo workspace exists; its secrets were printed when it was created. "
+            "New ones: `python manage.py createworkspace NAME`, or remove var/ to start over.\n"
+        )
+        print_credentials(self, credentials, as_json=options["json"])

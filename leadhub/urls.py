@@ -1,0 +1,32 @@
+"""Root URLs: the native API under /api/v1/, OAuth under /o/, docs, probes and the admin."""
+
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from oauth2_provider import views as oauth_views
+
+from . import views
+
+oauth_patterns = [
+    path("token/", views.RateLimitedTokenView.as_view(), name="token"),
+    path("revoke_token/", oauth_views.RevokeTokenView.as_view(), name="revoke-token"),
+]
+
+api_v1 = [
+    path("", include("accounts.urls")),
+]
+
+urlpatterns = [
+    path("livez", views.livez, name="livez"),
+    path("healthz", views.healthz, name="healthz"),
+    path("o/", include((oauth_patterns, "oauth2_provider"), namespace="oauth2_provider")),
+    path("api/v1/", include(api_v1)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    path("admin/", admin.site.urls),
+]
+
+handler400 = "leadhub.api.errors.bad_request"
+handler403 = "leadhub.api.errors.permission_denied"
+handler404 = "leadhub.api.errors.page_not_found"
+handler500 = "leadhub.api.errors.server_error"

@@ -1,0 +1,8 @@
+"""Brains (AI agents), conversations and messages."""
+
+from django.apps import AppConfig
+
+
+class MessagingConfig(AppConfig):
+    name = "messaging"
+    verbose_name = "Messaging"
