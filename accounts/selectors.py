@@ -1,9 +1,11 @@
 """Reads for tenancy: which workspaces a user reaches, and with what role."""
 
 from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
+from django.http import Http404
 
-from .models import AgencyMembership, Membership, Role, Workspace
+from .models import AgencyMembership, ApiKey, Membership, Role, Workspace
 
 _RANK = {Role.AGENT: 1, Role.ADMIN: 2, Role.OWNER: 3}
 
@@ -27,3 +29,11 @@ def workspace_role(*, user: AbstractBaseUser, workspace: Workspace) -> str | Non
             "role", flat=True
         )
     return max(roles, key=lambda role: _RANK[role], default=None)
+
+
+def api_key_get(*, workspace: Workspace, api_key_id) -> ApiKey:
+    """The workspace's API key; another workspace's answers exactly as a missing one."""
+    try:
+        return ApiKey.objects.get(workspace=workspace, pk=api_key_id)
+    except (ApiKey.DoesNotExist, ValueError, ValidationError):
+        raise Http404("No such API key.") from None

@@ -1,0 +1,253 @@
+"""Where one authenticated API request spends its time, in-process, with the bench's settings.
+
+    .venv/bin/python bench/profile_request.py [--requests 500] [--cprofile]
+
+Like bench/run.py it recreates BENCH_DATABASE_URL and flushes BENCH_REDIS_URL, then drives
+Django's test client (no gunicorn, no network between client and app) against PostgreSQL and
+Redis and prints, for `GET /livez` and `GET /api/v1/workspace`:
+
+- SQL statements and Redis commands per request (the SQL includes Django's connection health
+  check, which the ORM's query counting does not see);
+- wall and CPU time per request (medians);
+- the parts of the authenticated request timed one by one: the API-key lookup (ORM compile vs.
+  the round trip), the rate-limit counter, the serializer;
+- with --cprofile, the functions that cost most.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import json
+import os
+import pstats
+import statistics
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import run  # bench/run.py: database, Redis and environment set-up
+
+
+def timed(fn: Callable[[], object], n: int) -> tuple[float, float]:
+    """Median wall ms and mean CPU ms of fn over n calls (after 20 warm-up calls)."""
+    for _ in range(20):
+        fn()
+    walls = []
+    cpu_start = time.process_time()
+    for _ in range(n):
+        started = time.perf_counter()
+        fn()
+        walls.append((time.perf_counter() - started) * 1000)
+    return statistics.median(walls), (time.process_time() - cpu_start) * 1000 / n
+
+
+class Tally:
+    """Counts SQL statements and Redis commands (psycopg and redis-py, below Django)."""
+
+    def __init__(self):
+        import psycopg
+        import redis
+
+        self.sql: Counter[str] = Counter()
+        self.redis: Counter[str] = Counter()
+        tally = self
+        cursor_execute = psycopg.Cursor.execute
+        redis_execute = redis.Redis.execute_command
+
+        def execute(cursor, query, *args, **kwargs):
+            text = query if isinstance(query, str) else repr(query)
+            tally.sql[" ".join(text.split())[:90]] += 1
+            return cursor_execute(cursor, query, *args, **kwargs)
+
+        def execute_command(client, *args, **options):
+            tally.redis[str(args[0])] += 1
+            return redis_execute(client, *args, **options)
+
+        psycopg.Cursor.execute = execute
+        redis.Redis.execute_command = execute_command
+
+    def reset(self) -> None:
+        self.sql.clear()
+        self.redis.clear()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--requests", type=int, default=500, help="requests per measurement (default 500)")
+    parser.add_argument("--cprofile", action="store_true", help="also print the costliest functions")
+    args = parser.parse_args(argv)
+    n = args.requests
+
+    database_url = os.environ.get("BENCH_DATABASE_URL", run.DEFAULT_DATABASE_URL)
+    redis_url = os.environ.get("BENCH_REDIS_URL", run.DEFAULT_REDIS_URL)
+    env, credentials = run.prepare(database_url, redis_url)
+    os.environ.update(env)
+    os.environ["DJANGO_SETTINGS_MODULE"] = "leadhub.settings"
+
+    import django
+
+    django.setup()
+    from django.db import connection
+    from django.test import Client, RequestFactory
+    from django_redis import get_redis_connection
+
+    from accounts.api import WorkspaceSerializer
+    from accounts.models import ApiKey
+    from accounts.services import api_key_authenticate, api_key_hash
+    from leadhub.api.authentication import _api_key_credential
+    from leadhub.api.ratelimit import limit
+
+    tally = Tally()
+    client = Client(HTTP_HOST="127.0.0.1")
+    secret = credentials["api_key"]
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {secret}"}
+
+    def livez():
+        return client.get("/livez")
+
+    def workspace():
+        return client.get("/api/v1/workspace", **auth)
+
+    assert livez().status_code == 200 and workspace().status_code == 200
+
+    print(f"{n} requests each; medians of wall time, means of CPU time (this process only)\n")
+    rows = []
+    for name, fn in (("GET /livez", livez), ("GET /api/v1/workspace", workspace)):
+        fn()
+        tally.reset()
+        fn()
+        sql, cmds = dict(tally.sql), dict(tally.redis)
+        wall, cpu = timed(fn, n)
+        rows.append((name, wall, cpu))
+        print(f"{name}: {wall:.2f} ms wall, {cpu:.2f} ms CPU")
+        print(f"  SQL per request ({sum(sql.values())}): {json.dumps(sql)}")
+        print(f"  Redis per request ({sum(cmds.values())}): {json.dumps(cmds)}")
+    print(f"  → /api/v1/workspace costs {rows[1][2] / rows[0][2]:.1f}× /livez in CPU\n")
+
+    # --- The parts, one at a time -----------------------------------------------------------
+    queryset = ApiKey.objects.select_related("workspace__plan", "workspace__agency").filter(
+        key_hash=api_key_hash(secret), revoked_at__isnull=True
+    )
+    compiled_sql, params = queryset.order_by("pk")[:1].query.get_compiler("default").as_sql()
+
+    def raw_lookup():
+        with connection.cursor() as cursor:
+            cursor.execute(compiled_sql, params)
+            cursor.fetchall()
+
+    def select_1():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchall()
+
+    def orm_compile():
+        ApiKey.objects.select_related("workspace__plan", "workspace__agency").filter(
+            key_hash=api_key_hash(secret), revoked_at__isnull=True
+        ).order_by("pk")[:1].query.get_compiler("default").as_sql()
+
+    api_key = api_key_authenticate(secret=secret)
+    credential = _api_key_credential(api_key)
+    factory_request = RequestFactory().get("/api/v1/workspace")
+    redis_client = get_redis_connection("default")
+
+    def rate_limit():
+        limit(factory_request, group="bench", key=credential.rate_key, per_minute=run.API_RATE_PER_MINUTE)
+
+    ws = credential.workspace
+    plan = ws.plan
+    data = {
+        "id": ws.id,
+        "name": ws.name,
+        "slug": ws.slug,
+        "agency": None,
+        "country": ws.country,
+        "timezone": ws.timezone,
+        "created_at": ws.created_at,
+        "plan": {
+            "code": plan.code,
+            "name": plan.name,
+            "features": {"api_access": plan.api_access, "webhooks": plan.webhooks, "campaigns": plan.campaigns},
+            "limits": {"api_rate_per_minute": 1, "intake_rate_per_minute": 1},
+        },
+        "credential": {"type": "api_key", "id": credential.id, "label": credential.label, "scopes": ["a"]},
+        "rate_limit": {"limit": 1, "remaining": 1, "reset": 1, "window_seconds": 60},
+    }
+
+    parts = [
+        ("api_key_authenticate() (ORM: build + compile + round trip)", lambda: api_key_authenticate(secret=secret)),
+        ("  its query built and compiled only (no database)", orm_compile),
+        ("  its SQL by a raw cursor (round trip only)", raw_lookup),
+        ("  SELECT 1 (the per-request connection health check)", select_1),
+        ("rate limit: django-ratelimit get_usage (SET NX + EVAL)", rate_limit),
+        ("  one Redis PING round trip", redis_client.ping),
+        ("WorkspaceSerializer(data).data", lambda: WorkspaceSerializer(data).data),
+    ]
+    # The views called directly (no middleware, no test client): what DRF itself costs.
+    from rest_framework.response import Response
+    from rest_framework.views import APIView
+
+    from accounts.api import WorkspaceView
+    from leadhub.views import livez as livez_view
+
+    class BareApiView(APIView):
+        authentication_classes: list = []
+        permission_classes: list = []
+        throttle_classes: list = []
+
+        def get(self, request):
+            return Response(data)
+
+    factory = RequestFactory(HTTP_HOST="127.0.0.1")
+    bare_view, workspace_view = BareApiView.as_view(), WorkspaceView.as_view()
+
+    def direct(view, **headers):
+        def call():
+            response = view(factory.get("/api/v1/workspace", **headers))
+            if hasattr(response, "render"):
+                response.render()
+            return response
+
+        return call
+
+    parts += [
+        ("views called directly, without middleware:", None),
+        ("  livez()", direct(livez_view)),
+        ("  a bare DRF APIView: no auth/permissions/throttle, Response(dict)", direct(bare_view)),
+        ("  WorkspaceView (auth, permissions, rate limit, serializer)", direct(workspace_view, **auth)),
+    ]
+    print("The parts of /api/v1/workspace, one at a time:")
+    width = max(len(label) for label, _ in parts)
+    for label, fn in parts:
+        if fn is None:
+            print(f"  {label}")
+            continue
+        wall, cpu = timed(fn, n)
+        print(f"  {label.ljust(width)}  {wall:6.3f} ms wall  {cpu:6.3f} ms CPU")
+
+    if args.cprofile:
+        profile = cProfile.Profile()
+        profile.enable()
+        for _ in range(n):
+            workspace()
+        profile.disable()
+        stream = io.StringIO()
+        stats = pstats.Stats(profile, stream=stream).strip_dirs()
+        stats.sort_stats("cumulative").print_stats(40)
+        stats.sort_stats("tottime").print_stats(20)
+        print(stream.getvalue())
+    return 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except run.BenchError as exc:
+        print(f"profile: {exc}", file=sys.stderr)
+        sys.exit(1)

@@ -1,0 +1,674 @@
+"""`make bench`: LeadHub under gunicorn as production runs it, measured with wrk.
+
+Each run starts from nothing: it drops and recreates the PostgreSQL database, flushes the
+Redis database, migrates, creates one workspace, starts gunicorn with production's flags on
+a free port, warms every URL up, measures each scenario with wrk, prints a table, writes the
+same as JSON to bench/results/<timestamp>.json, and stops gunicorn (also on Ctrl-C).
+
+    .venv/bin/python bench/run.py [--duration 15] [--strict]
+
+Environment: BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/leadhub_bench;
+dropped and recreated every run), BENCH_REDIS_URL (default redis://127.0.0.1:6379/14;
+flushed every run). See bench/README.md.
+
+Adding a scenario: append a `Scenario` to what `scenarios()` returns; a POST or a request
+that varies (e.g. a unique phone number per request) gets a wrk Lua script in `lua`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import resource
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import urlparse, urlunparse
+
+REPO = Path(__file__).resolve().parent.parent
+RESULTS_DIR = REPO / "bench" / "results"
+BIN = Path(sys.executable).parent
+
+DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/leadhub_bench"
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/14"
+
+# Production's web process (docker-compose / Dockerfile): these flags are the point.
+GUNICORN_ARGS = ["leadhub.wsgi:application", "--workers", "3", "--worker-class", "gthread", "--threads", "4"]
+WRK_THREADS = 2
+WRK_CONNECTIONS = 16
+WARMUP_SECONDS = 2
+# High enough that the limiter counts every API request in Redis and never refuses one.
+API_RATE_PER_MINUTE = 100_000_000
+TRIVIAL = "trivial"
+TARGET_SCENARIO = "workspace"
+TARGET_RATIO = 0.6
+BUSY_WARNING = 0.15  # share of the CPUs busy before the bench above which it warns
+
+NOTES = [
+    f"The Bench workspace has --api-rate {API_RATE_PER_MINUTE}: the rate limiter counts every API "
+    "request in Redis but never refuses one.",
+    "gunicorn runs without an access log (production logs access, but not to a terminal we measure); "
+    "LOG_LEVEL=WARNING.",
+    f"wrk and gunicorn share this machine's {os.cpu_count()} CPU(s): absolute req/s are for comparing "
+    "runs on the same machine; the ratio to the trivial view is the portable figure.",
+]
+
+
+class BenchError(Exception):
+    """The bench could not run or its measurement is invalid (not: the target was missed)."""
+
+
+# --- Scenarios -----------------------------------------------------------------------------
+
+
+@dataclass
+class Scenario:
+    """One URL under load. `lua` is a wrk script body (it may set wrk.method/wrk.body or define
+    request()/response()); `method` and `body` other than GET/None are turned into one."""
+
+    name: str
+    path: str
+    description: str = ""
+    method: str = "GET"
+    headers: dict[str, str] = field(default_factory=dict)
+    body: str | None = None
+    lua: str | None = None
+    expect_status: int = 200  # what one probe request before the load must answer
+
+
+@dataclass
+class Context:
+    """What scenarios may use: the server and the credentials of the Bench workspace."""
+
+    base_url: str
+    credentials: dict
+
+
+def scenarios(ctx: Context) -> list[Scenario]:
+    auth = {"Authorization": f"Bearer {ctx.credentials['api_key']}"}
+    return [
+        Scenario(TRIVIAL, "/livez", "trivial view: no database, cache or broker"),
+        Scenario(
+            TARGET_SCENARIO,
+            "/api/v1/workspace",
+            "API key auth + plan/scope permissions + Redis rate limit + serializer",
+            headers=auth,
+        ),
+        # Later: POST /api/v1/... intake with a unique phone number per request, e.g.
+        # Scenario("intake", "/api/v1/intake/...", method="POST", headers=auth, lua=INTAKE_LUA),
+        # and webhook delivery throughput (a function of its own: it measures the worker).
+    ]
+
+
+# --- wrk -----------------------------------------------------------------------------------
+
+
+@dataclass
+class WrkResult:
+    requests: int
+    seconds: float
+    req_per_sec: float
+    latency_ms: dict[str, float]  # "50", "75", "90", "99"
+    non_2xx: int  # wrk's "Non-2xx or 3xx responses" (it counts status >= 400)
+    socket_errors: dict[str, int]  # connect, read, write, timeout
+    raw: str
+
+    @property
+    def errors(self) -> list[str]:
+        problems = []
+        if self.non_2xx:
+            problems.append(f"{self.non_2xx} non-2xx responses")
+        bad = {kind: n for kind, n in self.socket_errors.items() if n}
+        if bad:
+            problems.append("socket errors " + ", ".join(f"{kind} {n}" for kind, n in bad.items()))
+        if self.requests == 0:
+            problems.append("no requests completed")
+        return problems
+
+
+_UNITS_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0, "h": 3_600_000.0}
+
+
+def _to_ms(value: str, unit: str) -> float:
+    return float(value) * _UNITS_MS[unit]
+
+
+def parse_wrk(output: str) -> WrkResult:
+    rps = re.search(r"^Requests/sec:\s+([\d.]+)", output, re.M)
+    total = re.search(r"^\s*(\d+) requests in ([\d.]+)(us|ms|s|m|h)", output, re.M)
+    if not rps or not total:
+        raise BenchError(f"could not parse wrk's output:\n{output}")
+    latency = {
+        pct: round(_to_ms(value, unit), 3)
+        for pct, value, unit in re.findall(r"^\s+(50|75|90|99)%\s+([\d.]+)(us|ms|s|m|h)\s*$", output, re.M)
+    }
+    if set(latency) != {"50", "75", "90", "99"}:
+        raise BenchError(f"wrk printed no latency distribution (was --latency passed?):\n{output}")
+    non_2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", output)
+    sock = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
+    return WrkResult(
+        requests=int(total.group(1)),
+        seconds=round(_to_ms(total.group(2), total.group(3)) / 1000, 3),
+        req_per_sec=float(rps.group(1)),
+        latency_ms=latency,
+        non_2xx=int(non_2xx.group(1)) if non_2xx else 0,
+        socket_errors=dict(zip(("connect", "read", "write", "timeout"), map(int, sock.groups()), strict=True))
+        if sock
+        else {"connect": 0, "read": 0, "write": 0, "timeout": 0},
+        raw=output,
+    )
+
+
+def _lua_script(scenario: Scenario) -> str | None:
+    parts = []
+    if scenario.method != "GET":
+        parts.append(f"wrk.method = {json.dumps(scenario.method)}")
+    if scenario.body is not None:
+        parts.append(f"wrk.body = {json.dumps(scenario.body)}")  # a JSON string is a valid Lua string here
+    if scenario.lua:
+        parts.append(scenario.lua)
+    return "\n".join(parts) + "\n" if parts else None
+
+
+def run_wrk(
+    scenario: Scenario,
+    base_url: str,
+    *,
+    duration: float,
+    threads: int = WRK_THREADS,
+    connections: int = WRK_CONNECTIONS,
+) -> WrkResult:
+    """wrk -t{threads} -c{connections} -d{duration}s --latency against the scenario's URL."""
+    cmd = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration:g}s", "--latency"]
+    for name, value in scenario.headers.items():
+        cmd += ["-H", f"{name}: {value}"]
+    script = _lua_script(scenario)
+    with tempfile.TemporaryDirectory(prefix="leadhub-bench-") as tmp:
+        if script:
+            path = Path(tmp) / f"{scenario.name}.lua"
+            path.write_text(script)
+            cmd += ["-s", str(path)]
+        cmd.append(base_url + scenario.path)
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + 60, check=False)
+    if proc.returncode != 0:
+        raise BenchError(f"wrk failed ({proc.returncode}): {proc.stderr or proc.stdout}")
+    return parse_wrk(proc.stdout)
+
+
+def ensure_wrk() -> str:
+    found = shutil.which("wrk")
+    if found:
+        return found
+    if os.geteuid() != 0:
+        raise BenchError("wrk is not installed and this is not root: install it (Debian: apt-get install -y wrk)")
+    print("wrk not found: apt-get install -y wrk", flush=True)
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    install = ["apt-get", "install", "-y", "-q", "wrk"]
+    if subprocess.run(install, env=env, check=False).returncode != 0:
+        subprocess.run(["apt-get", "update", "-q"], env=env, check=False)
+        subprocess.run(install, env=env, check=False)
+    found = shutil.which("wrk")
+    if not found:
+        raise BenchError("apt-get could not install wrk; install it by hand")
+    return found
+
+
+def wrk_version() -> str:
+    proc = subprocess.run(["wrk", "--version"], capture_output=True, text=True, check=False)
+    return (proc.stdout or proc.stderr).splitlines()[0].strip() if (proc.stdout or proc.stderr) else "?"
+
+
+# --- Database, Redis, Django ---------------------------------------------------------------
+
+
+def reset_database(url: str) -> None:
+    """DROP and CREATE the database named in `url`, connected to the server's `postgres` one."""
+    import psycopg
+    from psycopg import sql
+
+    parsed = urlparse(url)
+    name = parsed.path.lstrip("/")
+    if parsed.scheme not in {"postgres", "postgresql", "pgsql"} or not name:
+        raise BenchError(f"BENCH_DATABASE_URL must be postgres://…/<database>, not {url!r}")
+    admin_url = urlunparse(parsed._replace(scheme="postgresql", path="/postgres"))
+    try:
+        with psycopg.connect(admin_url, autocommit=True, connect_timeout=5) as conn:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    except psycopg.Error as exc:
+        raise BenchError(f"PostgreSQL at {parsed.hostname}:{parsed.port or 5432}: {exc}") from exc
+
+
+def flush_redis(url: str) -> None:
+    import redis
+
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=2).flushdb()
+    except redis.RedisError as exc:
+        raise BenchError(f"Redis at {url}: {exc}") from exc
+
+
+def manage(*args: str, env: dict[str, str]) -> str:
+    proc = subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=REPO, env=env, capture_output=True, text=True, check=False
+    )
+    if proc.returncode != 0:
+        raise BenchError(f"manage.py {' '.join(args)} failed:\n{proc.stdout}{proc.stderr}")
+    return proc.stdout
+
+
+def server_env(database_url: str, redis_url: str) -> dict[str, str]:
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        # Nothing of the caller's LeadHub settings leaks in: the bench sets what it means.
+        if key not in {"CELERY_BROKER_URL", "DATABASE_CONN_MAX_AGE", "LEADHUB_VAR_DIR", "DJANGO_SETTINGS_MODULE"}
+    }
+    env.update(
+        DATABASE_URL=database_url,
+        REDIS_URL=redis_url,
+        SECRET_KEY=secrets.token_urlsafe(50),
+        ALLOWED_HOSTS="127.0.0.1,localhost",
+        LOG_LEVEL="WARNING",
+        DEBUG="false",
+        PYTHONUNBUFFERED="1",
+    )
+    return env
+
+
+def prepare(database_url: str, redis_url: str) -> tuple[dict[str, str], dict]:
+    """A fresh database and Redis, migrated, with the Bench workspace: (server env, its credentials)."""
+    reset_database(database_url)
+    flush_redis(redis_url)
+    env = server_env(database_url, redis_url)
+    manage("migrate", "--noinput", env=env)
+    rate = str(API_RATE_PER_MINUTE)
+    output = manage("createworkspace", "Bench", "--plan", "enterprise", "--api-rate", rate, "--json", env=env)
+    credentials = json.loads(next(line for line in reversed(output.splitlines()) if line.startswith("{")))
+    return env, credentials
+
+
+# --- gunicorn ------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Server:
+    """gunicorn in its own process group, its output in a log file; a context manager."""
+
+    def __init__(self, env: dict[str, str], log_path: Path):
+        self.port = free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        # gunicorn 27 keeps a control socket, by default ~/.gunicorn/gunicorn.ctl, shared by
+        # every gunicorn of the user and unlinked when one stops: the bench's would take over
+        # (and then delete) that of a `make run` beside it. A private path changes nothing of
+        # how requests are served.
+        self._tmp = tempfile.TemporaryDirectory(prefix="leadhub-bench-")
+        self.command = [
+            str(BIN / "gunicorn"),
+            *GUNICORN_ARGS,
+            "--bind",
+            f"127.0.0.1:{self.port}",
+            "--control-socket",
+            str(Path(self._tmp.name) / "gunicorn.ctl"),
+        ]
+        self.env = env
+        self.log_path = log_path
+        self.proc: subprocess.Popen | None = None
+
+    def __enter__(self) -> Server:
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        self._log = self.log_path.open("w")
+        # No --access-logfile: gunicorn then writes no access log at all.
+        self.proc = subprocess.Popen(
+            self.command, cwd=REPO, env=self.env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        return self
+
+    def wait_ready(self, path: str = "/livez", timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise BenchError(f"gunicorn exited with {self.proc.returncode}:\n{self.log_tail()}")
+            try:
+                with urllib.request.urlopen(self.base_url + path, timeout=1) as response:
+                    if response.status == 200:
+                        return
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                pass
+            time.sleep(0.2)
+        raise BenchError(f"gunicorn did not answer {path} within {timeout:g} s:\n{self.log_tail()}")
+
+    def log_tail(self, lines: int = 40) -> str:
+        try:
+            return "\n".join(self.log_path.read_text().splitlines()[-lines:])
+        except OSError:
+            return ""
+
+    def __exit__(self, *exc_info) -> None:
+        self.stop()
+
+    def stop(self) -> None:
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            self._terminate()
+        self._log.close()
+        self._tmp.cleanup()
+
+    def _terminate(self) -> None:
+        # SIGTERM to the master (by its pid): it stops its workers gracefully.
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)  # the group of the session we started
+            self.proc.wait(timeout=5)
+
+
+def probe(base_url: str, scenario: Scenario) -> None:
+    """One request before the load: the scenario must answer exactly its expected status.
+    (wrk's own count only catches statuses >= 400.) Scripted scenarios check themselves."""
+    if scenario.lua is not None:
+        return
+    request = urllib.request.Request(
+        base_url + scenario.path,
+        method=scenario.method,
+        headers=scenario.headers,
+        data=scenario.body.encode() if scenario.body is not None else None,
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            status, body = response.status, response.read(500)
+    except urllib.error.HTTPError as exc:
+        status, body = exc.code, exc.read(500)
+    if status != scenario.expect_status:
+        raise BenchError(
+            f"{scenario.name}: {scenario.method} {scenario.path} answered {status}, "
+            f"not {scenario.expect_status}: {body.decode(errors='replace')}"
+        )
+
+
+# --- CPU accounting (Linux /proc) ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CpuWatch:
+    """Which processes' CPU a scenario is charged with: gunicorn (master and workers), the
+    PostgreSQL backends of the bench database, the Redis server on the bench port, and wrk."""
+
+    gunicorn_pid: int
+    database: str
+    redis_port: int
+
+    def snapshot(self) -> dict[str, float] | None:
+        if not Path("/proc/stat").exists():
+            return None
+        ticks = os.sysconf("SC_CLK_TCK")
+        totals = {"gunicorn": 0.0, "postgres": 0.0, "redis": 0.0}
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                stat = (entry / "stat").read_text()
+                cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            except OSError:
+                continue  # gone meanwhile
+            comm = stat[stat.index("(") + 1 : stat.rindex(")")]
+            fields = stat[stat.rindex(")") + 2 :].split()
+            ppid, cpu = int(fields[1]), (int(fields[11]) + int(fields[12])) / ticks
+            if int(entry.name) == self.gunicorn_pid or ppid == self.gunicorn_pid:
+                totals["gunicorn"] += cpu
+            elif comm.startswith("postgres") and f" {self.database} " in cmdline:
+                totals["postgres"] += cpu
+            elif comm.startswith("redis-server") and f":{self.redis_port}" in cmdline:
+                totals["redis"] += cpu
+        usage = resource.getrusage(resource.RUSAGE_CHILDREN)  # wrk, once it has been waited for
+        totals["wrk"] = usage.ru_utime + usage.ru_stime
+        return totals
+
+
+def cpu_per_request(before: dict | None, after: dict | None, requests: int) -> dict[str, float] | None:
+    if before is None or after is None or not requests:
+        return None
+    return {name: round((after[name] - before[name]) * 1000 / requests, 3) for name in before}
+
+
+def machine_busy(seconds: float = 1.0) -> float | None:
+    """The share of all CPUs busy over `seconds`, before the bench starts anything."""
+
+    def sample() -> tuple[int, int]:
+        values = [int(v) for v in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
+        idle = values[3] + values[4]  # idle + iowait
+        return sum(values), idle
+
+    try:
+        total1, idle1 = sample()
+        time.sleep(seconds)
+        total2, idle2 = sample()
+    except (OSError, ValueError, IndexError):
+        return None
+    return round(1 - (idle2 - idle1) / max(1, total2 - total1), 3)
+
+
+# --- Report --------------------------------------------------------------------------------
+
+
+def _fmt(value: float | None, digits: int) -> str:
+    return "-" if value is None else f"{value:.{digits}f}"
+
+
+def table(rows: list[dict]) -> str:
+    columns = [
+        ("scenario", lambda r: r["name"]),
+        ("req/s", lambda r: f"{r['req_per_sec']:.0f}"),
+        ("p50 ms", lambda r: f"{r['latency_ms']['50']:.2f}"),
+        ("p99 ms", lambda r: f"{r['latency_ms']['99']:.2f}"),
+        ("× trivial", lambda r: _fmt(r["ratio_to_trivial"], 2)),
+        ("non-2xx", lambda r: str(r["non_2xx"])),
+        # CPU milliseconds spent per request, by process group (see CpuWatch)
+        ("cpu app", lambda r: _fmt((r["cpu_ms_per_request"] or {}).get("gunicorn"), 2)),
+        ("cpu pg", lambda r: _fmt((r["cpu_ms_per_request"] or {}).get("postgres"), 2)),
+        ("cpu redis", lambda r: _fmt((r["cpu_ms_per_request"] or {}).get("redis"), 2)),
+        ("cpu wrk", lambda r: _fmt((r["cpu_ms_per_request"] or {}).get("wrk"), 2)),
+    ]
+    cells = [[title for title, _ in columns]] + [[cell(row) for _, cell in columns] for row in rows]
+    widths = [max(len(line[i]) for line in cells) for i in range(len(columns))]
+
+    def line(values: list[str]) -> str:
+        return "  ".join(
+            value.ljust(width) if i == 0 else value.rjust(width)
+            for i, (value, width) in enumerate(zip(values, widths, strict=True))
+        )
+
+    return "\n".join([line(cells[0]), line(["-" * w for w in widths]), *(line(c) for c in cells[1:])])
+
+
+def git_revision() -> dict:
+    def git(*args: str) -> str:
+        proc = subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True, check=False)
+        return proc.stdout.strip()
+
+    return {"commit": git("rev-parse", "--short", "HEAD"), "dirty": bool(git("status", "--porcelain"))}
+
+
+# --- Measure -------------------------------------------------------------------------------
+
+
+def measure(scenario: Scenario, base_url: str, watch: CpuWatch, *, duration: float, warmup: float) -> dict:
+    """Probe, warm up, then measure one scenario; its row of the report."""
+    probe(base_url, scenario)
+    if warmup > 0:
+        run_wrk(scenario, base_url, duration=warmup)
+    print(
+        f"wrk -t{WRK_THREADS} -c{WRK_CONNECTIONS} -d{duration:g}s --latency {scenario.method} {scenario.path} …",
+        flush=True,
+    )
+    before = watch.snapshot()
+    result = run_wrk(scenario, base_url, duration=duration)
+    after = watch.snapshot()
+    return {
+        "name": scenario.name,
+        "path": scenario.path,
+        "method": scenario.method,
+        "description": scenario.description,
+        "requests": result.requests,
+        "seconds": result.seconds,
+        "req_per_sec": result.req_per_sec,
+        "latency_ms": result.latency_ms,
+        "non_2xx": result.non_2xx,
+        "socket_errors": result.socket_errors,
+        "problems": result.errors,
+        "ratio_to_trivial": None,
+        "cpu_ms_per_request": cpu_per_request(before, after, result.requests),
+        "wrk_output": result.raw,
+    }
+
+
+# --- Main ----------------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--duration", type=float, default=15, help="seconds of wrk per scenario (default 15)")
+    parser.add_argument("--warmup", type=float, default=WARMUP_SECONDS, help="seconds of warm-up per URL")
+    parser.add_argument(
+        "--only", action="append", metavar="NAME", help="run only these scenarios (the trivial one always runs)"
+    )
+    parser.add_argument("--strict", action="store_true", help="exit 2 when the target is missed (for CI)")
+    args = parser.parse_args(argv)
+
+    database_url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_DATABASE_URL)
+    redis_url = os.environ.get("BENCH_REDIS_URL", DEFAULT_REDIS_URL)
+    started = datetime.now(UTC)
+    stamp = started.strftime("%Y%m%dT%H%M%SZ")
+
+    ensure_wrk()
+    busy = machine_busy()
+    notes = list(NOTES)
+    if busy is not None:
+        print(f"CPU busy before the bench: {busy:.0%} of {os.cpu_count()} CPU(s)", flush=True)
+        if busy > BUSY_WARNING:
+            notes.append(
+                f"The machine was {busy:.0%} busy before the bench started: other work competes for the CPUs "
+                "and every figure is lower and noisier than on an idle machine."
+            )
+    print(f"PostgreSQL {database_url} (dropped and recreated); Redis {redis_url} (flushed)", flush=True)
+    env, credentials = prepare(database_url, redis_url)
+
+    rows: list[dict] = []
+    problems: list[str] = []
+    server = Server(env, RESULTS_DIR / f"{stamp}.gunicorn.log")
+    with server:
+        print(f"gunicorn {' '.join(server.command[1:])}", flush=True)
+        server.wait_ready()
+        ctx = Context(base_url=server.base_url, credentials=credentials)
+        watch = CpuWatch(
+            gunicorn_pid=server.proc.pid,
+            database=urlparse(database_url).path.lstrip("/"),
+            redis_port=urlparse(redis_url).port or 6379,
+        )
+        chosen = [s for s in scenarios(ctx) if not args.only or s.name in args.only or s.name == TRIVIAL]
+        for scenario in chosen:
+            rows.append(measure(scenario, server.base_url, watch, duration=args.duration, warmup=args.warmup))
+            if rows[-1]["problems"]:
+                problems.append(f"{scenario.name}: {'; '.join(rows[-1]['problems'])}")
+        if server.proc.poll() is not None:
+            problems.append(f"gunicorn died during the run:\n{server.log_tail()}")
+
+    trivial_rps = next(row["req_per_sec"] for row in rows if row["name"] == TRIVIAL)
+    for row in rows:
+        row["ratio_to_trivial"] = round(row["req_per_sec"] / trivial_rps, 3) if trivial_rps else None
+    target_row = next((row for row in rows if row["name"] == TARGET_SCENARIO), None)
+    target = None
+    if target_row is not None:
+        ratio = target_row["ratio_to_trivial"]
+        target = {
+            "scenario": TARGET_SCENARIO,
+            "threshold": TARGET_RATIO,
+            "ratio": ratio,
+            "pass": ratio is not None and ratio >= TARGET_RATIO,
+        }
+
+    print()
+    print(table(rows))
+    print("(cpu: CPU ms per request of gunicorn, the bench database's PostgreSQL backends, redis-server, wrk)")
+    print()
+    if target is not None:
+        verdict = "PASS" if target["pass"] else "FAIL"
+        print(f"authenticated /api/v1/workspace ≥ {TARGET_RATIO} × trivial: {verdict} ({target['ratio']:.2f})")
+    for note in notes:
+        print(f"note: {note}")
+    for problem in problems:
+        print(f"BENCH FAILED: {problem}", file=sys.stderr)
+
+    report = {
+        "timestamp": started.isoformat(timespec="seconds"),
+        "ok": not problems,
+        "problems": problems,
+        "target": target,
+        "scenarios": rows,
+        "config": {
+            "gunicorn": ["gunicorn", *GUNICORN_ARGS, "--bind", "127.0.0.1:<free port>", "--control-socket", "<tmp>"],
+            "wrk": {"threads": WRK_THREADS, "connections": WRK_CONNECTIONS, "duration_s": args.duration},
+            "warmup_s": args.warmup,
+            "database": database_url,
+            "redis": redis_url,
+            "api_rate_per_minute": API_RATE_PER_MINUTE,
+            "log_level": "WARNING",
+            "access_log": False,
+        },
+        "machine": {
+            "cpus": os.cpu_count(),
+            "busy_before": busy,
+            "load_average": os.getloadavg(),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+            "wrk": wrk_version(),
+        },
+        "git": git_revision(),
+        "notes": notes,
+    }
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    out = RESULTS_DIR / f"{stamp}.json"
+    out.write_text(json.dumps(report, indent=2) + "\n")
+    print(f"results: {out.relative_to(REPO)}")
+
+    if problems:
+        return 1
+    if args.strict and target is not None and not target["pass"]:
+        return 2
+    return 0
+
+
+def _terminate(signum, frame):  # SIGTERM behaves like Ctrl-C: unwind, stop gunicorn
+    raise KeyboardInterrupt
+
+
+if __name__ == "__main__":
+    signal.signal(signal.SIGTERM, _terminate)
+    try:
+        sys.exit(main())
+    except BenchError as exc:
+        print(f"bench: {exc}", file=sys.stderr)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        print("bench: interrupted; gunicorn stopped", file=sys.stderr)
+        sys.exit(130)

@@ -1,0 +1,109 @@
+"""Shared fixtures: the three people of STYLE.md and credentials for them."""
+
+import pytest
+from django.db import connection
+from rest_framework.test import APIClient
+
+from accounts.models import Plan, Role
+from accounts.services import api_key_create, membership_set, oauth_application_create, workspace_create
+
+
+def pytest_collection_modifyitems(config, items):
+    # PostgreSQL-only tests run on PostgreSQL and are skipped, visibly, on SQLite only.
+    from django.conf import settings
+
+    if "postgresql" in settings.DATABASES["default"]["ENGINE"]:
+        return
+    skip = pytest.mark.skip(reason="needs PostgreSQL (runs in the DATABASE_URL=postgres:// pass)")
+    for item in items:
+        if "postgres" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture
+def workspace_a(db):
+    return workspace_create(name="Acme Dental", agency_name="Bright Agency")
+
+
+@pytest.fixture
+def workspace_b(db):
+    return workspace_create(name="Other Business")
+
+
+@pytest.fixture
+def owner_a(workspace_a, django_user_model):
+    user = django_user_model.objects.create_user(username="owner-a", password="owner-a-pass")
+    membership_set(workspace=workspace_a, user=user, role=Role.OWNER)
+    return user
+
+
+@pytest.fixture
+def agent_a(workspace_a, django_user_model):
+    user = django_user_model.objects.create_user(username="agent-a", password="agent-a-pass")
+    membership_set(workspace=workspace_a, user=user, role=Role.AGENT)
+    return user
+
+
+@pytest.fixture
+def outsider(workspace_b, django_user_model):
+    """Owns workspace B and nothing of A."""
+    user = django_user_model.objects.create_user(username="outsider", password="outsider-pass")
+    membership_set(workspace=workspace_b, user=user, role=Role.OWNER)
+    return user
+
+
+@pytest.fixture
+def make_key():
+    def make(workspace, scopes=None, name="test key"):
+        kwargs = {} if scopes is None else {"scopes": scopes}
+        return api_key_create(workspace=workspace, name=name, **kwargs).secret
+
+    return make
+
+
+@pytest.fixture
+def client_for():
+    """An API client that sends the given API key as a bearer token."""
+
+    def make(secret):
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {secret}")
+        return client
+
+    return make
+
+
+@pytest.fixture
+def api_a(workspace_a, make_key, client_for):
+    return client_for(make_key(workspace_a))
+
+
+@pytest.fixture
+def api_b(workspace_b, make_key, client_for):
+    return client_for(make_key(workspace_b))
+
+
+@pytest.fixture
+def oauth_app_a(workspace_a):
+    return oauth_application_create(workspace=workspace_a, name="Partner CRM")
+
+
+@pytest.fixture
+def free_workspace(db):
+    return workspace_create(name="Free Tier Co", plan_code=Plan.FREE)
+
+
+@pytest.fixture
+def is_postgres():
+    return connection.vendor == "postgresql"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Rate-limit counters must not leak between tests (or between runs on a shared Redis)."""
+    from django.core.cache import cache
+
+    if hasattr(cache, "delete_pattern"):
+        cache.delete_pattern("*")  # django-redis: only this project's prefixed keys
+    else:
+        cache.clear()

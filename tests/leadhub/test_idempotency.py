@@ -1,0 +1,175 @@
+"""Idempotency-Key on POST: replay, 422 on reuse, 409 in flight, once under concurrency."""
+
+import threading
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from accounts.models import ApiKey
+from leadhub.api import idempotency
+from leadhub.api.models import IdempotencyKey
+from leadhub.api.tasks import idempotency_keys_purge
+
+pytestmark = pytest.mark.urls("tests.leadhub.urls")
+URL = "/api/v1/test/scoped"
+
+
+def created_keys(workspace):
+    return ApiKey.objects.filter(workspace=workspace, scopes=["stats:read"]).count()
+
+
+@pytest.mark.django_db
+def test_a_repeat_replays_the_first_response_without_running_again(api_a, workspace_a):
+    first = api_a.post(URL, {"name": "one"}, format="json", HTTP_IDEMPOTENCY_KEY="k-1")
+    again = api_a.post(URL, {"name": "one"}, format="json", HTTP_IDEMPOTENCY_KEY="k-1")
+    assert first.status_code == again.status_code == 201
+    assert again.json() == first.json()
+    assert again["Idempotent-Replayed"] == "true"
+    assert "Idempotent-Replayed" not in first
+    assert created_keys(workspace_a) == 1
+
+
+@pytest.mark.django_db
+def test_without_a_key_each_post_runs(api_a, workspace_a):
+    api_a.post(URL, {"name": "one"}, format="json")
+    api_a.post(URL, {"name": "one"}, format="json")
+    assert created_keys(workspace_a) == 2
+
+
+@pytest.mark.django_db
+def test_the_same_key_with_another_request_is_422(api_a, workspace_a):
+    api_a.post(URL, {"name": "one"}, format="json", HTTP_IDEMPOTENCY_KEY="k-2")
+    response = api_a.post(URL, {"name": "two"}, format="json", HTTP_IDEMPOTENCY_KEY="k-2")
+    assert response.status_code == 422
+    assert response.json()["error"]["code"] == "IDEMPOTENCY_KEY_REUSED"
+    assert created_keys(workspace_a) == 1
+
+
+@pytest.mark.django_db
+def test_a_repeat_while_the_first_runs_is_409(api_a, workspace_a):
+    body = {"name": "slow"}
+    request = APIClient().post(URL, body, format="json").wsgi_request  # only to fingerprint
+    IdempotencyKey.objects.create(workspace=workspace_a, key="k-3", fingerprint=idempotency.fingerprint(request))
+    response = api_a.post(URL, body, format="json", HTTP_IDEMPOTENCY_KEY="k-3")
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "CONFLICT"
+    assert created_keys(workspace_a) == 0
+
+
+@pytest.mark.django_db
+def test_keys_are_per_workspace(api_a, api_b, workspace_a, workspace_b):
+    api_a.post(URL, {"name": "one"}, format="json", HTTP_IDEMPOTENCY_KEY="shared")
+    response = api_b.post(URL, {"name": "one"}, format="json", HTTP_IDEMPOTENCY_KEY="shared")
+    assert response.status_code == 201
+    assert "Idempotent-Replayed" not in response
+    assert created_keys(workspace_a) == created_keys(workspace_b) == 1
+
+
+@pytest.mark.django_db
+def test_validation_errors_are_replayed_too(api_a):
+    first = api_a.post(URL, {}, format="json", HTTP_IDEMPOTENCY_KEY="k-4")
+    again = api_a.post(URL, {}, format="json", HTTP_IDEMPOTENCY_KEY="k-4")
+    assert first.status_code == again.status_code == 400
+    assert again["Idempotent-Replayed"] == "true"
+
+
+@pytest.mark.django_db
+def test_a_server_error_releases_the_key_for_a_retry(api_a, workspace_a):
+    api_a.raise_request_exception = False
+    failed = api_a.post(URL, {"name": "x", "explode": True}, format="json", HTTP_IDEMPOTENCY_KEY="k-5")
+    assert failed.status_code == 500
+    assert not IdempotencyKey.objects.filter(key="k-5").exists()
+    retried = api_a.post(URL, {"name": "x", "explode": True}, format="json", HTTP_IDEMPOTENCY_KEY="k-5")
+    assert retried.status_code == 500
+    assert "Idempotent-Replayed" not in retried
+
+
+@pytest.mark.django_db
+def test_after_24_hours_the_key_is_new_again(api_a, workspace_a):
+    api_a.post(URL, {"name": "one"}, format="json", HTTP_IDEMPOTENCY_KEY="k-6")
+    IdempotencyKey.objects.filter(key="k-6").update(created_at=timezone.now() - timedelta(hours=25))
+    response = api_a.post(URL, {"name": "one"}, format="json", HTTP_IDEMPOTENCY_KEY="k-6")
+    assert response.status_code == 201
+    assert "Idempotent-Replayed" not in response
+    assert created_keys(workspace_a) == 2
+
+
+@pytest.mark.django_db
+def test_a_claim_abandoned_by_a_dead_process_is_taken_over(api_a, workspace_a):
+    body = {"name": "one"}
+    request = APIClient().post(URL, body, format="json").wsgi_request
+    IdempotencyKey.objects.create(
+        workspace=workspace_a,
+        key="k-7",
+        fingerprint=idempotency.fingerprint(request),
+        created_at=timezone.now() - timedelta(minutes=5),
+    )
+    assert api_a.post(URL, body, format="json", HTTP_IDEMPOTENCY_KEY="k-7").status_code == 201
+
+
+@pytest.mark.django_db
+def test_an_overlong_key_is_a_validation_error_on_the_header(api_a):
+    response = api_a.post(URL, {"name": "one"}, format="json", HTTP_IDEMPOTENCY_KEY="x" * 256)
+    assert response.status_code == 400
+    assert "Idempotency-Key" in response.json()["error"]["details"]
+
+
+@pytest.mark.django_db
+def test_oauth_requests_are_idempotent_too(client, oauth_app_a, workspace_a):
+    from tests.leadhub.test_oauth import get_token
+
+    token = get_token(client, oauth_app_a.application.client_id, oauth_app_a.client_secret).json()["access_token"]
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    first = api.post(URL, {"name": "one"}, format="json", HTTP_IDEMPOTENCY_KEY="k-8")
+    again = api.post(URL, {"name": "one"}, format="json", HTTP_IDEMPOTENCY_KEY="k-8")
+    assert first.status_code == 201
+    assert again["Idempotent-Replayed"] == "true"
+    assert created_keys(workspace_a) == 1
+
+
+@pytest.mark.django_db
+def test_the_purge_task_deletes_only_expired_keys(workspace_a):
+    old = IdempotencyKey.objects.create(
+        workspace=workspace_a, key="old", fingerprint="f", created_at=timezone.now() - timedelta(hours=25)
+    )
+    fresh = IdempotencyKey.objects.create(workspace=workspace_a, key="fresh", fingerprint="f")
+    assert idempotency_keys_purge() == 1
+    assert not IdempotencyKey.objects.filter(pk=old.pk).exists()
+    assert IdempotencyKey.objects.filter(pk=fresh.pk).exists()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_requests_with_one_key_execute_once(workspace_a, make_key):
+    secret = make_key(workspace_a)
+    responses, barrier = [], threading.Barrier(6)
+
+    def post():
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {secret}")
+        barrier.wait()
+        try:
+            responses.append(
+                client.post(URL, {"name": "race", "delay": 0.5}, format="json", HTTP_IDEMPOTENCY_KEY="race")
+            )
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=post) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    statuses = sorted(response.status_code for response in responses)
+    assert statuses.count(201) == 1, statuses
+    assert set(statuses) <= {201, 409}
+    assert created_keys(workspace_a) == 1
+    replay = APIClient()
+    replay.credentials(HTTP_AUTHORIZATION=f"Bearer {secret}")
+    again = replay.post(URL, {"name": "race", "delay": 0.5}, format="json", HTTP_IDEMPOTENCY_KEY="race")
+    assert again.status_code == 201 and again["Idempotent-Replayed"] == "true"
