@@ -194,6 +194,10 @@ CELERY_BEAT_SCHEDULE = {
 
 # --- Auth, API ----------------------------------------------------------------------------
 
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",  # people's passwords (the first is the default)
+    "accounts.hashers.ClientSecretHasher",  # machine-made OAuth client secrets
+]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
@@ -206,7 +210,7 @@ OAUTH2_PROVIDER = {
     "SCOPES_BACKEND_CLASS": "accounts.oauth.WorkspaceScopes",
     "OAUTH2_VALIDATOR_CLASS": "accounts.oauth.WorkspaceOAuth2Validator",
     "APPLICATION_ADMIN_CLASS": "accounts.admin.OAuthApplicationAdmin",
-    "ALLOWED_GRANT_TYPES": ["client_credentials"],
+    "CLIENT_SECRET_HASHER": "pbkdf2_sha256_client_secret",
 }
 
 REST_FRAMEWORK = {

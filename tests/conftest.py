@@ -20,6 +20,18 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip)
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _fast_password_hashing():
+    """People's passwords hashed fast in tests only; client secrets keep their own hasher."""
+    from django.conf import settings
+    from django.test import override_settings
+
+    with override_settings(
+        PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher", *settings.PASSWORD_HASHERS]
+    ):
+        yield
+
+
 @pytest.fixture
 def workspace_a(db):
     return workspace_create(name="Acme Dental", agency_name="Bright Agency")

@@ -128,4 +128,6 @@ def test_disabled_application_can_neither_get_nor_use_tokens(client, oauth_app_a
 
 def test_client_secret_is_stored_hashed(oauth_app_a):
     oauth_app_a.application.refresh_from_db()
-    assert oauth_app_a.application.client_secret != oauth_app_a.client_secret
+    stored = oauth_app_a.application.client_secret
+    assert oauth_app_a.client_secret not in stored
+    assert stored.startswith("pbkdf2_sha256_client_secret$1000$")

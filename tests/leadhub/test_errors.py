@@ -1,0 +1,107 @@
+"""The §4 error envelope for every failure a client can cause, and cursor pagination."""
+
+import pytest
+
+from accounts.services import api_key_create
+
+pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.leadhub.urls")]
+
+
+def error_of(response, status, code):
+    assert response.status_code == status, response.content
+    assert response["Content-Type"].startswith("application/json")
+    body = response.json()
+    assert body["error"]["code"] == code
+    text = response.content.decode()
+    assert "Traceback" not in text and 'File "' not in text
+    return body["error"]
+
+
+def test_malformed_json_is_400_bad_request(api_a):
+    response = api_a.post("/api/v1/test/scoped", data='{"name": ', content_type="application/json")
+    error = error_of(response, 400, "BAD_REQUEST")
+    assert "body" in error["details"]
+
+
+def test_field_errors_are_400_validation_error_naming_the_field(api_a):
+    response = api_a.post("/api/v1/test/scoped", {"name": "x" * 101}, format="json")
+    error = error_of(response, 400, "VALIDATION_ERROR")
+    assert list(error["details"]) == ["name"]
+    assert isinstance(error["details"]["name"], list)
+    assert "name" in error["message"]
+
+
+def test_a_json_array_body_is_a_validation_error_not_a_crash(api_a):
+    response = api_a.post("/api/v1/test/scoped", data="[1, 2]", content_type="application/json")
+    error_of(response, 400, "VALIDATION_ERROR")
+
+
+def test_unknown_url_under_the_api_is_404_envelope(api_a):
+    error = error_of(api_a.get("/api/v1/no-such-thing"), 404, "NOT_FOUND")
+    assert "/api/v1/no-such-thing" in error["message"]
+
+
+def test_unknown_url_without_credentials_is_404_envelope_too(client):
+    error_of(client.get("/api/v1/no-such-thing"), 404, "NOT_FOUND")
+
+
+def test_wrong_method_is_405_envelope(api_a):
+    error = error_of(api_a.delete("/api/v1/workspace"), 405, "METHOD_NOT_ALLOWED")
+    assert error["details"] == {"method": ["DELETE"]}
+
+
+def test_unsupported_media_type_is_415_envelope(api_a):
+    response = api_a.post("/api/v1/test/scoped", data="name=x", content_type="text/plain")
+    error_of(response, 415, "UNSUPPORTED_MEDIA_TYPE")
+
+
+def test_an_unexpected_error_is_500_envelope_without_a_trace(api_a):
+    api_a.raise_request_exception = False
+    response = api_a.post("/api/v1/test/scoped", {"name": "x", "explode": True}, format="json")
+    error = error_of(response, 500, "SERVER_ERROR")
+    assert "boom" not in response.content.decode()
+    assert error["message"]
+
+
+def test_an_oversized_body_is_a_4xx_not_a_500(api_a, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 100
+    response = api_a.post(
+        "/api/v1/test/scoped", {"name": "x" * 50, "pad": "y" * 500}, format="json", HTTP_IDEMPOTENCY_KEY="big"
+    )
+    assert 400 <= response.status_code < 500
+    assert response.json()["error"]["code"] in {"BAD_REQUEST", "VALIDATION_ERROR"}
+
+
+def test_pages_are_newest_first_with_next_links(api_a, workspace_a, django_assert_max_num_queries):
+    for n in range(5):
+        api_key_create(workspace=workspace_a, name=f"key {n}")
+    first = api_a.get("/api/v1/test/keys", {"limit": 2}).json()
+    names = [item["name"] for item in first["results"]]
+    assert names == ["key 4", "key 3"]
+    second = api_a.get(first["next"]).json()
+    assert [item["name"] for item in second["results"]] == ["key 2", "key 1"]
+    assert second["previous"]
+
+
+def test_page_queries_do_not_grow_with_the_page(api_a, workspace_a, django_assert_max_num_queries):
+    for n in range(30):
+        api_key_create(workspace=workspace_a, name=f"key {n}")
+    with django_assert_max_num_queries(4):
+        assert len(api_a.get("/api/v1/test/keys", {"limit": 100}).json()["results"]) == 31
+
+
+@pytest.mark.parametrize("limit", ["0", "101", "-1", "ten"])
+def test_a_bad_limit_is_a_validation_error_on_limit(api_a, limit):
+    error = error_of(api_a.get("/api/v1/test/keys", {"limit": limit}), 400, "VALIDATION_ERROR")
+    assert "limit" in error["details"]
+
+
+def test_a_bad_cursor_is_a_validation_error_on_cursor(api_a):
+    error = error_of(api_a.get("/api/v1/test/keys", {"cursor": "%%%not-a-cursor"}), 400, "VALIDATION_ERROR")
+    assert "cursor" in error["details"]
+
+
+def test_lists_hold_only_the_callers_workspace(api_b, workspace_a, workspace_b):
+    api_key_create(workspace=workspace_a, name="secret of A")
+    names = [item["name"] for item in api_b.get("/api/v1/test/keys").json()["results"]]
+    assert "secret of A" not in names
