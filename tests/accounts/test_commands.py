@@ -80,6 +80,12 @@ def test_bootstrap_is_idempotent(capsys):
     assert ApiKey.objects.count() == OAuthApplication.objects.count() == 1
 
 
+def test_the_demo_owner_can_use_the_admin(capsys, client):
+    creds = run_json(capsys, "bootstrap")
+    assert client.login(username=creds["owner_username"], password=creds["owner_password"])
+    assert client.get("/admin/accounts/apikey/").status_code == 200
+
+
 def test_setlimits_lifts_and_lowers_limits(capsys):
     creds = run_json(capsys, "createworkspace", "Limits")
     call_command("setlimits", creds["workspace_id"], "--api-rate", "7", "--intake-rate", "8")

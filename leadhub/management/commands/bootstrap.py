@@ -1,8 +1,10 @@
-"""bootstrap: the demo workspace, created once; later runs change nothing."""
+"""bootstrap: the demo workspace, created once with an admin-capable owner; later runs change nothing."""
 
 import sys
 
+from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandParser
+from django.db import transaction
 
 from accounts.models import Plan, Workspace
 from messaging.models import Brain
@@ -21,9 +23,14 @@ class Command(BaseCommand):
     def handle(self, *args, **options) -> None:
         workspace = Workspace.objects.filter(slug=DEMO_SLUG).first()
         if workspace is None:
-            credentials = provision_workspace(
-                name="Demo", plan_code=Plan.ENTERPRISE, agency_name="Demo Agency", slug=DEMO_SLUG
-            )
+            with transaction.atomic():
+                credentials = provision_workspace(
+                    name="Demo", plan_code=Plan.ENTERPRISE, agency_name="Demo Agency", slug=DEMO_SLUG
+                )
+                # The demo's owner may use the Django admin (/admin/) too.
+                get_user_model().objects.filter(username=credentials["owner_username"]).update(
+                    is_staff=True, is_superuser=True
+                )
             print_credentials(self, credentials, as_json=options["json"])
             return
         # Secrets are kept only as hashes, so they cannot be shown again.
