@@ -9,9 +9,11 @@ from .scopes import ALL_SCOPES, SCOPES
 from .services import (
     api_key_create,
     api_key_revoke,
+    api_key_update,
     oauth_application_create,
     oauth_application_revoke_tokens,
     oauth_application_rotate_secret,
+    workspace_credentials_forget,
 )
 
 SCOPE_CHOICES = [(scope, f"{scope} — {label}") for scope, label in SCOPES.items()]
@@ -77,6 +79,12 @@ class WorkspaceAdmin(admin.ModelAdmin):
     list_select_related = ("plan", "agency")
     prepopulated_fields = {"slug": ("name",)}
     inlines = [MembershipInline]
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if change:
+            workspace_credentials_forget(workspace=obj)
+
     fieldsets = (
         (None, {"fields": ("name", "slug", "agency", "plan", "country", "timezone")}),
         (
@@ -121,7 +129,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         if change:
-            obj.save(update_fields=["name", "scopes"])
+            api_key_update(api_key=obj, name=form.cleaned_data["name"], scopes=form.cleaned_data["scopes"])
             return
         created = api_key_create(
             workspace=form.cleaned_data["workspace"],

@@ -7,6 +7,8 @@ from datetime import timedelta
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
+from django.core.cache import cache
+from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
 from oauth2_provider.generators import generate_client_secret
@@ -19,6 +21,7 @@ API_KEY_PREFIX = "lh_"
 # last_used_at is kept to the minute: writing it on every request would cost a write
 # per API call for no information anyone reads at a finer grain.
 LAST_USED_GRANULARITY = timedelta(minutes=1)
+CREDENTIAL_CACHE_SECONDS = 60
 
 
 class ScopeError(ValueError):
@@ -86,6 +89,7 @@ def workspace_set_limits(
         fields.append("intake_rate_per_minute_override")
     if fields:
         workspace.save(update_fields=fields)
+        workspace_credentials_forget(workspace=workspace)
     return workspace
 
 
@@ -139,28 +143,67 @@ def api_key_create(
     return NewApiKey(api_key=api_key, secret=secret)
 
 
+def _credential_cache_key(key_hash: str) -> str:
+    return f"credential:api_key:{key_hash}"
+
+
+def _forget_credentials(key_hashes: list[str]) -> None:
+    # Now, and again after commit: a request that read the old row before the commit may
+    # have cached it in between.
+    keys = [_credential_cache_key(key_hash) for key_hash in key_hashes]
+    if keys:
+        cache.delete_many(keys)
+        transaction.on_commit(lambda: cache.delete_many(keys))
+
+
+def workspace_credentials_forget(*, workspace: Workspace) -> None:
+    """Drop the workspace's cached credentials, after a change to the workspace or its limits."""
+    _forget_credentials(list(ApiKey.objects.filter(workspace=workspace).values_list("key_hash", flat=True)))
+
+
+def api_key_update(*, api_key: ApiKey, name: str, scopes: list[str] | tuple[str, ...]) -> ApiKey:
+    api_key.name = name
+    api_key.scopes = _check_scopes(scopes)
+    api_key.save(update_fields=["name", "scopes"])
+    _forget_credentials([api_key.key_hash])
+    return api_key
+
+
 def api_key_revoke(*, api_key: ApiKey) -> ApiKey:
     if api_key.revoked_at is None:
         api_key.revoked_at = timezone.now()
         api_key.save(update_fields=["revoked_at"])
+    _forget_credentials([api_key.key_hash])
     return api_key
 
 
 def api_key_authenticate(*, secret: str) -> ApiKey | None:
-    """The active key with this secret, its workspace and plan loaded; None when there is none."""
+    """The active key with this secret, its workspace and plan loaded; None when there is none.
+
+    Every API request asks this, so the answer is kept in the shared cache for
+    CREDENTIAL_CACHE_SECONDS; revoking or changing a key, or changing its workspace's limits,
+    drops it at once (see _forget_credentials). A change to a Plan row reaches cached keys
+    when they expire. last_used_at is written when the key is loaded, so at most once per
+    expiry: that is its granularity.
+    """
     if not secret.startswith(API_KEY_PREFIX):
         return None
-    api_key = (
-        ApiKey.objects.select_related("workspace__plan", "workspace__agency")
-        .filter(key_hash=api_key_hash(secret), revoked_at__isnull=True)
-        .first()
-    )
-    if api_key is None:
+    key_hash = api_key_hash(secret)
+    cache_key = _credential_cache_key(key_hash)
+    api_key = cache.get(cache_key)
+    if api_key is not None:
+        return api_key
+    try:
+        api_key = ApiKey.objects.select_related("workspace__plan", "workspace__agency").get(
+            key_hash=key_hash, revoked_at__isnull=True
+        )
+    except ApiKey.DoesNotExist:
         return None
     now = timezone.now()
     if api_key.last_used_at is None or now - api_key.last_used_at >= LAST_USED_GRANULARITY:
         ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
         api_key.last_used_at = now
+    cache.set(cache_key, api_key, CREDENTIAL_CACHE_SECONDS)
     return api_key
 
 

@@ -172,12 +172,26 @@ def parse_wrk(output: str) -> WrkResult:
     )
 
 
+def lua_string(text: str) -> str:
+    """A Lua string literal of `text` (its UTF-8 bytes; anything unprintable as a decimal escape)."""
+    out = []
+    for byte in text.encode():
+        char = chr(byte)
+        if char in {'"', "\\"}:
+            out.append("\\" + char)
+        elif 32 <= byte < 127:
+            out.append(char)
+        else:
+            out.append(f"\\{byte:03d}")
+    return '"' + "".join(out) + '"'
+
+
 def _lua_script(scenario: Scenario) -> str | None:
     parts = []
     if scenario.method != "GET":
-        parts.append(f"wrk.method = {json.dumps(scenario.method)}")
+        parts.append(f"wrk.method = {lua_string(scenario.method)}")
     if scenario.body is not None:
-        parts.append(f"wrk.body = {json.dumps(scenario.body)}")  # a JSON string is a valid Lua string here
+        parts.append(f"wrk.body = {lua_string(scenario.body)}")
     if scenario.lua:
         parts.append(scenario.lua)
     return "\n".join(parts) + "\n" if parts else None
@@ -488,6 +502,7 @@ def table(rows: list[dict]) -> str:
         ("cpu pg", lambda r: _fmt((r["cpu_ms_per_request"] or {}).get("postgres"), 2)),
         ("cpu redis", lambda r: _fmt((r["cpu_ms_per_request"] or {}).get("redis"), 2)),
         ("cpu wrk", lambda r: _fmt((r["cpu_ms_per_request"] or {}).get("wrk"), 2)),
+        ("cpu × trivial", lambda r: _fmt(r["cpu_ratio_to_trivial"], 2)),
     ]
     cells = [[title for title, _ in columns]] + [[cell(row) for _, cell in columns] for row in rows]
     widths = [max(len(line[i]) for line in cells) for i in range(len(columns))]
@@ -537,9 +552,16 @@ def measure(scenario: Scenario, base_url: str, watch: CpuWatch, *, duration: flo
         "socket_errors": result.socket_errors,
         "problems": result.errors,
         "ratio_to_trivial": None,
+        "cpu_ratio_to_trivial": None,
         "cpu_ms_per_request": cpu_per_request(before, after, result.requests),
         "wrk_output": result.raw,
     }
+
+
+def _cpu_total(row: dict) -> float | None:
+    """CPU ms per request of everything the request touches (app, database, Redis, wrk)."""
+    cpu = row.get("cpu_ms_per_request")
+    return sum(cpu.values()) if cpu else None
 
 
 # --- Main ----------------------------------------------------------------------------------
@@ -561,7 +583,7 @@ def main(argv: list[str] | None = None) -> int:
     stamp = started.strftime("%Y%m%dT%H%M%SZ")
 
     ensure_wrk()
-    busy = machine_busy()
+    busy, load_before = machine_busy(), os.getloadavg()
     notes = list(NOTES)
     if busy is not None:
         print(f"CPU busy before the bench: {busy:.0%} of {os.cpu_count()} CPU(s)", flush=True)
@@ -594,8 +616,11 @@ def main(argv: list[str] | None = None) -> int:
             problems.append(f"gunicorn died during the run:\n{server.log_tail()}")
 
     trivial_rps = next(row["req_per_sec"] for row in rows if row["name"] == TRIVIAL)
+    trivial_cpu = _cpu_total(next(row for row in rows if row["name"] == TRIVIAL))
     for row in rows:
         row["ratio_to_trivial"] = round(row["req_per_sec"] / trivial_rps, 3) if trivial_rps else None
+        cpu = _cpu_total(row)
+        row["cpu_ratio_to_trivial"] = round(trivial_cpu / cpu, 3) if trivial_cpu and cpu else None
     target_row = next((row for row in rows if row["name"] == TARGET_SCENARIO), None)
     target = None
     if target_row is not None:
@@ -609,7 +634,11 @@ def main(argv: list[str] | None = None) -> int:
 
     print()
     print(table(rows))
-    print("(cpu: CPU ms per request of gunicorn, the bench database's PostgreSQL backends, redis-server, wrk)")
+    print(
+        "cpu app/pg/redis/wrk: CPU ms per request of gunicorn, the bench database's PostgreSQL backends,\n"
+        "redis-server and wrk; cpu × trivial: trivial's CPU per request over this one's, what × trivial\n"
+        "tends to when the CPUs are the bottleneck (it is less disturbed by other load on the machine)."
+    )
     print()
     if target is not None:
         verdict = "PASS" if target["pass"] else "FAIL"
@@ -638,7 +667,7 @@ def main(argv: list[str] | None = None) -> int:
         "machine": {
             "cpus": os.cpu_count(),
             "busy_before": busy,
-            "load_average": os.getloadavg(),
+            "load_average_before": load_before,
             "python": platform.python_version(),
             "platform": platform.platform(),
             "wrk": wrk_version(),

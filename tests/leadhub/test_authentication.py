@@ -124,3 +124,46 @@ def test_another_workspaces_object_is_404_like_a_missing_one(api_b, workspace_a,
     for response in (foreign, missing, garbage):
         assert_envelope(response, 404, "NOT_FOUND")
     assert foreign.json() == missing.json()
+
+
+def test_a_key_revoked_after_use_stops_working_at_once(client_for, workspace_a, make_key):
+    secret = make_key(workspace_a)
+    client = client_for(secret)
+    assert client.get(URL).status_code == 200  # now cached
+    api_key_revoke(api_key=ApiKey.objects.get(workspace=workspace_a))
+    assert client.get(URL).status_code == 401
+
+
+def test_changed_scopes_apply_at_once(client_for, workspace_a, make_key):
+    from accounts.services import api_key_update
+
+    client = client_for(make_key(workspace_a, scopes=["contacts:read"]))
+    assert client.get(URL).json()["credential"]["scopes"] == ["contacts:read"]
+    api_key_update(api_key=ApiKey.objects.get(workspace=workspace_a), name="renamed", scopes=["stats:read"])
+    assert client.get(URL).json()["credential"]["scopes"] == ["stats:read"]
+
+
+def test_a_cached_key_needs_no_query(api_a, django_assert_num_queries):
+    api_a.get(URL)
+    with django_assert_num_queries(0):
+        assert api_a.get(URL).status_code == 200
+
+
+def test_the_response_matches_its_documented_serializer(api_a):
+    from accounts.api import WorkspaceSerializer
+
+    body = api_a.get(URL).json()
+    serializer = WorkspaceSerializer(data=body)
+    assert serializer.is_valid(), serializer.errors
+
+    def shape(fields):
+        return {name: shape(field.fields) if hasattr(field, "fields") else None for name, field in fields.items()}
+
+    def body_shape(value, documented):
+        return {
+            name: body_shape(value[name], sub) if isinstance(sub, dict) and isinstance(value[name], dict) else None
+            for name, sub in documented.items()
+        } | {name: "undocumented" for name in value if name not in documented}
+
+    documented = shape(WorkspaceSerializer().fields)
+    assert body_shape(body, documented) == documented
