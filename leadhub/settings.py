@@ -1,5 +1,6 @@
 """LeadHub settings: every value comes from the environment, documented in README.md."""
 
+import ipaddress
 import os
 import secrets
 from pathlib import Path
@@ -45,6 +46,17 @@ def env_list(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in env_str(name, default).split(",") if item.strip()]
 
 
+def env_networks(name: str, default: str = "") -> list[str]:
+    """Comma-separated CIDRs (`127.0.0.0/8,::1/128`), each checked; kept as strings."""
+    networks = []
+    for item in env_list(name, default):
+        try:
+            networks.append(str(ipaddress.ip_network(item, strict=False)))
+        except ValueError:
+            raise ImproperlyConfigured(f"{name} must be comma-separated CIDR networks, not {item!r}") from None
+    return networks
+
+
 def _url(name: str, value: str, schemes: set[str]) -> str:
     scheme = urlparse(value).scheme
     if scheme not in schemes:
@@ -87,6 +99,7 @@ INSTALLED_APPS = [
     "leadhub",
     "leadhub.api",
     "accounts",
+    "webhooks",
     "messaging",
 ]
 
@@ -190,6 +203,13 @@ CELERY_BEAT_SCHEDULE = {
         "task": "leadhub.api.tasks.idempotency_keys_purge",
         "schedule": 3600.0,
     },
+    # Claims due webhook deliveries (retries, and any whose dispatch message was lost). A
+    # sweep not started within its interval is dropped: the next one does the same work.
+    "sweep-webhook-deliveries": {
+        "task": "webhooks.tasks.deliveries_sweep",
+        "schedule": 5.0,
+        "options": {"expires": 5.0},
+    },
 }
 
 # --- Auth, API ----------------------------------------------------------------------------
@@ -257,6 +277,13 @@ SPECTACULAR_SETTINGS = {
         "leadhub.api.schema.add_standard_responses",
     ],
 }
+
+# --- Webhooks -------------------------------------------------------------------------------
+
+# Development and tests only: admit http:// endpoint URLs, and exempt these networks from the
+# refusal of private, loopback and other non-global addresses (SPEC §6).
+WEBHOOK_ALLOW_HTTP = env_bool("WEBHOOK_ALLOW_HTTP", False)
+WEBHOOK_ALLOWED_NETWORKS = env_networks("WEBHOOK_ALLOWED_NETWORKS")
 
 # Per-workspace limits come from the plan (see accounts.Plan); this is the public one.
 PUBLIC_RATE_PER_MINUTE = env_int("PUBLIC_RATE_PER_MINUTE", 100, minimum=1)

@@ -1,0 +1,134 @@
+"""The sweep on PostgreSQL: real commits, the real broker, concurrent sweepers, a killed worker."""
+
+import importlib
+import os
+import subprocess
+import sys
+import threading
+from datetime import timedelta
+from pathlib import Path
+from unittest import mock
+from urllib.parse import urlsplit, urlunsplit
+
+import pytest
+from django.apps import apps
+from django.db import connection, transaction
+
+from leadhub.celery import app
+from webhooks.models import Attempt, Delivery
+from webhooks.services import endpoint_create, event_emit
+from webhooks.tasks import deliveries_sweep
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture(autouse=True)
+def _plans(transactional_db):
+    # A transactional test before this one may have flushed the plans of the data migration.
+    importlib.import_module("accounts.migrations.0002_plans").create_plans(apps, None)
+
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def emit_many(workspace, count: int) -> list[str]:
+    ids = []
+    for n in range(count):
+        with transaction.atomic():
+            ids.append(str(event_emit(workspace=workspace, type="lead.created", data={"n": n}).id))
+    return ids
+
+
+def test_the_sweep_delivers_when_the_dispatch_message_is_lost(workspace_a, receiver):
+    endpoint_create(workspace=workspace_a, url=receiver.url)
+    app.control.purge()
+    (event_id,) = emit_many(workspace_a, 1)  # commits: the dispatch message goes to Redis
+
+    assert app.control.purge() == 1  # ... and is lost (a Redis restart, a dropped message)
+    assert receiver.received == []
+    assert Delivery.objects.get().status == Delivery.Status.PENDING
+
+    assert deliveries_sweep() == 1
+
+    assert receiver.webhook_ids() == [event_id]
+    assert Delivery.objects.get().status == Delivery.Status.SUCCEEDED
+
+
+def test_two_sweepers_at_once_never_send_one_attempt_twice(workspace_a, receiver):
+    endpoint_create(workspace=workspace_a, url=receiver.url)
+    event_ids = emit_many(workspace_a, 40)
+    app.control.purge()
+    receiver.delays.extend([0.01] * 40)  # slow enough that the sweeps overlap
+    start = threading.Barrier(2)
+    sent = []
+
+    def sweep():
+        try:
+            start.wait()
+            sent.append(deliveries_sweep())
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=sweep) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert sorted(receiver.webhook_ids()) == sorted(event_ids)  # each exactly once
+    assert sum(sent) == 40
+    assert all(count > 0 for count in sent), sent  # both took part
+    assert Attempt.objects.count() == 40
+    assert set(Delivery.objects.values_list("status", flat=True)) == {Delivery.Status.SUCCEEDED}
+
+
+def _test_database_url() -> str:
+    parts = urlsplit(os.environ["DATABASE_URL"])
+    return urlunsplit(parts._replace(path="/" + connection.settings_dict["NAME"]))
+
+
+WORKER = """
+import django
+django.setup()
+from webhooks.services import deliveries_claim, delivery_attempt
+(delivery,) = deliveries_claim()
+print("claimed", flush=True)
+delivery_attempt(delivery=delivery)
+print("finished", flush=True)
+"""
+
+
+def test_a_worker_killed_mid_attempt_is_recovered_when_its_lease_expires(workspace_a, receiver):
+    endpoint_create(workspace=workspace_a, url=receiver.url)
+    (event_id,) = emit_many(workspace_a, 1)
+    app.control.purge()
+    receiver.delays.append(30)  # the first attempt hangs until the worker is killed
+    env = os.environ | {
+        "DJANGO_SETTINGS_MODULE": "leadhub.settings",
+        "DATABASE_URL": _test_database_url(),
+        "WEBHOOK_ALLOW_HTTP": "true",
+        "WEBHOOK_ALLOWED_NETWORKS": "127.0.0.0/8",
+    }
+    worker = subprocess.Popen(
+        [sys.executable, "-c", WORKER], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    try:
+        receiver.wait_for(1, timeout=30)
+    finally:
+        worker.kill()
+        out, err = worker.communicate()
+    assert b"claimed" in out and b"finished" not in out, err.decode()
+
+    delivery = Delivery.objects.get()
+    assert delivery.status == Delivery.Status.PENDING
+    assert delivery.lease_expires_at is not None
+    assert delivery.attempts.count() == 0
+    assert deliveries_sweep() == 0  # still leased to the dead worker
+
+    with mock.patch("django.utils.timezone.now", return_value=delivery.lease_expires_at + timedelta(seconds=1)):
+        assert deliveries_sweep() == 1
+
+    delivery.refresh_from_db()
+    assert delivery.status == Delivery.Status.SUCCEEDED
+    assert [attempt.status_code for attempt in delivery.attempts.all()] == [200]
+    assert receiver.webhook_ids() == [event_id, event_id]  # consumers deduplicate on webhook-id

@@ -1,0 +1,142 @@
+"""Endpoints (subscriptions), events (the outbox), deliveries (one per event and endpoint) and
+attempts (one per try), after Saleor's webhook package."""
+
+import uuid
+
+from django.db import models
+from django.utils.timezone import now
+
+
+class Endpoint(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    workspace = models.ForeignKey("accounts.Workspace", on_delete=models.CASCADE, related_name="webhook_endpoints")
+    url = models.URLField(max_length=2000)
+    description = models.CharField(max_length=500, blank=True)
+    # Empty: every event type.
+    event_types = models.JSONField(default=list, blank=True)
+    # "whsec_" + base64 of 24-64 random bytes. During a rotation the previous secret also
+    # signs until previous_secret_expires_at (24 hours).
+    secret = models.CharField(max_length=120)
+    previous_secret = models.CharField(max_length=120, blank=True)
+    previous_secret_expires_at = models.DateTimeField(null=True, blank=True)
+    enabled = models.BooleanField(default=True)
+    disabled_at = models.DateTimeField(null=True, blank=True)
+    disabled_reason = models.CharField(max_length=200, blank=True)
+    # A Zapier REST hook (POST /api/v1/hooks): deleted, not disabled, when its target answers 410.
+    is_rest_hook = models.BooleanField(default=False)
+    # Endpoint health (SPEC §6): failing since the first failed attempt after a success; an
+    # endpoint failing for 5 days without a success is disabled and its admins told.
+    failing_since = models.DateTimeField(null=True, blank=True, editable=False)
+    last_success_at = models.DateTimeField(null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(default=now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            # The endpoint list of a workspace, newest first; event_emit's subscriber lookup.
+            models.Index(fields=["workspace", "-created_at"], name="endpoint_workspace_created"),
+        ]
+
+    def __str__(self) -> str:
+        return self.url
+
+    def subscribes_to(self, event_type: str) -> bool:
+        return not self.event_types or event_type in self.event_types
+
+
+class Event(models.Model):
+    """One outcome, durable until every subscribed endpoint has acknowledged it. Its id is the
+    `webhook-id` of every delivery, replays included, so consumers deduplicate on it."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    workspace = models.ForeignKey("accounts.Workspace", on_delete=models.CASCADE, related_name="events")
+    type = models.CharField(max_length=64)
+    # null, not "": the envelope's bot_id is null for events that no brain caused.
+    bot_id = models.CharField(max_length=40, null=True, blank=True)  # noqa: DJ001
+    data = models.JSONField()
+    created_at = models.DateTimeField(default=now, editable=False)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            # GET /api/v1/events, newest first, optionally by type.
+            models.Index(fields=["workspace", "-created_at"], name="event_workspace_created"),
+            models.Index(fields=["workspace", "type", "-created_at"], name="event_workspace_type_created"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.id}"
+
+    def envelope(self) -> dict:
+        """The body of every delivery (SPEC §6)."""
+        return {
+            "id": str(self.id),
+            "type": self.type,
+            "created_at": self.created_at.isoformat().replace("+00:00", "Z"),
+            "workspace_id": str(self.workspace_id),
+            "bot_id": self.bot_id,
+            "data": self.data,
+        }
+
+
+class Delivery(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        SUCCEEDED = "succeeded"
+        FAILED = "failed"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    workspace = models.ForeignKey("accounts.Workspace", on_delete=models.CASCADE, related_name="+")
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="deliveries")
+    endpoint = models.ForeignKey(Endpoint, on_delete=models.CASCADE, related_name="deliveries")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempt_count = models.PositiveSmallIntegerField(default=0)
+    # When the next attempt is due (the retry schedule lives here, not in broker ETAs).
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    # A worker holds the delivery until then; past it, the sweep may claim it again. The token
+    # names the holder, so a worker whose lease was taken over cannot record a failure.
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    lease_token = models.UUIDField(null=True, blank=True, editable=False)
+    last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    succeeded_at = models.DateTimeField(null=True, blank=True)
+    # Set on a replay: the delivery it repeats (same event, so the same webhook-id).
+    replay_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="replays")
+    created_at = models.DateTimeField(default=now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name_plural = "deliveries"
+        indexes = [
+            # The sweep: pending deliveries due now, oldest first.
+            models.Index(
+                fields=["next_attempt_at"],
+                condition=models.Q(status="pending"),
+                name="delivery_pending_due",
+            ),
+            # An endpoint's delivery log, by status, newest first.
+            models.Index(fields=["endpoint", "status", "-created_at"], name="delivery_endpoint_status"),
+            models.Index(fields=["endpoint", "-created_at"], name="delivery_endpoint_created"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event_id} → {self.endpoint_id} ({self.status})"
+
+
+class Attempt(models.Model):
+    RESPONSE_EXCERPT_LIMIT = 2048
+
+    delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="attempts")
+    attempted_at = models.DateTimeField(default=now)
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_excerpt = models.TextField(blank=True)
+    duration_ms = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["attempted_at"]
+
+    def __str__(self) -> str:
+        return f"{self.delivery_id} at {self.attempted_at}: {self.status_code or self.error}"
