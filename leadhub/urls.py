@@ -14,6 +14,7 @@ oauth_patterns = [
 
 api_v1 = [
     path("", include("accounts.urls")),
+    path("", include("webhooks.urls")),
 ]
 
 urlpatterns = [
