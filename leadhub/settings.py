@@ -287,6 +287,13 @@ SPECTACULAR_SETTINGS = {
 WEBHOOK_ALLOW_HTTP = env_bool("WEBHOOK_ALLOW_HTTP", False)
 WEBHOOK_ALLOWED_NETWORKS = env_networks("WEBHOOK_ALLOWED_NETWORKS")
 
+# --- E-mail (endpoint-disabled notices) ------------------------------------------------------
+
+# Until EMAIL_URL (SPEC §2) is configured, mail is written to the console (the worker's log);
+# pytest-django swaps in the locmem backend for tests.
+EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "LeadHub <noreply@localhost>")
+
 # Per-workspace limits come from the plan (see accounts.Plan); this is the public one.
 PUBLIC_RATE_PER_MINUTE = env_int("PUBLIC_RATE_PER_MINUTE", 100, minimum=1)
 IDEMPOTENCY_KEY_TTL_HOURS = 24
