@@ -12,7 +12,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -159,7 +159,17 @@ def endpoint_update(
 
 
 def endpoint_delete(*, workspace: Workspace, endpoint: Endpoint) -> None:
-    Endpoint.objects.filter(pk=endpoint.pk, workspace=workspace).delete()
+    """Delete the endpoint with its deliveries and their attempts."""
+    with transaction.atomic():
+        _endpoint_delete(endpoint_id=endpoint.pk, workspace_id=workspace.pk)
+
+
+def _endpoint_delete(*, endpoint_id, workspace_id) -> None:
+    # Lock the deliveries first: a worker recording an attempt holds its delivery's row, so
+    # this waits for it to commit and then deletes its attempt too; a worker that records
+    # later finds the delivery gone and records nothing.
+    list(Delivery.objects.filter(endpoint_id=endpoint_id).select_for_update().values_list("pk", flat=True))
+    Endpoint.objects.filter(pk=endpoint_id, workspace_id=workspace_id).delete()
 
 
 SECRET_OVERLAP = timedelta(hours=24)
@@ -281,6 +291,20 @@ def _enqueue_dispatch(delivery_ids: list[str]) -> None:
 # --- The delivery engine ---------------------------------------------------------------------
 
 
+def _commit_without_waiting_for_disk() -> None:
+    """On PostgreSQL, let this transaction's COMMIT return before its WAL reaches the disk.
+
+    Only the engine's own bookkeeping (claims, outcomes) is written this way, never an event or
+    its deliveries. A database crash can then forget at most the last moments of it: a
+    forgotten claim is claimed again, a forgotten outcome makes the attempt again. Either
+    way the delivery is sent once more, never lost (delivery is at least once). It saves a
+    disk flush per claim and per attempt, most of what a delivery costs the database.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL synchronous_commit TO OFF")
+
+
 def retry_delay(*, attempt_number: int) -> timedelta:
     """The wait after failed attempt number `attempt_number` (1-based), with jitter."""
     base = RETRY_DELAYS[attempt_number - 1]
@@ -297,6 +321,7 @@ def deliveries_claim(*, delivery_ids: list[str] | None = None, limit: int = 10) 
     """
     now = timezone.now()
     with transaction.atomic():
+        _commit_without_waiting_for_disk()
         due = Delivery.objects.filter(
             Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lte=now),
             status=Delivery.Status.PENDING,
@@ -304,12 +329,12 @@ def deliveries_claim(*, delivery_ids: list[str] | None = None, limit: int = 10) 
             endpoint__enabled=True,
         )
         if delivery_ids is not None:
-            due = due.filter(pk__in=delivery_ids)
-        ids = list(
-            due.order_by("next_attempt_at")
-            .select_for_update(skip_locked=True, of=("self",))
-            .values_list("pk", flat=True)[:limit]
-        )
+            # By primary key, unordered: ordering would tempt the planner into walking the
+            # due index past every other pending delivery.
+            due = due.filter(pk__in=delivery_ids).order_by()
+        else:
+            due = due.order_by("next_attempt_at")  # the sweep: oldest due first, on delivery_pending_due
+        ids = list(due.select_for_update(skip_locked=True, of=("self",)).values_list("pk", flat=True)[:limit])
         if not ids:
             return []
         token = uuid.uuid4()
@@ -365,6 +390,7 @@ def _attempt_record(*, delivery: Delivery, result: http.Result, attempted_at) ->
     }
     pending = Delivery.objects.filter(pk=delivery.pk, status=Delivery.Status.PENDING)
     with transaction.atomic():
+        _commit_without_waiting_for_disk()
         if result.ok:
             updated = pending.update(
                 status=Delivery.Status.SUCCEEDED, succeeded_at=now, next_attempt_at=None, **outcome
@@ -413,7 +439,7 @@ def _endpoint_mark_failure(*, endpoint: Endpoint, now) -> None:
 def _endpoint_gone(*, endpoint: Endpoint) -> None:
     """The target answered 410 Gone: a REST hook is unsubscribed, an endpoint disabled."""
     if endpoint.is_rest_hook:
-        Endpoint.objects.filter(pk=endpoint.pk).delete()
+        _endpoint_delete(endpoint_id=endpoint.pk, workspace_id=endpoint.workspace_id)
         logger.info("REST hook %s answered 410 Gone: unsubscribed", endpoint.pk)
     else:
         _endpoint_disable(endpoint=endpoint, reason="The endpoint answered 410 Gone.")

@@ -132,3 +132,45 @@ def test_a_worker_killed_mid_attempt_is_recovered_when_its_lease_expires(workspa
     assert delivery.status == Delivery.Status.SUCCEEDED
     assert [attempt.status_code for attempt in delivery.attempts.all()] == [200]
     assert receiver.webhook_ids() == [event_id, event_id]  # consumers deduplicate on webhook-id
+
+
+def test_deleting_an_endpoint_while_an_attempt_is_recorded_deletes_both(workspace_a, receiver):
+    from webhooks.services import endpoint_delete
+
+    endpoint = endpoint_create(workspace=workspace_a, url=receiver.url).endpoint
+    emit_many(workspace_a, 1)
+    delivery = Delivery.objects.get()
+    recording, release, errors = threading.Event(), threading.Event(), []
+
+    def record():  # what delivery_attempt does when it records an outcome, held open
+        try:
+            with transaction.atomic():
+                Delivery.objects.filter(pk=delivery.pk).update(attempt_count=1)
+                Attempt.objects.create(delivery=delivery, status_code=500)
+                recording.set()
+                release.wait(10)
+        finally:
+            connection.close()
+
+    def delete():
+        try:
+            endpoint_delete(workspace=workspace_a, endpoint=endpoint)
+        except Exception as exc:  # the failure this test guards against: an FK violation
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    recorder = threading.Thread(target=record)
+    recorder.start()
+    assert recording.wait(10)
+    deleter = threading.Thread(target=delete)
+    deleter.start()
+    deleter.join(0.5)
+    assert deleter.is_alive()  # waits for the recording transaction
+    release.set()
+    recorder.join()
+    deleter.join()
+
+    assert errors == []
+    assert not Delivery.objects.exists()
+    assert not Attempt.objects.exists()
