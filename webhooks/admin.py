@@ -18,6 +18,7 @@ from .delivery import UnsafeUrl, url_vet
 from .events import EVENT_TYPES
 from .models import Attempt, Delivery, Endpoint, Event
 from .services import (
+    deliveries_give_up,
     deliveries_replay,
     deliveries_replay_failed,
     delivery_replay,
@@ -156,7 +157,7 @@ class DeliveryAdmin(admin.ModelAdmin):
     list_select_related = ("event", "endpoint", "workspace")
     search_fields = ("=id", "=event__id")
     inlines = (AttemptInline,)
-    actions = ("replay",)
+    actions = ("replay", "give_up")
     readonly_fields = (
         "workspace",
         "event",
@@ -202,6 +203,17 @@ class DeliveryAdmin(admin.ModelAdmin):
             for workspace, deliveries in by_workspace.items()
         )
         self.message_user(request, f"{total} deliveries replayed.")
+
+    @admin.action(description="Give up on the selected pending deliveries (mark failed)")
+    def give_up(self, request, queryset):
+        by_workspace = defaultdict(list)
+        for delivery in queryset.select_related("workspace"):
+            by_workspace[delivery.workspace].append(delivery)
+        total = sum(
+            deliveries_give_up(workspace=workspace, deliveries=deliveries, actor=_actor(request))
+            for workspace, deliveries in by_workspace.items()
+        )
+        self.message_user(request, f"{total} pending deliveries given up.")
 
     def get_urls(self):
         return [

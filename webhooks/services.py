@@ -216,6 +216,21 @@ def delivery_replay(*, workspace: Workspace, delivery: Delivery, actor: str = ""
     return replay
 
 
+def deliveries_give_up(*, workspace: Workspace, deliveries: list[Delivery], actor: str = "") -> int:
+    """Stop retrying pending deliveries: they become failed (and may still be replayed)."""
+    given_up = Delivery.objects.filter(
+        workspace=workspace, pk__in=[delivery.pk for delivery in deliveries], status=Delivery.Status.PENDING
+    ).update(
+        status=Delivery.Status.FAILED,
+        next_attempt_at=None,
+        lease_token=None,
+        lease_expires_at=None,
+        last_error=f"Given up by {actor or 'an admin'}.",
+    )
+    logger.info("%d deliveries given up by %s", given_up, actor or "?")
+    return given_up
+
+
 REPLAY_BULK_LIMIT = 10_000
 
 

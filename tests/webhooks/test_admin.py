@@ -155,3 +155,17 @@ def test_every_page_loads(admin_client, workspace_a, endpoint_a):
         f"/admin/webhooks/event/{delivery.event_id}/change/",
     ):
         assert admin_client.get(url).status_code == 200, url
+
+
+def test_giving_up_marks_pending_deliveries_failed(admin_client, workspace_a, endpoint_a, failed):
+    pending = emit(workspace_a)
+    response = admin_client.post(
+        "/admin/webhooks/delivery/",
+        {"action": "give_up", "_selected_action": [str(pending.id), str(failed.id)]},
+        follow=True,
+    )
+    assert "1 pending deliveries given up." in [str(m) for m in get_messages(response.wsgi_request)]
+    pending.refresh_from_db()
+    assert pending.status == Delivery.Status.FAILED
+    assert pending.last_error == "Given up by admin:admin."
+    assert deliveries_sweep() == 0
