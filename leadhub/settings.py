@@ -100,6 +100,7 @@ INSTALLED_APPS = [
     "leadhub.api",
     "accounts",
     "webhooks",
+    "crm",
     "messaging",
 ]
 
@@ -273,7 +274,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     # One name for the webhook event types wherever a field offers them.
-    "ENUM_NAME_OVERRIDES": {"WebhookEventTypeEnum": "webhooks.events.EVENT_TYPES"},
+    "ENUM_NAME_OVERRIDES": {
+        "WebhookEventTypeEnum": "webhooks.events.EVENT_TYPES",
+        "ContactStatusEnum": "crm.models.Contact.Status",
+        "DeliveryStatusEnum": "webhooks.models.Delivery.Status",
+    },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "leadhub.api.schema.add_standard_responses",

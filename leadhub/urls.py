@@ -5,6 +5,9 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from oauth2_provider import views as oauth_views
 
+from crm.api.zapier import ZapierView
+from messaging.api import SaveLeadView
+
 from . import views
 
 oauth_patterns = [
@@ -15,6 +18,7 @@ oauth_patterns = [
 api_v1 = [
     path("", include("accounts.urls")),
     path("", include("webhooks.urls")),
+    path("", include("crm.urls")),
 ]
 
 urlpatterns = [
@@ -22,6 +26,8 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("o/", include((oauth_patterns, "oauth2_provider"), namespace="oauth2_provider")),
     path("api/v1/", include(api_v1)),
+    path("api/zapier-webhook", ZapierView.as_view(), name="zapier-webhook"),
+    path("api/save-lead", SaveLeadView.as_view(), name="save-lead"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("admin/", admin.site.urls),

@@ -1,5 +1,7 @@
 """Shared fixtures: the three people of STYLE.md and credentials for them."""
 
+import importlib
+
 import pytest
 from django.db import connection
 from rest_framework.test import APIClient
@@ -30,6 +32,19 @@ def _fast_password_hashing():
         PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher", *settings.PASSWORD_HASHERS]
     ):
         yield
+
+
+@pytest.fixture(autouse=True)
+def _plans_after_flush(request):
+    """A transactional test flushes the database when it ends, the plans of the data migration
+    with it; put them back for the transactional tests that follow (they run last)."""
+    marker = request.node.get_closest_marker("django_db")
+    if not (marker and marker.kwargs.get("transaction")) and "transactional_db" not in request.fixturenames:
+        return
+    request.getfixturevalue("transactional_db")
+    from django.apps import apps
+
+    importlib.import_module("accounts.migrations.0002_plans").create_plans(apps, None)
 
 
 @pytest.fixture

@@ -123,3 +123,15 @@ class OAuthTokenAuthentication(OAuth2Authentication):
         )
         _attach(request, credential)
         return user or AnonymousUser(), credential
+
+
+class TokenParameterAuthentication(_ApiKeyAuthentication):
+    """`api_token` in the query string or the body (JSON or form): for form tools that cannot
+    set headers. Only the intake webhook uses it."""
+
+    def presented_key(self, request: Request) -> str | None:
+        value = request.query_params.get("api_token")
+        if value is None:
+            data = request.data
+            value = data.get("api_token") if hasattr(data, "get") else None
+        return None if value is None else str(value).strip()

@@ -21,6 +21,18 @@ class Conflict(exceptions.APIException):
     default_detail = "A request with this Idempotency-Key is still being processed. Retry later."
     default_code = "CONFLICT"
 
+    def __init__(self, detail=None, code=None, details: dict | None = None):
+        super().__init__(detail, code)
+        self.details = details or {}  # e.g. {"id": ...} of the object that already exists
+
+
+class NotImplementedYet(exceptions.APIException):
+    """A documented call whose feature is not available yet: said plainly, never a fake success."""
+
+    status_code = status.HTTP_501_NOT_IMPLEMENTED
+    default_detail = "This is not available yet."
+    default_code = "NOT_IMPLEMENTED"
+
 
 class IdempotencyKeyReused(exceptions.APIException):
     status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
@@ -106,7 +118,7 @@ def exception_handler(exc: Exception, context: dict) -> Response:
         details = _validation_details(exc.detail)
         message = _validation_message(details)
     else:
-        details = {}
+        details = dict(getattr(exc, "details", None) or {})
         message = str(exc.detail) if not isinstance(exc.detail, (dict, list)) else "The request is invalid."
         if isinstance(exc, exceptions.MethodNotAllowed):
             details = {"method": [context["request"].method]} if context.get("request") else {}
@@ -153,3 +165,38 @@ def server_error(request: HttpRequest, **kwargs) -> HttpResponse:
             error_body("SERVER_ERROR", "Something went wrong on our side. It has been logged."), status=500
         )
     return defaults.server_error(request)
+
+
+def _flatten(details: dict, prefix: str = "") -> dict[str, list[str]]:
+    """Nested field errors as dotted keys, each a list of messages: `other_phone_numbers.0.phone_number`."""
+    flat: dict[str, list[str]] = {}
+    for key, value in details.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            flat.update(_flatten(value, f"{name}."))
+        elif isinstance(value, list) and any(isinstance(item, (dict, list)) for item in value):
+            for index, item in enumerate(value):
+                if isinstance(item, dict):
+                    flat.update(_flatten(item, f"{name}.{index}."))
+                elif item:
+                    flat[f"{name}.{index}"] = [str(message) for message in item]
+        else:
+            flat[name] = value if isinstance(value, list) else [str(value)]
+    return flat
+
+
+def form_exception_handler(exc: Exception, context: dict) -> Response:
+    """The lead intake's own shape (SPEC §5.1), kept for the form tools written against it:
+    `{"message": ...}`, and for invalid data `{"message": "The given data was invalid.",
+    "errors": {field: [...]}}`. Same statuses and headers as the envelope."""
+    response = exception_handler(exc, context)
+    error = response.data["error"]
+    if error["code"] in {"VALIDATION_ERROR", "BAD_REQUEST"}:
+        errors = _flatten(error["details"]) or {"body": [error["message"]]}
+        body = {"message": "The given data was invalid.", "errors": errors}
+    elif error["code"] == "RATE_LIMITED":
+        body = {"message": f"Too many requests. Retry in {response['Retry-After']} seconds."}
+    else:
+        body = {"message": error["message"]}
+    response.data = body
+    return response

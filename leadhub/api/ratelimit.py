@@ -100,3 +100,18 @@ class RateLimitHeadersMiddleware:
             if usage.limited and "Retry-After" not in response:
                 response["Retry-After"] = str(usage.reset)
         return response
+
+
+class IntakeRateThrottle(BaseThrottle):
+    """Per token, at the workspace's intake rate (1000/min by default)."""
+
+    def allow_request(self, request, view) -> bool:
+        credential = credential_of(request)
+        if credential is not None:
+            limit_or_raise(
+                request,
+                group="intake",
+                key=credential.rate_key,
+                per_minute=credential.workspace.intake_rate_per_minute,
+            )
+        return True

@@ -17,6 +17,7 @@ ERROR_CODES = [
     "IDEMPOTENCY_KEY_REUSED",
     "RATE_LIMITED",
     "SERVER_ERROR",
+    "NOT_IMPLEMENTED",
 ]
 
 
@@ -49,6 +50,19 @@ class OAuthTokenScheme(OpenApiAuthenticationExtension):
             "type": "oauth2",
             "description": "OAuth 2.0 client credentials: `POST /o/token/` with HTTP Basic client authentication.",
             "flows": {"clientCredentials": {"tokenUrl": "/o/token/", "scopes": dict(SCOPES)}},
+        }
+
+
+class TokenParameterScheme(OpenApiAuthenticationExtension):
+    target_class = "leadhub.api.authentication.TokenParameterAuthentication"
+    name = "apiToken"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "apiKey",
+            "in": "query",
+            "name": "api_token",
+            "description": "An API key (`lh_…`) as `?api_token=` or an `api_token` body field (lead intake only).",
         }
 
 
@@ -122,7 +136,15 @@ def add_standard_responses(result, generator, request, public):
             if method not in {"get", "post", "put", "patch", "delete"}:
                 continue
             responses = operation.setdefault("responses", {})
+            # Public operations (no credential, e.g. the widget's) have no 401/403 and no
+            # idempotency; errors they declare by description alone get the envelope.
+            public_operation = not operation.get("security")
+            for status, response in responses.items():
+                if status[0] in "45" and "content" not in response:
+                    response["content"] = {"application/json": {"schema": {"$ref": ref}}}
             for status, (description, code, message) in _STANDARD_ERRORS.items():
+                if public_operation and status in {"401", "403"}:
+                    continue
                 headers = {"Retry-After": {"schema": {"type": "integer"}}} | _RATE_HEADERS if status == "429" else None
                 responses.setdefault(status, _error_response(ref, description, code, message, headers))
             if "{" in path:
@@ -132,7 +154,7 @@ def add_standard_responses(result, generator, request, public):
             for status, response in responses.items():
                 if status.startswith("2"):
                     response.setdefault("headers", {}).update(_RATE_HEADERS)
-            if method == "post":
+            if method == "post" and not public_operation:
                 responses.setdefault(
                     "409",
                     _error_response(

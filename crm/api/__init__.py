@@ -1,0 +1,1 @@
+"""The CRM's HTTP APIs: lead intake, contacts, Zapier, stats."""

@@ -1,0 +1,27 @@
+"""Native API routes of the CRM."""
+
+from django.urls import path
+
+from .api.catalog import LineViewSet, RingGroupViewSet, SequenceViewSet, TagViewSet
+from .api.contacts import ContactNoteViewSet, ContactTimelineViewSet, ContactViewSet
+from .api.intake import IntakeView
+from .api.stats import StatsView
+
+_list = {"get": "list", "post": "create"}
+
+urlpatterns = [
+    path("webhook/forms", IntakeView.as_view(), name="lead-intake"),
+    path("contacts", ContactViewSet.as_view(_list), name="contacts"),
+    path(
+        "contacts/<str:id>",
+        ContactViewSet.as_view({"get": "retrieve", "patch": "partial_update", "delete": "destroy"}),
+        name="contact",
+    ),
+    path("contacts/<str:id>/notes", ContactNoteViewSet.as_view(_list), name="contact-notes"),
+    path("contacts/<str:id>/timeline", ContactTimelineViewSet.as_view({"get": "list"}), name="contact-timeline"),
+    path("tags", TagViewSet.as_view(_list), name="tags"),
+    path("lines", LineViewSet.as_view(_list), name="lines"),
+    path("ring-groups", RingGroupViewSet.as_view(_list), name="ring-groups"),
+    path("sequences", SequenceViewSet.as_view(_list), name="sequences"),
+    path("stats", StatsView.as_view(), name="stats"),
+]

@@ -1,0 +1,33 @@
+"""Reads for messaging: brains by their public bot_id, and which origins may embed them."""
+
+import json
+
+from django.db.models import QuerySet
+
+from leadhub.api.cors import normalize_origin, origin_allowed
+
+from .models import Brain, Conversation, Message
+
+
+def brain_get_by_bot_id(*, bot_id: str) -> Brain | None:
+    """The brain of a public bot_id (its workspace with it), or None."""
+    if not isinstance(bot_id, str) or not bot_id or len(bot_id) > 40:
+        return None
+    return Brain.objects.select_related("workspace").filter(bot_id=bot_id).first()
+
+
+def origin_allowed_by_any_brain(*, origin: str | None) -> bool:
+    """A preflight carries no body, so no bot_id: it may proceed when some brain allows the
+    origin (the actual POST is then checked against its own brain)."""
+    if not origin:
+        return False
+    # A text match narrows the candidates on every database (SQLite has no JSON containment);
+    # the exact comparison decides.
+    candidates = Brain.objects.filter(allowed_origins__icontains=json.dumps(normalize_origin(origin))[1:-1])
+    return any(origin_allowed(origin, brain.allowed_origins) for brain in candidates.only("allowed_origins")[:50])
+
+
+def conversation_messages(*, conversation: Conversation) -> QuerySet[Message]:
+    return Message.objects.filter(workspace_id=conversation.workspace_id, conversation=conversation).order_by(
+        "position"
+    )

@@ -1,0 +1,67 @@
+"""The Django admin of the CRM and of conversations: every page renders; contacts and
+conversations are read-only there (the services write them)."""
+
+import pytest
+from django.urls import reverse
+
+from crm.models import DispositionStatus, Line, Note, RingGroup, Sequence, Tag
+from crm.services import note_create, ring_group_create, sequence_create, tag_create
+from messaging.models import Conversation
+from messaging.services import brain_create, widget_capture
+
+from .support import contact_make
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def admin_client_a(client, django_user_model):
+    user = django_user_model.objects.create_superuser(username="root", password="root-pass", email="r@example.com")
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def data(workspace_a, owner_a):
+    contact = contact_make(workspace_a, phone="8187405020", name="Ada")
+    note_create(contact=contact, body="a note")
+    tag_create(workspace=workspace_a, name="vip")
+    DispositionStatus.objects.create(workspace=workspace_a, name="Call back")
+    Line.objects.create(workspace=workspace_a, name="Main", phone_number="+18185550100")
+    ring_group_create(workspace=workspace_a, name="Sales", members=[(owner_a, True)])
+    sequence_create(workspace=workspace_a, name="Seq", steps=[{"message": "Hi"}])
+    brain = brain_create(workspace=workspace_a, name="Bot")
+    widget_capture(brain=brain, session_id="s1", messages=[{"role": "user", "content": "hello"}])
+    return contact
+
+
+def test_every_crm_and_conversation_page_renders(admin_client_a, data):
+    conversation = Conversation.objects.get()
+    for model, obj in (
+        ("crm/contact", data),
+        ("crm/tag", Tag.objects.get()),
+        ("crm/dispositionstatus", DispositionStatus.objects.get()),
+        ("crm/line", Line.objects.get()),
+        ("crm/ringgroup", RingGroup.objects.get()),
+        ("crm/sequence", Sequence.objects.get()),
+        ("messaging/conversation", conversation),
+    ):
+        app, name = model.split("/")
+        changelist = admin_client_a.get(reverse(f"admin:{app}_{name}_changelist"))
+        assert changelist.status_code == 200, model
+        change = admin_client_a.get(reverse(f"admin:{app}_{name}_change", args=[obj.pk]))
+        assert change.status_code == 200, model
+
+
+def test_contact_page_shows_notes_and_timeline_read_only(admin_client_a, data):
+    page = admin_client_a.get(reverse("admin:crm_contact_change", args=[data.pk])).content.decode()
+    assert "a note" in page
+    assert "created" in page
+    response = admin_client_a.post(reverse("admin:crm_contact_change", args=[data.pk]), {"name": "Changed"})
+    assert response.status_code == 403
+    assert Note.objects.count() == 1
+
+
+def test_contact_search_finds_by_phone(admin_client_a, data):
+    response = admin_client_a.get(reverse("admin:crm_contact_changelist"), {"q": "+18187405020"})
+    assert "Ada" in response.content.decode()

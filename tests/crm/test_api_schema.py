@@ -1,0 +1,65 @@
+"""The CRM's and the widget's endpoints in the OpenAPI schema: each with an example, the
+native ones with their auth, the widget's public (no 401/403, no Idempotency-Key)."""
+
+import pytest
+import yaml
+
+pytestmark = pytest.mark.django_db
+
+PATHS = [
+    "/api/v1/contacts",
+    "/api/v1/contacts/{id}",
+    "/api/v1/contacts/{id}/notes",
+    "/api/v1/contacts/{id}/timeline",
+    "/api/v1/tags",
+    "/api/v1/lines",
+    "/api/v1/ring-groups",
+    "/api/v1/sequences",
+    "/api/v1/stats",
+    "/api/zapier-webhook",
+    "/api/save-lead",
+]
+
+
+@pytest.fixture(scope="module")
+def schema(django_db_blocker):
+    from django.test import Client
+
+    with django_db_blocker.unblock():
+        return yaml.safe_load(Client().get("/api/schema/").content)
+
+
+def _has_example(operation) -> bool:
+    for response in operation["responses"].values():
+        for content in response.get("content", {}).values():
+            if content.get("examples"):
+                return True
+    return False
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_every_operation_has_an_example(schema, path):
+    operations = schema["paths"][path]
+    assert operations
+    for method, operation in operations.items():
+        assert _has_example(operation) or method == "delete", (path, method)
+
+
+def test_native_operations_name_their_auth_and_errors(schema):
+    for path in PATHS[:-1]:
+        for operation in schema["paths"][path].values():
+            assert {"apiKeyBearer": []} in operation["security"], path
+            assert {"401", "403", "429"} <= set(operation["responses"]), path
+
+
+def test_duplicate_create_is_documented_as_409(schema):
+    operation = schema["paths"]["/api/v1/contacts"]["post"]
+    assert "409" in operation["responses"]
+    assert "409 CONFLICT" in operation["description"]
+
+
+def test_the_widget_endpoint_is_public(schema):
+    operation = schema["paths"]["/api/save-lead"]["post"]
+    assert not operation.get("security")
+    assert "401" not in operation["responses"] and "403" not in operation["responses"]
+    assert not any(p["name"] == "Idempotency-Key" for p in operation.get("parameters", []))

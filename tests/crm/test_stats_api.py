@@ -1,0 +1,98 @@
+"""GET /api/v1/stats: lead, conversation and delivery figures over a range of days."""
+
+import datetime
+
+import pytest
+from django.utils import timezone
+
+from crm.models import Contact
+from messaging.services import brain_create, widget_capture
+from webhooks.models import Delivery
+
+from .support import contact_make, error_of
+
+pytestmark = pytest.mark.django_db
+
+
+def _at(contact, when):
+    Contact.objects.filter(pk=contact.pk).update(created_at=when)
+
+
+def test_stats_count_leads_by_day_source_and_stage(api_a, workspace_a, workspace_b):
+    day = datetime.datetime(2026, 11, 2, 12, tzinfo=datetime.UTC)
+    a = contact_make(workspace_a, email="a@example.com", name="A", source="widget", message_count=6)
+    b = contact_make(workspace_a, email="b@example.com", source="intake")
+    c = contact_make(workspace_a, email="c@example.com", source="intake")
+    old = contact_make(workspace_a, email="old@example.com")
+    contact_make(workspace_b, email="b-only@example.com")
+    _at(a, day)
+    _at(b, day)
+    _at(c, day + datetime.timedelta(days=2))
+    _at(old, day - datetime.timedelta(days=100))
+    Contact.objects.filter(pk=b.pk).update(status="booked")
+
+    response = api_a.get("/api/v1/stats", {"from": "2026-11-01", "to": "2026-11-04"})
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert body["range"] == {"from": "2026-11-01", "to": "2026-11-04"}
+    assert body["leads"] == {"total": 4, "in_range": 3}
+    assert body["new_per_day"] == [
+        {"date": "2026-11-01", "count": 0},
+        {"date": "2026-11-02", "count": 2},
+        {"date": "2026-11-03", "count": 0},
+        {"date": "2026-11-04", "count": 1},
+    ]
+    assert body["by_source"] == [{"source": "intake", "count": 2}, {"source": "widget", "count": 1}]
+    assert body["hot"] == 1
+    assert body["qualified"] == 1  # A has a name and an e-mail
+    assert body["booked"] == 1
+    assert body["conversion_rate"] == pytest.approx(1 / 3, abs=1e-4)
+
+
+def test_stats_count_conversations_messages_and_deliveries(api_a, workspace_a):
+    brain = brain_create(workspace=workspace_a, name="Bot")
+    widget_capture(
+        brain=brain,
+        session_id="s1",
+        messages=[{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"}],
+    )
+    body = api_a.get("/api/v1/stats").json()
+    assert body["conversations"] == 1
+    assert body["messages"] == 2
+    assert body["webhook_deliveries"] == {"succeeded": 0, "failed": 0, "pending": 0}
+    assert len(body["new_per_day"]) == 30
+    assert body["new_per_day"][-1]["date"] == timezone.now().date().isoformat()
+
+
+def test_stats_queries_do_not_grow_with_the_data(api_a, workspace_a, django_assert_max_num_queries):
+    for n in range(30):
+        contact_make(workspace_a, email=f"c{n}@example.com", source=f"s{n % 3}")
+    with django_assert_max_num_queries(8):
+        assert api_a.get("/api/v1/stats").status_code == 200
+
+
+@pytest.mark.parametrize(
+    "params, field",
+    [
+        ({"from": "yesterday"}, "from"),
+        ({"to": "2026-13-01"}, "to"),
+        ({"from": "2026-11-05", "to": "2026-11-01"}, "from"),
+        ({"from": "2020-01-01", "to": "2026-01-01"}, "to"),
+        ({"to": "9999-12-31"}, "to"),
+    ],
+)
+def test_a_bad_range_is_400_naming_the_field(api_a, params, field):
+    error = error_of(api_a.get("/api/v1/stats", params), 400, "VALIDATION_ERROR")
+    assert field in error["details"]
+
+
+def test_stats_need_stats_read(workspace_a, make_key, client_for):
+    client = client_for(make_key(workspace_a, scopes=["contacts:read"]))
+    error_of(client.get("/api/v1/stats"), 403, "FORBIDDEN")
+
+
+def test_stats_never_count_another_workspace(api_b, workspace_a):
+    contact_make(workspace_a, email="a@example.com")
+    body = api_b.get("/api/v1/stats").json()
+    assert body["leads"] == {"total": 0, "in_range": 0}
+    assert Delivery.objects.count() == 0
