@@ -197,6 +197,10 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
+# Celery closes Django's database connections around every task unless told to reuse them,
+# and a new PostgreSQL connection costs more than most tasks. leadhub/celery.py applies
+# Django's own rule instead (DATABASE_CONN_MAX_AGE, health checks), as for a web request.
+CELERY_DB_REUSE_MAX = 1_000_000
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE = {

@@ -41,6 +41,8 @@ BLOCKED = [
     "https://224.0.0.1/hook",
     "https://100.64.0.1/hook",
     "https://localhost/hook",  # a host name that resolves to 127.0.0.1 (and ::1)
+    "https://2130706433/hook",  # 127.0.0.1 written as one number
+    "https://0x7f.1/hook",
 ]
 
 
