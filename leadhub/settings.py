@@ -296,6 +296,22 @@ SPECTACULAR_SETTINGS = {
 WEBHOOK_ALLOW_HTTP = env_bool("WEBHOOK_ALLOW_HTTP", False)
 WEBHOOK_ALLOWED_NETWORKS = env_networks("WEBHOOK_ALLOWED_NETWORKS")
 
+
+def _webhook_retry_scale() -> float:
+    # Benchmarks only (bench/webhooks.py's chaos run): shrinks every wait of the retry
+    # schedule by this factor, so that a run with failing receivers ends in minutes.
+    raw = env_str("WEBHOOK_RETRY_SCALE", "1")
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not 0.001 <= value <= 1:
+        raise ImproperlyConfigured(f"WEBHOOK_RETRY_SCALE must be a number from 0.001 to 1, not {raw!r}")
+    return value
+
+
+WEBHOOK_RETRY_SCALE = _webhook_retry_scale()
+
 # --- E-mail (endpoint-disabled notices) ------------------------------------------------------
 
 # Until EMAIL_URL (SPEC §2) is configured, mail is written to the console (the worker's log);

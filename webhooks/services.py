@@ -322,7 +322,7 @@ def _commit_without_waiting_for_disk() -> None:
 
 def retry_delay(*, attempt_number: int) -> timedelta:
     """The wait after failed attempt number `attempt_number` (1-based), with jitter."""
-    base = RETRY_DELAYS[attempt_number - 1]
+    base = RETRY_DELAYS[attempt_number - 1] * settings.WEBHOOK_RETRY_SCALE
     return base * random.uniform(1 - JITTER, 1 + JITTER)  # noqa: S311 (spreading retries, not secrecy)
 
 

@@ -352,3 +352,13 @@ def test_the_envelope_carries_the_bot_id(workspace_a, endpoint_a, receiver):
         event = event_emit(workspace=workspace_a, type="message.received", data={"body": "hi"}, bot_id="bot_123")
     deliveries_dispatch([str(d.id) for d in event.deliveries.all()])
     assert json.loads(receiver.received[0].body)["bot_id"] == "bot_123"
+
+
+def test_the_retry_scale_shrinks_the_schedule(workspace_a, endpoint_a, receiver, settings):
+    settings.WEBHOOK_RETRY_SCALE = 0.01
+    receiver.respond(500)
+    _, (delivery,) = emit(workspace_a)
+    before = timezone.now()
+    deliveries_dispatch([str(delivery.id)])
+    delivery.refresh_from_db()
+    assert timedelta(seconds=0.2) < delivery.next_attempt_at - before < timedelta(seconds=0.4)

@@ -202,3 +202,14 @@ def test_https_refuses_a_certificate_for_another_name(workspace_a, tls_receiver,
     assert attempt.status_code is None
     assert "SSL" in attempt.error or "certificate" in attempt.error
     assert seen["host"] == []
+
+
+def test_the_retry_scale_is_checked_at_start_up(monkeypatch):
+    from leadhub.settings import _webhook_retry_scale
+
+    monkeypatch.setenv("WEBHOOK_RETRY_SCALE", "0.01")
+    assert _webhook_retry_scale() == 0.01
+    for bad in ("0", "2", "fast"):
+        monkeypatch.setenv("WEBHOOK_RETRY_SCALE", bad)
+        with pytest.raises(ImproperlyConfigured, match="WEBHOOK_RETRY_SCALE"):
+            _webhook_retry_scale()
