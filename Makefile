@@ -33,8 +33,11 @@ format: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+# The web side (gunicorn + wrk: trivial view, API, intake, 1,000,000-contact reads), then
+# webhook delivery (Celery workers: throughput, latency, chaos). See bench/README.md.
 bench: install
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
+	$(BIN)/python bench/webhooks.py $(WEBHOOK_BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache
