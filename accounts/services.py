@@ -29,7 +29,8 @@ class ScopeError(ValueError):
 
 
 def api_key_hash(raw_key: str) -> str:
-    return hashlib.sha256(raw_key.encode()).hexdigest()
+    # surrogatepass: a client may send a lone surrogate; it hashes to no key instead of failing.
+    return hashlib.sha256(raw_key.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def _check_scopes(scopes: list[str] | tuple[str, ...]) -> list[str]:

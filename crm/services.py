@@ -139,7 +139,8 @@ def _touch(attribution: dict[str, str]) -> dict[str, str]:
 
 def _with_name(values: dict[str, Any]) -> dict[str, Any]:
     if not values.get("name") and (values.get("first_name") or values.get("last_name")):
-        values["name"] = f"{values.get('first_name', '')} {values.get('last_name', '')}".strip()
+        name = f"{values.get('first_name', '')} {values.get('last_name', '')}".strip()
+        values["name"] = name[: Contact._meta.get_field("name").max_length]
     return values
 
 

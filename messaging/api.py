@@ -9,13 +9,14 @@ preflight.
 
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import exceptions, serializers, status
-from rest_framework.parsers import FormParser, JSONParser
+from rest_framework.parsers import FormParser
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from crm.fields import LowerEmailField, PhoneField
 from leadhub.api.cors import add_cors_headers, origin_allowed, origin_of
+from leadhub.api.parsers import JSONParser
 from leadhub.api.ratelimit import public_limit_or_raise
 
 from . import selectors, services

@@ -11,8 +11,8 @@ from .models import Brain, Conversation, Message
 
 def brain_get_by_bot_id(*, bot_id: str) -> Brain | None:
     """The brain of a public bot_id (its workspace with it), or None."""
-    if not isinstance(bot_id, str) or not bot_id or len(bot_id) > 40:
-        return None
+    if not isinstance(bot_id, str) or not bot_id or len(bot_id) > 40 or "\x00" in bot_id:
+        return None  # (PostgreSQL cannot even compare a string holding NUL)
     return Brain.objects.select_related("workspace").filter(bot_id=bot_id).first()
 
 

@@ -302,5 +302,6 @@ def post(*, pool_key: str, url: str, body: bytes, headers: dict[str, str]) -> Re
         response.release_conn()
     except (Urllib3Error, OSError) as exc:
         return Result(status_code=None, excerpt="", duration_ms=elapsed(), error=_describe(exc))
-    excerpt = content[:EXCERPT_LIMIT].decode("utf-8", "replace")[:EXCERPT_LIMIT]
+    # PostgreSQL text cannot hold NUL, which a receiver may send.
+    excerpt = content[:EXCERPT_LIMIT].decode("utf-8", "replace")[:EXCERPT_LIMIT].replace("\x00", "\ufffd")
     return Result(status_code=response.status, excerpt=excerpt, duration_ms=elapsed(), error="")

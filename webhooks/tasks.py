@@ -6,12 +6,14 @@ the database (Delivery.next_attempt_at), so the sweep, not a broker ETA, makes e
 a lost dispatch message only means the sweep sends the delivery a few seconds later.
 """
 
+import logging
 import time
 
 from celery import shared_task
 
 from .services import deliveries_claim, delivery_attempt
 
+logger = logging.getLogger(__name__)
 SWEEP_BATCH = 10
 # A sweep stops claiming after this long; the next one (every 5 s) carries on.
 SWEEP_SECONDS = 20.0
@@ -22,8 +24,7 @@ def deliveries_dispatch(delivery_ids: list[str]) -> int:
     """First attempt of the deliveries of a just-committed event."""
     sent = 0
     for delivery in deliveries_claim(delivery_ids=delivery_ids, limit=len(delivery_ids)):
-        delivery_attempt(delivery=delivery)
-        sent += 1
+        sent += _attempt(delivery)
     return sent
 
 
@@ -38,6 +39,16 @@ def deliveries_sweep(max_seconds: float = SWEEP_SECONDS) -> int:
         if not batch:
             break
         for delivery in batch:
-            delivery_attempt(delivery=delivery)
-            sent += 1
+            sent += _attempt(delivery)
     return sent
+
+
+def _attempt(delivery) -> int:
+    """One attempt; an unexpected failure is logged and leaves the delivery to its lease
+    (it is tried again when the lease expires) instead of stopping the other deliveries."""
+    try:
+        delivery_attempt(delivery=delivery)
+    except Exception:
+        logger.exception("Attempt of delivery %s failed unexpectedly", delivery.pk)
+        return 0
+    return 1

@@ -8,10 +8,9 @@ replace (owner, line, disposition) only when its data may change.
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.db.models import Q
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
 from leadhub.api.authentication import (
@@ -20,11 +19,12 @@ from leadhub.api.authentication import (
     TokenParameterAuthentication,
 )
 from leadhub.api.errors import form_exception_handler
+from leadhub.api.parsers import JSONParser
 from leadhub.api.permissions import HasScopes, IsCredential
 from leadhub.api.ratelimit import IntakeRateThrottle
 from leadhub.api.views import ApiView
 
-from .. import services
+from .. import selectors, services
 from ..fields import LowerEmailField, OtherPhonesField, PhoneField, UsDateField
 from ..models import DispositionStatus, Line, RingGroup, Sequence, Tag
 
@@ -50,12 +50,7 @@ class WorkspaceUserField(serializers.PrimaryKeyRelatedField):
         super().__init__(queryset=get_user_model().objects.none(), required=False, allow_null=True, **kwargs)
 
     def get_queryset(self):
-        workspace = self.context["workspace"]
-        return (
-            get_user_model()
-            .objects.filter(Q(memberships__workspace=workspace) | Q(agency_memberships__agency_id=workspace.agency_id))
-            .distinct()
-        )
+        return selectors.workspace_users(workspace=self.context["workspace"])
 
 
 class IntakeSerializer(serializers.Serializer):
@@ -176,7 +171,8 @@ class IntakeView(ApiView):
                 attribution=attribution,
                 source="intake",
                 update_existing=force,
-                submitted=[key for key in request.data if key != "api_token"],
+                # Only fields the intake knows: other names are the client's, unchecked.
+                submitted=[key for key in request.data if key in serializer.fields],
             )
             contact = result.contact
             _apply_actions(contact, data, may_replace=result.created or force)

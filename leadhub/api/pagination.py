@@ -1,5 +1,6 @@
 """Cursor pagination, newest first: ?limit= (1 to 100) and opaque ?cursor= with next links."""
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import pagination
 from rest_framework.exceptions import ValidationError
 
@@ -21,6 +22,12 @@ class CursorPagination(pagination.CursorPagination):
         if not 1 <= size <= self.max_page_size:
             raise ValidationError({"limit": [f"Must be a whole number from 1 to {self.max_page_size}."]})
         return size
+
+    def paginate_queryset(self, queryset, request, view=None):
+        try:
+            return super().paginate_queryset(queryset, request, view)
+        except DjangoValidationError:  # a forged cursor whose position is not a value of the field
+            raise ValidationError({"cursor": ["Invalid cursor: use the next or previous link as given."]}) from None
 
     def decode_cursor(self, request):
         try:

@@ -362,3 +362,12 @@ def test_the_retry_scale_shrinks_the_schedule(workspace_a, endpoint_a, receiver,
     deliveries_dispatch([str(delivery.id)])
     delivery.refresh_from_db()
     assert timedelta(seconds=0.2) < delivery.next_attempt_at - before < timedelta(seconds=0.4)
+
+
+def test_a_nul_in_the_receivers_answer_is_recorded_not_fatal(workspace_a, endpoint_a, receiver):
+    receiver.response_body = b"ok\x00then"
+    _, (delivery,) = emit(workspace_a)
+    assert deliveries_dispatch([str(delivery.id)]) == 1
+    delivery.refresh_from_db()
+    assert delivery.status == Delivery.Status.SUCCEEDED
+    assert "\x00" not in delivery.attempts.get().response_excerpt
