@@ -288,6 +288,7 @@ def _qualify(contact: Contact, *, workspace: Workspace, bot_id: str | None) -> N
 def contact_update(*, contact: Contact, values: dict[str, Any], actor: AbstractBaseUser | None = None) -> Contact:
     """A PATCH: set exactly the given fields (empty values clear them)."""
     changed = []
+    old_status = contact.status
     with transaction.atomic():
         for key, value in values.items():
             if getattr(contact, key) != value:
@@ -295,7 +296,6 @@ def contact_update(*, contact: Contact, values: dict[str, Any], actor: AbstractB
                 changed.append(key)
         if not changed:
             return contact
-        old_status = Contact.objects.filter(pk=contact.pk).values_list("status", flat=True).first()
         contact.save(update_fields=[*changed, "updated_at"])
         _timeline(contact, TimelineEntry.Kind.UPDATED, {"source": "api", "fields": changed})
         if "status" in changed:

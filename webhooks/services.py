@@ -298,9 +298,7 @@ def _enqueue_dispatch(delivery_ids: list[str]) -> None:
     try:
         deliveries_dispatch.delay(delivery_ids)
     except Exception:  # the broker is down: the sweep will pick them up
-        import logging
-
-        logging.getLogger(__name__).warning("Could not enqueue dispatch of %s; the sweep will", delivery_ids)
+        logger.warning("Could not enqueue dispatch of %s; the sweep will", delivery_ids)
 
 
 # --- The delivery engine ---------------------------------------------------------------------

@@ -59,19 +59,19 @@ class RingGroupSerializer(serializers.ModelSerializer):
 
 
 class RingGroupMemberInSerializer(serializers.Serializer):
-    user_id = WorkspacePkField(queryset=get_user_model().objects.none(), help_text="A user of the workspace")
+    user_id = WorkspacePkField(
+        scope=selectors.workspace_users,
+        queryset=get_user_model().objects.none(),
+        required=True,
+        allow_null=False,
+        help_text="A user of the workspace",
+    )
     is_available = serializers.BooleanField(required=False, default=True)
 
 
 class RingGroupCreateSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=100)
     members = RingGroupMemberInSerializer(many=True, required=False, max_length=200)
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        workspace = self.context.get("workspace")
-        if workspace is not None:
-            self.fields["members"].child.fields["user_id"].queryset = selectors.workspace_users(workspace=workspace)
 
 
 class SequenceStepSerializer(serializers.ModelSerializer):

@@ -18,7 +18,20 @@ MAX_JSON_DEPTH = 6
 class WorkspacePkField(serializers.PrimaryKeyRelatedField):
     """An integer id resolved in a workspace-scoped queryset: another workspace's id is "does
     not exist". Values no column can hold are refused before they reach the database (SQLite
-    raises OverflowError on them)."""
+    raises OverflowError on them).
+
+    `scope` is a selector called with the serializer's context["workspace"] when a value is
+    given (not for every request); `queryset` only names the model for the schema.
+    """
+
+    def __init__(self, *, scope, queryset, **kwargs):
+        self.scope = scope
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("allow_null", True)
+        super().__init__(queryset=queryset, **kwargs)
+
+    def get_queryset(self):
+        return self.scope(workspace=self.context["workspace"])
 
     def to_internal_value(self, data):
         if isinstance(data, bool) or not isinstance(data, (int, str)):

@@ -171,21 +171,15 @@ class ContactWriteSerializer(serializers.Serializer):
     csf2 = _text(500)
     custom_fields = JsonObjectField(required=False)
     status = serializers.ChoiceField(choices=Contact.Status.choices, required=False)
-    owner_id = WorkspacePkField(queryset=get_user_model().objects.none(), required=False, allow_null=True)
-    line_id = WorkspacePkField(queryset=Line.objects.none(), required=False, allow_null=True)
-    disposition_status_id = WorkspacePkField(queryset=DispositionStatus.objects.none(), required=False, allow_null=True)
+    owner_id = WorkspacePkField(scope=selectors.workspace_users, queryset=get_user_model().objects.none())
+    line_id = WorkspacePkField(scope=selectors.lines_list, queryset=Line.objects.none())
+    disposition_status_id = WorkspacePkField(
+        scope=selectors.dispositions_list, queryset=DispositionStatus.objects.none()
+    )
     tags = serializers.ListField(
         child=serializers.CharField(max_length=100), required=False, max_length=100, help_text="Names of existing tags"
     )
     sms_opt_out = serializers.BooleanField(required=False)
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        workspace = self.context.get("workspace")
-        if workspace is not None:
-            self.fields["owner_id"].queryset = selectors.workspace_users(workspace=workspace)
-            self.fields["line_id"].queryset = selectors.lines_list(workspace=workspace)
-            self.fields["disposition_status_id"].queryset = selectors.dispositions_list(workspace=workspace)
 
     def validate_tags(self, names: list[str]) -> list[Tag]:
         found = {

@@ -27,30 +27,7 @@ from leadhub.api.views import ApiView
 from .. import selectors, services
 from ..fields import LowerEmailField, OtherPhonesField, PhoneField, UsDateField
 from ..models import DispositionStatus, Line, RingGroup, Sequence, Tag
-
-
-class WorkspaceRelatedField(serializers.PrimaryKeyRelatedField):
-    """An id that resolves only inside the caller's workspace (context["workspace"]): another
-    workspace's id is "does not exist". The queryset is built only when the field is sent."""
-
-    def __init__(self, model, **kwargs):
-        self.model = model
-        kwargs.setdefault("required", False)
-        kwargs.setdefault("allow_null", True)
-        super().__init__(queryset=model.objects.none(), **kwargs)
-
-    def get_queryset(self):
-        return self.model.objects.filter(workspace=self.context["workspace"])
-
-
-class WorkspaceUserField(serializers.PrimaryKeyRelatedField):
-    """A user who works in the caller's workspace, directly or as staff of its agency."""
-
-    def __init__(self, **kwargs):
-        super().__init__(queryset=get_user_model().objects.none(), required=False, allow_null=True, **kwargs)
-
-    def get_queryset(self):
-        return selectors.workspace_users(workspace=self.context["workspace"])
+from .common import WorkspacePkField
 
 
 class IntakeSerializer(serializers.Serializer):
@@ -82,19 +59,21 @@ class IntakeSerializer(serializers.Serializer):
     page_url = serializers.CharField(required=False, allow_blank=True, max_length=2000)
     referrer = serializers.CharField(required=False, allow_blank=True, max_length=2000)
 
-    user_id = WorkspaceUserField()
+    user_id = WorkspacePkField(scope=selectors.workspace_users, queryset=get_user_model().objects.none())
     distribute_to_ring_group = serializers.BooleanField(required=False, default=False)
-    ring_group_id = WorkspaceRelatedField(RingGroup)
+    ring_group_id = WorkspacePkField(scope=selectors.ring_groups_list, queryset=RingGroup.objects.none())
     check_available_users = serializers.BooleanField(required=False, default=False)
     add_to_powerdialer = serializers.BooleanField(required=False, default=False)
     powerdialer_position = serializers.ChoiceField(choices=["top", "bottom"], required=False, default="top")
-    sequence_id = WorkspaceRelatedField(Sequence)
+    sequence_id = WorkspacePkField(scope=selectors.sequences_list, queryset=Sequence.objects.none())
     force_update_sequence = serializers.BooleanField(required=False, default=False)
     force_update = serializers.BooleanField(required=False, default=False)
-    line_id = WorkspaceRelatedField(Line)
-    campaign_id = WorkspaceRelatedField(Line)
-    tag_id = WorkspaceRelatedField(Tag)
-    disposition_status_id = WorkspaceRelatedField(DispositionStatus)
+    line_id = WorkspacePkField(scope=selectors.lines_list, queryset=Line.objects.none())
+    campaign_id = WorkspacePkField(scope=selectors.lines_list, queryset=Line.objects.none())
+    tag_id = WorkspacePkField(scope=selectors.tags_list, queryset=Tag.objects.none())
+    disposition_status_id = WorkspacePkField(
+        scope=selectors.dispositions_list, queryset=DispositionStatus.objects.none()
+    )
 
     def validate(self, attrs):
         line, campaign = attrs.get("line_id"), attrs.get("campaign_id")
