@@ -305,6 +305,32 @@ def contact_update(*, contact: Contact, values: dict[str, Any], actor: AbstractB
     return contact
 
 
+def contact_mark_booked(*, contact: Contact, booking: dict[str, Any], bot_id: str | None = None) -> Contact:
+    """A meeting was booked with this contact (SPEC §5: status `booked`, `lead.booked`).
+
+    Called in the booking's transaction. `booking` (its id, start, end …) rides along in the
+    event's data. A contact already won or lost keeps that status; the event is emitted for
+    every booked meeting all the same.
+    """
+    with transaction.atomic(savepoint=False):
+        old_status = contact.status
+        if old_status not in (Contact.Status.BOOKED, Contact.Status.WON, Contact.Status.LOST):
+            Contact.objects.filter(pk=contact.pk).update(status=Contact.Status.BOOKED, updated_at=timezone.now())
+            contact.status = Contact.Status.BOOKED
+            _timeline(
+                contact,
+                TimelineEntry.Kind.STATUS,
+                {"from": old_status, "to": Contact.Status.BOOKED, "booking_id": booking.get("id")},
+            )
+        event_emit(
+            workspace=contact.workspace,
+            type="lead.booked",
+            data={**contact_payload(contact), "booking": booking},
+            bot_id=bot_id,
+        )
+    return contact
+
+
 def contact_delete(*, contact: Contact) -> None:
     contact.delete()
 
