@@ -1,0 +1,14 @@
+"""Native API routes of booking: /availability and /bookings."""
+
+from django.urls import path
+from rest_framework.routers import SimpleRouter
+
+from .api import AvailabilityView, BookingViewSet
+
+router = SimpleRouter(trailing_slash=False, use_regex_path=False)
+router.register("bookings", BookingViewSet, basename="booking")
+
+urlpatterns = [
+    path("availability", AvailabilityView.as_view(), name="availability"),
+    *router.urls,
+]
