@@ -1,11 +1,12 @@
 """Admin for booking: availability rules (checked as the API checks them), bookings read-only
-with a cancel action that goes through the service (events, the cancel invite)."""
+with a cancel action that goes through the service (events, the cancel invite), and Calendly
+connections (checked with Calendly on save; token and signing key write-only)."""
 
 from django import forms
 from django.contrib import admin, messages
 
-from . import services
-from .models import AvailabilityRules, Booking
+from . import calendly_services, services
+from .models import AvailabilityRules, Booking, CalendlyConnection
 from .selectors import RULE_FIELDS
 from .serializers import RulesSerializer
 
@@ -68,3 +69,50 @@ class BookingAdmin(admin.ModelAdmin):
             services.booking_cancel(workspace=booking.workspace, booking=booking, reason="Cancelled by an operator")
             count += 1
         self.message_user(request, f"{count} booking(s) cancelled.", messages.SUCCESS)
+
+
+class CalendlyForm(forms.ModelForm):
+    """Secrets are write-only: never rendered back; left blank on a change, they are kept."""
+
+    token = forms.CharField(widget=forms.PasswordInput(render_value=False), required=False, max_length=2000)
+    signing_key = forms.CharField(widget=forms.PasswordInput(render_value=False), required=False, max_length=500)
+
+    class Meta:
+        model = CalendlyConnection
+        fields = ["workspace", "token", "event_type_uri", "signing_key"]
+
+    def clean(self):
+        cleaned = super().clean()
+        token = cleaned.get("token") or (self.instance.token if self.instance.pk else "")
+        if not token:
+            self.add_error("token", "A Calendly personal access token is required.")
+            return cleaned
+        if self.errors:
+            return cleaned
+        try:
+            calendly_services.calendly_check(token=token, event_type_uri=cleaned["event_type_uri"])
+        except calendly_services.ConnectionInvalid as exc:
+            self.add_error(exc.field if exc.field in self.fields else None, exc.message)
+        cleaned["token"] = token
+        return cleaned
+
+
+@admin.register(CalendlyConnection)
+class CalendlyConnectionAdmin(admin.ModelAdmin):
+    form = CalendlyForm
+    list_display = ("workspace", "event_type_name", "duration_minutes", "enabled", "updated_at")
+    search_fields = ("workspace__name", "event_type_uri")
+    list_select_related = ("workspace",)
+    raw_id_fields = ("workspace",)
+    readonly_fields = ("event_type_name", "duration_minutes", "scheduling_url", "created_at", "updated_at")
+
+    def save_model(self, request, obj, form, change):
+        # Through the service, as the API connects (it checks the token with Calendly again).
+        data = form.cleaned_data
+        connection = calendly_services.calendly_connect(
+            workspace=data["workspace"],
+            token=data["token"],
+            event_type_uri=data["event_type_uri"],
+            signing_key=data.get("signing_key") or None,
+        )
+        obj.pk = connection.pk

@@ -1,4 +1,4 @@
-"""Booking: a workspace's availability rules and its bookings."""
+"""Booking: a workspace's availability rules, its bookings, and its Calendly connection."""
 
 import uuid
 import zoneinfo
@@ -6,6 +6,8 @@ import zoneinfo
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
+
+from leadhub.crypto import EncryptedTextField
 
 from .availability import WEEKDAYS
 
@@ -125,3 +127,29 @@ class Booking(models.Model):
     def uid(self) -> str:
         """The iCalendar UID: stable for the booking's whole life (invite, cancel)."""
         return f"{self.id}@leadhub"
+
+
+class CalendlyConnection(models.Model):
+    """A workspace's Calendly account: a personal access token, the event type offered, and the
+    key Calendly signs its webhooks with (token and key encrypted at rest, never shown back).
+    The event type's name, length and public page are kept from when it was connected."""
+
+    workspace = models.OneToOneField("accounts.Workspace", on_delete=models.CASCADE, related_name="calendly")
+    token = EncryptedTextField(help_text="Personal access token (write-only)")
+    event_type_uri = models.CharField(max_length=500, help_text="https://api.calendly.com/event_types/…")
+    signing_key = EncryptedTextField(blank=True, help_text="Webhook signing key (write-only)")
+    event_type_name = models.CharField(max_length=200, blank=True)
+    duration_minutes = models.PositiveSmallIntegerField(default=30)
+    scheduling_url = models.CharField(max_length=500, blank=True)
+    enabled = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        indexes = [
+            # The webhook finds its connection by the event type of the scheduled event.
+            models.Index(fields=["event_type_uri"], name="calendly_event_type"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Calendly of {self.workspace}"

@@ -85,7 +85,7 @@ def _notify_after_commit(booking: Booking) -> None:
     transaction.on_commit(enqueue)
 
 
-def _contact_for(*, workspace: Workspace, invitee: Invitee, bot_id: str | None):
+def invitee_contact(*, workspace: Workspace, invitee: Invitee, bot_id: str | None):
     # A public call never overwrites an existing contact (SPEC §5.2): create, or find.
     return contact_upsert(
         workspace=workspace,
@@ -143,7 +143,7 @@ def booking_create(
                 blocked_from=start,
                 blocked_until=end + buffer,
             )
-        contact = _contact_for(workspace=workspace, invitee=invitee, bot_id=bot_id)
+        contact = invitee_contact(workspace=workspace, invitee=invitee, bot_id=bot_id)
         booking.workspace = workspace
         booking.contact = contact
         booking.source = source
@@ -159,12 +159,12 @@ def booking_create(
             if booking.status == Booking.Status.CONFIRMED:
                 raise SlotUnavailable() from None
             raise
-        _announce(booking, contact=contact, bot_id=bot_id)
+        booking_announce(booking, contact=contact, bot_id=bot_id)
     _notify_after_commit(booking)
     return booking
 
 
-def _announce(booking: Booking, *, contact, bot_id: str | None) -> None:
+def booking_announce(booking: Booking, *, contact, bot_id: str | None) -> None:
     payload = booking_payload(booking)
     event_emit(workspace=booking.workspace, type="booking.created", data=payload, bot_id=bot_id)
     if booking.status == Booking.Status.CONFIRMED:
@@ -178,13 +178,13 @@ def booking_cancel(*, workspace: Workspace, booking: Booking, reason: str = "") 
         booking = Booking.objects.select_for_update().get(pk=booking.pk, workspace=workspace)
         if booking.status == Booking.Status.CANCELLED:
             return booking
-        _cancel(booking, reason=reason)
+        booking_mark_cancelled(booking, reason=reason)
     if booking.start is not None:
         _notify_after_commit(booking)
     return booking
 
 
-def _cancel(booking: Booking, *, reason: str) -> None:
+def booking_mark_cancelled(booking: Booking, *, reason: str) -> None:
     booking.status = Booking.Status.CANCELLED
     booking.cancel_reason = reason[:500]
     booking.cancelled_at = dt.datetime.now(dt.UTC)

@@ -5,6 +5,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from oauth2_provider import views as oauth_views
 
+from booking.calendly_api import CalendlyWebhookView
 from booking.public import BookMeetingView
 from crm.api.zapier import ZapierView
 from messaging.api import SaveLeadView
@@ -31,6 +32,7 @@ urlpatterns = [
     path("api/zapier-webhook", ZapierView.as_view(), name="zapier-webhook"),
     path("api/save-lead", SaveLeadView.as_view(), name="save-lead"),
     path("api/book-meeting", BookMeetingView.as_view(), name="book-meeting"),
+    path("api/calendly/webhook", CalendlyWebhookView.as_view(), name="calendly-webhook"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("admin/", admin.site.urls),

@@ -59,3 +59,33 @@ def test_admin_cancel_action_cancels_through_the_service(admin_client, workspace
     assert Event.objects.filter(type="booking.cancelled").count() == 1
     assert dt.timedelta(0) < booking.end - booking.start
     assert Booking.objects.count() == 1
+
+
+def test_admin_connects_calendly_checking_the_token_and_never_shows_it(admin_client, workspace_a, settings):
+    from booking.models import CalendlyConnection
+
+    from .test_calendly import EVENT_TYPE, TOKEN, CalendlyDouble
+
+    double = CalendlyDouble()
+    settings.CALENDLY_API_BASE_URL = double.url
+    try:
+        form = {"workspace": str(workspace_a.pk), "token": "wrong", "event_type_uri": EVENT_TYPE, "signing_key": "k"}
+        assert admin_client.post("/admin/booking/calendlyconnection/add/", form).status_code == 200
+        assert not CalendlyConnection.objects.exists()
+        form["token"] = TOKEN
+        assert admin_client.post("/admin/booking/calendlyconnection/add/", form).status_code == 302
+        connection = CalendlyConnection.objects.get(workspace=workspace_a)
+        assert (connection.token, connection.signing_key, connection.event_type_name) == (
+            TOKEN,
+            "k",
+            "30 Minute Meeting",
+        )
+        page = admin_client.get(f"/admin/booking/calendlyconnection/{connection.pk}/change/").content.decode()
+        assert TOKEN not in page
+        # A change that leaves the secrets blank keeps them.
+        form.update(token="", signing_key="")
+        assert admin_client.post(f"/admin/booking/calendlyconnection/{connection.pk}/change/", form).status_code == 302
+        connection.refresh_from_db()
+        assert (connection.token, connection.signing_key) == (TOKEN, "k")
+    finally:
+        double.server.shutdown()
