@@ -204,7 +204,7 @@ def test_the_api_shows_exactly_the_declared_fields_in_order(api_a, workspace_a):
 def test_lead_events_carry_the_representation_and_the_spec_names(intake):
     intake(phone_number="8187405020", email="ada@example.com")
     data = Event.objects.get(type="lead.created").data
-    assert list(data) == [*REPRESENTATION, *EVENT_EXTRA]
+    assert set(data) == {*REPRESENTATION, *EVENT_EXTRA}  # jsonb keeps no key order
     assert data["phone"] == data["phone_number"] == "+18187405020"
 
 
