@@ -9,8 +9,8 @@ from typing import Any
 from django.db import IntegrityError, transaction
 
 from accounts.models import Workspace
+from crm.contacts.services import contact_mark_booked, contact_upsert
 from crm.normalize import Phone
-from crm.services import contact_mark_booked, contact_upsert
 from webhooks.services import event_emit
 
 from . import selectors, tasks

@@ -7,7 +7,7 @@ from oauth2_provider import views as oauth_views
 
 from booking.calendly_api import CalendlyWebhookView
 from booking.public import BookMeetingView
-from crm.api.zapier import ZapierView
+from crm.zapier.api import ZapierView
 from messaging.api import SaveLeadView
 
 from . import views

@@ -182,8 +182,8 @@ def test_the_per_ip_limit_answers_429_with_retry_after(client, brain):
 
 
 def test_a_public_booking_never_overwrites_an_existing_contact(client, brain, workspace_a):
+    from crm.contacts.services import contact_upsert
     from crm.normalize import parse_phone
-    from crm.services import contact_upsert
 
     contact_upsert(
         workspace=workspace_a,
