@@ -101,10 +101,18 @@ class UpsertResult:
     changed_fields: list[str] = field(default_factory=list)
 
 
-def _find(workspace: Workspace, *, phone: str | None, email: str | None, session_id: str | None) -> Contact | None:
-    """The contact this person already is: by phone, else e-mail, else widget session.
+def _find(
+    workspace: Workspace,
+    *,
+    phone: str | None,
+    email: str | None,
+    session_id: str | None,
+    own: Contact | None = None,
+) -> Contact | None:
+    """The contact this person already is: by phone, else e-mail, else widget session, else
+    the caller's `own` contact.
 
-    One query for all three, locked for the update that follows; the preference is applied
+    One query for all of them, locked for the update that follows; the preference is applied
     to the few rows it returns.
     """
     conditions = Q()
@@ -116,6 +124,8 @@ def _find(workspace: Workspace, *, phone: str | None, email: str | None, session
         conditions |= Q(email=email, phone_number__isnull=True) if phone else Q(email=email)
     if session_id:
         conditions |= Q(session_id=session_id)
+    if own is not None:
+        conditions |= Q(pk=own.pk)
     if not conditions:
         return None
     rows = list(Contact.objects.select_for_update().filter(conditions, workspace=workspace).order_by("created_at")[:10])
@@ -123,6 +133,7 @@ def _find(workspace: Workspace, *, phone: str | None, email: str | None, session
         lambda c: phone and c.phone_number == phone,
         lambda c: email and c.email == email,
         lambda c: session_id and c.session_id == session_id,
+        lambda c: own is not None and c.pk == own.pk,
     ):
         for contact in rows:
             if matches(contact):
@@ -156,12 +167,24 @@ def contact_upsert(
     bot_id: str | None = None,
     initial: dict[str, Any] | None = None,
     submitted: list[str] | None = None,
+    public: bool = False,
+    own: Contact | None = None,
+    own_identity: bool = False,
+    claimed: dict[str, Any] | None = None,
 ) -> UpsertResult:
     """Create the contact, or find the one this person already is and (if update_existing)
     update it with the given non-empty values. One transaction with its events. `initial`
     values are used only when the contact is created (the widget's source, for one).
     `submitted` names the fields a submission carried: the submission goes on the
     contact's timeline, created or not.
+
+    `public=True` is for callers anyone can make (the widget, SPEC §5.2): a contact may be
+    created, but an existing one only gets its blank descriptive fields (PUBLIC_FILL_FIELDS)
+    filled; nothing is overwritten, no phone or e-mail is added, no touch, session or count
+    changes, and `update_existing` is ignored. The caller's `own` contact (the one its session
+    created) is found when the identity matches no other contact; with `own_identity` (the
+    caller proved it holds that session) its blank phone and e-mail are filled too. `claimed`
+    is what the caller said (kept on the timeline whatever was applied).
 
     The unique constraints on (workspace, phone) and (workspace, e-mail without phone) make
     concurrent upserts of one person end in one contact: the loser's insert fails, and it
@@ -175,7 +198,7 @@ def contact_upsert(
     touch = _touch(attribution or {})
     e164 = phone.e164 if phone else None
     email = email or None
-    session_id = values.get("session_id") or None
+    session_id = None if public else values.get("session_id") or None
 
     fields = {
         key: value
@@ -189,7 +212,7 @@ def contact_upsert(
 
     # Inside a caller's transaction this joins it: no savepoint of its own is needed.
     with transaction.atomic(savepoint=False):
-        contact = _find(workspace, phone=e164, email=email, session_id=session_id)
+        contact = _find(workspace, phone=e164, email=email, session_id=session_id, own=own)
         created = False
         if contact is None:
             try:
@@ -209,16 +232,31 @@ def contact_upsert(
                     raise
 
         timeline = []
-        submission = {"source": source, "fields": sorted(submitted)} if submitted is not None else {"source": source}
+        submission: dict[str, Any] = {"source": source}
+        if submitted is not None:
+            submission["fields"] = sorted(submitted)
+        if claimed:
+            submission["claimed"] = claimed
         if created:
             timeline.append((TimelineEntry.Kind.CREATED, submission))
             if qualified:
                 timeline.append((TimelineEntry.Kind.STATUS, {"from": "new", "to": "qualified"}))
             changed_fields: list[str] = []
         else:
-            if submitted is not None:
+            if submitted is not None or claimed:
                 timeline.append((TimelineEntry.Kind.INTAKE, submission))
-            changed_fields = _apply(contact, e164=e164, email=email, values=values, touch=touch, update=update_existing)
+            if public:
+                is_own = own is not None and contact.pk == own.pk
+                changed_fields = _fill_blank(
+                    contact,
+                    e164=e164 if is_own and own_identity else None,
+                    email=email if is_own and own_identity else None,
+                    values=values,
+                )
+            else:
+                changed_fields = _apply(
+                    contact, e164=e164, email=email, values=values, touch=touch, update=update_existing
+                )
             if changed_fields:
                 contact.save(update_fields=[*changed_fields, "updated_at"])
                 timeline.append((TimelineEntry.Kind.UPDATED, {"source": source, "fields": changed_fields}))
@@ -266,6 +304,40 @@ def _apply(
         setattr(contact, key, value)
         changed.append(key)
     return changed
+
+
+# What a public caller may fill on an existing contact, where it is blank.
+PUBLIC_FILL_FIELDS = ("name", "company_name")
+
+
+def _fill_blank(contact: Contact, *, e164: str | None, email: str | None, values: dict) -> list[str]:
+    changed = []
+    if e164 and not contact.phone_number:
+        contact.phone_number = e164
+        changed.append("phone_number")
+    if email and not contact.email:
+        contact.email = email
+        changed.append("email")
+    for key in PUBLIC_FILL_FIELDS:
+        if values.get(key) and not getattr(contact, key):
+            setattr(contact, key, values[key])
+            changed.append(key)
+    return changed
+
+
+def contact_message_count_set(*, contact: Contact, count: int, bot_id: str | None = None) -> bool:
+    """Set the contact's message_count to `count`, which the caller counted from stored
+    messages (never a number a client sent): lead.updated when it changed."""
+    with transaction.atomic():
+        if (
+            not Contact.objects.filter(pk=contact.pk)
+            .exclude(message_count=count)
+            .update(message_count=count, updated_at=timezone.now())
+        ):
+            return False
+        contact.message_count = count
+        event_emit(workspace=contact.workspace, type="lead.updated", data=contact_payload(contact), bot_id=bot_id)
+    return True
 
 
 def _qualify(contact: Contact, *, workspace: Workspace, bot_id: str | None) -> None:

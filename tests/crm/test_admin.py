@@ -7,7 +7,8 @@ from django.urls import reverse
 from crm.models import DispositionStatus, Line, Note, RingGroup, Sequence, Tag
 from crm.services import note_create, ring_group_create, sequence_create, tag_create
 from messaging.models import Conversation
-from messaging.services import brain_create, widget_capture
+from messaging.services import brain_create
+from messaging.widget.services import widget_capture
 
 from .support import contact_make
 
