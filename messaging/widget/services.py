@@ -20,9 +20,9 @@ from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
 
+from crm.contacts.services import contact_capture
 from crm.models import Contact
 from crm.normalize import Phone
-from crm.services import contact_message_count_set, contact_upsert
 
 from ..models import Brain, Conversation, Message
 
@@ -148,7 +148,15 @@ def widget_capture(
         # Without the session, the identity a post names may not move the conversation: only
         # the contact it already has is looked at (and only its blanks filled).
         names_contact = holds or current is None
-        result = contact_upsert(
+
+        def stored_messages(contact: Contact) -> int:
+            # This conversation's (it is linked below) and the contact's other conversations'.
+            others = Message.objects.filter(workspace_id=workspace.pk, conversation__contact=contact).exclude(
+                conversation=conversation
+            )
+            return Message.objects.filter(conversation=conversation).count() + others.count()
+
+        result = contact_capture(
             workspace=workspace,
             phone=phone if names_contact else None,
             email=(email or None) if names_contact else None,
@@ -161,11 +169,10 @@ def widget_capture(
             },
             attribution={"page_url": page_url} if page_url else None,
             source="widget",
-            update_existing=False,
-            public=True,
             own=current,
             own_identity=holds and current is not None and current.session_id == session_id,
             claimed=new_claims or None,
+            message_count=stored_messages,
             bot_id=brain.bot_id,
         )
         contact = result.contact
@@ -184,9 +191,6 @@ def widget_capture(
             changed.append("session_token_hash")
         if changed or added or removed:
             conversation.save(update_fields=[*changed, "updated_at"])
-        if not result.created and (added or removed or "contact" in changed):
-            stored = Message.objects.filter(workspace_id=workspace.pk, conversation__contact=contact).count()
-            contact_message_count_set(contact=contact, count=stored, bot_id=brain.bot_id)
     return CaptureResult(
         conversation=conversation,
         contact=contact,
