@@ -8,7 +8,7 @@ from oauth2_provider import views as oauth_views
 from booking.calendly_api import CalendlyWebhookView
 from booking.public import BookMeetingView
 from crm.zapier.api import ZapierView
-from messaging.api import SaveLeadView
+from messaging.widget.api import SaveLeadView
 
 from . import views
 
