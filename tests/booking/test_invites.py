@@ -173,3 +173,20 @@ def test_a_bad_email_url_stops_the_start_naming_the_variable():
     assert result.returncode != 0
     assert "EMAIL_URL" in result.stderr
     assert "secret" not in result.stderr
+
+
+def test_a_request_without_a_time_tells_the_owner_without_a_calendar(
+    client, brain, owner_with_email, smtp, monkeypatch, django_capture_on_commit_callbacks
+):
+    monkeypatch.setattr(tasks.booking_notify, "delay", lambda booking_id: tasks.booking_notify(booking_id))
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            "/api/book-meeting",
+            {"bot_id": brain.bot_id, "name": "Ada", "email": "ada@example.com", "preferred_time": "Friday 3pm"},
+            content_type="application/json",
+        )
+    assert response.status_code == 201
+    assert [rcpts for _, rcpts, _ in smtp.messages] == [["owner@acme.example"]]
+    message = smtp.messages[0][2]
+    assert "Friday 3pm" in message.get_body(preferencelist=("plain",)).get_content()
+    assert not [part for part in message.walk() if part.get_content_type() == "text/calendar"]
