@@ -17,9 +17,11 @@ from django.views.decorators.http import require_GET, require_POST
 from leadhub.web.access import workspace_page
 from leadhub.web.paging import keyset_page
 
-from . import selectors, services
+from .catalog import selectors as catalog
+from .contacts import selectors, services
 from .models import Contact, TimelineEntry
 
+SOURCE = "dashboard"  # on the timeline: who made a change
 NOTE_MAX_LENGTH = 10_000  # as the notes API
 TIMELINE_LIMIT = 100
 NOTES_LIMIT = 50
@@ -81,7 +83,7 @@ def leads(request: HttpRequest) -> HttpResponse:
         "form": form,
         "page": page,
         "filtered": any(value not in (None, "") for value in filters.values()),
-        "tags": selectors.tags_list(workspace=request.workspace).only("name"),
+        "tags": catalog.tags_list(workspace=request.workspace).only("name"),
         "query": request.GET.copy(),
     }
     if request.htmx and request.htmx.target == "results":
@@ -157,7 +159,7 @@ def lead(request: HttpRequest, contact_id: str) -> HttpResponse:
     context = _lead_context(
         request,
         contact,
-        all_tags=list(selectors.tags_list(workspace=request.workspace)),
+        all_tags=list(catalog.tags_list(workspace=request.workspace)),
         owners=list(selectors.workspace_users(workspace=request.workspace).order_by("username")[:500]),
         statuses=Contact.Status.choices,
     )
@@ -190,8 +192,8 @@ def lead_tags(request: HttpRequest, contact_id: str) -> HttpResponse:
     """Make the lead's tags exactly the ticked ones (the API's PATCH of `tags`)."""
     contact = _contact(request, contact_id)
     wanted = {str(value) for value in request.POST.getlist("tags")}
-    tags = [tag for tag in selectors.tags_list(workspace=request.workspace) if str(tag.pk) in wanted]
-    if services.contact_set_tags(contact=contact, tags=tags):
+    tags = [tag for tag in catalog.tags_list(workspace=request.workspace) if str(tag.pk) in wanted]
+    if services.contact_set_tags(contact=contact, tags=tags, source=SOURCE):
         messages.success(request, "Tags saved.")
     return redirect(reverse("web:lead", args=[request.workspace.pk, contact.pk]))
 
@@ -218,6 +220,6 @@ def lead_update(request: HttpRequest, contact_id: str) -> HttpResponse:
     if contact.owner_id != (owner.pk if owner else None):
         values["owner"] = owner
     if values:
-        services.contact_update(contact=contact, values=values, actor=request.user)
+        services.contact_update(contact=contact, values=values, actor=request.user, source=SOURCE)
         messages.success(request, "Lead saved.")
     return redirect(reverse("web:lead", args=[request.workspace.pk, contact.pk]))

@@ -17,7 +17,7 @@ from django.utils import timezone
 from accounts.models import Workspace
 from crm.models import Contact
 from crm.normalize import InvalidValue, normalize_email, parse_phone, parse_us_date
-from crm.services import contact_upsert
+from crm.contacts.services import contact_upsert
 
 from .models import ContactImport
 

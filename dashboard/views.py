@@ -14,7 +14,8 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts.selectors import agencies_staffed
-from crm import selectors as crm_selectors
+from crm.contacts.selectors import contacts_list
+from crm.stats.selectors import workspace_stats
 from crm.views import lead_filters
 from leadhub.web.access import error_page, workspace_page
 
@@ -100,7 +101,7 @@ def stats(request: HttpRequest) -> HttpResponse:
     days = _days(request) if request.GET.get("days") else 30
     end = timezone.now()
     start = (end - datetime.timedelta(days=days - 1)).replace(hour=0, minute=0, second=0, microsecond=0)
-    figures = crm_selectors.workspace_stats(workspace=workspace, start=start, end=end)
+    figures = workspace_stats(workspace=workspace, start=start, end=end)
     speed = speed_to_lead(workspace_ids=[workspace.pk], since=start, until=end).get(workspace.pk, {})
     leads_in_range = figures["leads"]["in_range"]
     deliveries = figures["webhook_deliveries"]
@@ -192,7 +193,7 @@ def _export_rows(queryset):
 def leads_export(request: HttpRequest) -> StreamingHttpResponse:
     """The list as filtered, streamed row by row: memory stays flat however many leads."""
     _form, filters = lead_filters(request)
-    queryset = crm_selectors.contacts_list(workspace=request.workspace, filters=filters).select_related("owner")
+    queryset = contacts_list(workspace=request.workspace, filters=filters).select_related("owner")
     stamp = timezone.now().strftime("%Y%m%d-%H%M")
     response = StreamingHttpResponse(_export_rows(queryset), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="leads-{request.workspace.slug}-{stamp}.csv"'

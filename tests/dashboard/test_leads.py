@@ -7,7 +7,7 @@ import pytest
 from django.utils import timezone
 
 from crm.models import Contact, Note, Tag, TimelineEntry
-from crm.services import contact_add_tag
+from crm.contacts.services import contact_add_tag
 from tests.crm.support import contact_make
 from webhooks.models import Event
 
