@@ -15,9 +15,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Workspace
+from crm.contacts.services import contact_upsert
 from crm.models import Contact
 from crm.normalize import InvalidValue, normalize_email, parse_phone, parse_us_date
-from crm.contacts.services import contact_upsert
 
 from .models import ContactImport
 
@@ -182,7 +182,7 @@ def contact_import_start(
 
 def _enqueue(import_id) -> None:
     # By name: tasks imports this module, so this one does not import tasks.
-    current_app.send_task("dashboard.tasks.contact_import_run", args=[str(import_id)])
+    current_app.tasks["dashboard.tasks.contact_import_run"].delay(str(import_id))
 
 
 class RowRejected(Exception):

@@ -6,8 +6,8 @@ import datetime
 import pytest
 from django.utils import timezone
 
-from crm.models import Contact, Note, Tag, TimelineEntry
 from crm.contacts.services import contact_add_tag
+from crm.models import Contact, Note, Tag, TimelineEntry
 from tests.crm.support import contact_make
 from webhooks.models import Event
 

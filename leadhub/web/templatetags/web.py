@@ -27,4 +27,7 @@ def duration(value: datetime.timedelta | float | int | None) -> str:
 def since(value: datetime.datetime | None) -> str:
     if value is None:
         return "—"
-    return duration(timezone.now() - value) + " ago"
+    elapsed = timezone.now() - value
+    if elapsed.total_seconds() < 60:
+        return "just now"
+    return duration(elapsed) + " ago"
