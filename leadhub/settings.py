@@ -102,6 +102,7 @@ INSTALLED_APPS = [
     "webhooks",
     "crm",
     "messaging",
+    "messaging.campaigns",
 ]
 
 MIDDLEWARE = [
@@ -210,6 +211,19 @@ CELERY_BEAT_SCHEDULE = {
     },
     # Claims due webhook deliveries (retries, and any whose dispatch message was lost). A
     # sweep not started within its interval is dropped: the next one does the same work.
+    # Starts campaigns whose time has come and drives the running ones (their schedule, quiet
+    # hours and retries live in the database, so a lost tick only delays them).
+    "tick-campaigns": {
+        "task": "campaigns.tasks.campaigns_tick",
+        "schedule": 2.0,
+        "options": {"expires": 2.0},
+    },
+    # Sends the sequence steps that are due.
+    "tick-sequences": {
+        "task": "campaigns.tasks.sequences_tick",
+        "schedule": 10.0,
+        "options": {"expires": 10.0},
+    },
     "sweep-webhook-deliveries": {
         "task": "webhooks.tasks.deliveries_sweep",
         "schedule": 5.0,
@@ -311,6 +325,15 @@ def _webhook_retry_scale() -> float:
 
 
 WEBHOOK_RETRY_SCALE = _webhook_retry_scale()
+
+# --- Campaigns (SPEC §7) -----------------------------------------------------------------
+
+# Messages per second of a line whose own `mps` is not set (Twilio's long codes send 1/s).
+CAMPAIGN_DEFAULT_MPS = env_int("CAMPAIGN_DEFAULT_MPS", 1, minimum=1)
+# Provider calls a campaign driver makes at once (each waits on the provider's answer).
+CAMPAIGN_SEND_THREADS = env_int("CAMPAIGN_SEND_THREADS", 8, minimum=1)
+# The largest create request: 100,000 recipients with a small context each fit in 32 MiB.
+CAMPAIGN_MAX_REQUEST_BYTES = env_int("CAMPAIGN_MAX_REQUEST_BYTES", 32 * 1024 * 1024, minimum=1024)
 
 # --- E-mail (endpoint-disabled notices) ------------------------------------------------------
 
