@@ -88,7 +88,7 @@ class DriveResult:
     completed: bool = False
 
 
-def _mps(line) -> float:
+def line_mps(line) -> float:
     value = getattr(line, "mps", None)
     return float(value) if value else float(settings.CAMPAIGN_DEFAULT_MPS)
 
@@ -102,6 +102,24 @@ def campaigns_start_due(*, now: datetime | None = None) -> int:
     return Campaign.objects.filter(status=Campaign.Status.SCHEDULED, schedule_at__lte=now).update(
         status=Campaign.Status.RUNNING, started_at=now
     )
+
+
+# Beat reserves a campaign for the driver it enqueues this long: the driver adopts the lease
+# when it starts; a lost message frees the campaign for the next beat.
+KICK_LEASE = timedelta(seconds=15)
+
+
+def campaigns_kick(*, now: datetime | None = None) -> list[tuple[uuid.UUID, uuid.UUID]]:
+    """Beat's work: start the due campaigns, then reserve each campaign to drive for one
+    driver. Returns (campaign id, lease token) pairs, one driver task each."""
+    now = now or timezone.now()
+    campaigns_start_due(now=now)
+    kicks = []
+    for campaign_id in campaigns_to_drive(now=now):
+        token = campaign_lease_take(campaign_id, now=now, duration=KICK_LEASE)
+        if token is not None:
+            kicks.append((campaign_id, token))
+    return kicks
 
 
 def campaigns_to_drive(*, now: datetime | None = None, limit: int = 100) -> list[uuid.UUID]:
@@ -145,11 +163,12 @@ def campaign_complete_if_done(*, campaign_id, now: datetime | None = None) -> bo
 # --- Lease -----------------------------------------------------------------------------------
 
 
-def _lease_take(campaign_id, *, now: datetime) -> uuid.UUID | None:
+def campaign_lease_take(campaign_id, *, now: datetime, duration: timedelta = LEASE) -> uuid.UUID | None:
+    """Hold the campaign (nobody else drives it) until now + duration; None when held already."""
     token = uuid.uuid4()
     free = Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lte=now)
     taken = Campaign.objects.filter(free, pk=campaign_id, status=Campaign.Status.RUNNING).update(
-        lease_token=token, lease_expires_at=now + LEASE
+        lease_token=token, lease_expires_at=now + duration
     )
     return token if taken else None
 
@@ -273,13 +292,19 @@ def campaign_drive(
     *,
     campaign_id,
     sender_for: SenderFactory,
+    token: uuid.UUID | None = None,
     max_seconds: float = 20.0,
     on_opt_out: Callable[[Recipient, Outcome], None] | None = None,
 ) -> DriveResult | None:
-    """Drive one running campaign for up to `max_seconds`: None when another driver holds it."""
+    """Drive one running campaign for up to `max_seconds`: None when another driver holds it.
+    `token` is a lease taken for this driver by beat (campaigns_kick); without one the driver
+    takes the lease itself."""
     result = DriveResult()
     now = timezone.now()
-    token = _lease_take(campaign_id, now=now)
+    if token is None:
+        token = campaign_lease_take(campaign_id, now=now)
+    elif not _lease_renew(campaign_id, token):
+        token = None
     if token is None:
         return None
     try:
@@ -287,7 +312,7 @@ def campaign_drive(
         result.interrupted = recipients_interrupted(campaign=campaign, now=now)
         template = rendering.template_compile(campaign.message_template)
         hand_off = sender_for(campaign)
-        mps = _mps(campaign.line)
+        mps = line_mps(campaign.line)
         chunk = max(1, min(CHUNK_MAX, math.ceil(mps * CHUNK_SECONDS)))
         deadline = time.monotonic() + max_seconds
         next_hold = now
