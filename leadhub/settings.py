@@ -239,19 +239,6 @@ CELERY_BEAT_SCHEDULE = {
     },
     # Claims due webhook deliveries (retries, and any whose dispatch message was lost). A
     # sweep not started within its interval is dropped: the next one does the same work.
-    # Starts campaigns whose time has come and drives the running ones (their schedule, quiet
-    # hours and retries live in the database, so a lost tick only delays them).
-    "tick-campaigns": {
-        "task": "campaigns.tasks.campaigns_tick",
-        "schedule": 2.0,
-        "options": {"expires": 2.0},
-    },
-    # Sends the sequence steps that are due.
-    "tick-sequences": {
-        "task": "campaigns.tasks.sequences_tick",
-        "schedule": 10.0,
-        "options": {"expires": 10.0},
-    },
     "sweep-webhook-deliveries": {
         "task": "webhooks.tasks.deliveries_sweep",
         "schedule": 5.0,
