@@ -311,6 +311,8 @@ SPECTACULAR_SETTINGS = {
         "WebhookEventTypeEnum": "webhooks.events.EVENT_TYPES",
         "ContactStatusEnum": "crm.models.Contact.Status",
         "DeliveryStatusEnum": "webhooks.models.Delivery.Status",
+        "CampaignStatusEnum": "messaging.campaigns.models.Campaign.Status",
+        "CampaignRecipientStatusEnum": "messaging.campaigns.models.Recipient.Status",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
