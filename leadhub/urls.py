@@ -5,7 +5,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from oauth2_provider import views as oauth_views
 
-from crm.api.zapier import ZapierView
+from crm.zapier.api import ZapierView
 from messaging.api import SaveLeadView
 
 from . import views

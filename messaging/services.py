@@ -7,9 +7,9 @@ from django.db import IntegrityError, transaction
 from django.utils.text import slugify
 
 from accounts.models import Workspace
+from crm.contacts.services import contact_upsert
 from crm.models import Contact
 from crm.normalize import Phone
-from crm.services import contact_upsert
 
 from .models import Brain, Conversation, Message
 
