@@ -15,7 +15,7 @@ from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 
-from crm.api.common import json_storable, text_storable
+from crm.fields import json_storable, text_storable
 from crm.models import Line
 from crm.normalize import InvalidValue, parse_phone
 from leadhub.api.authentication import credential_of

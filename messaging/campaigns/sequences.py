@@ -1,6 +1,6 @@
 """Sending sequences (SPEC §7): beat sends each active enrollment's due step, inside the
 contact's allowed hours; the first step is due its delay after enrollment, each next one its
-delay after the step before. A reply or an opt-out stops the enrollment (crm.enrollments).
+delay after the step before. A reply or an opt-out stops the enrollment (crm.catalog.enrollments).
 
 crm owns sequences and enrollments and never imports messaging; the progress of each
 enrollment (next step, when) is kept here in SequenceProgress, started by beat for every new
@@ -19,7 +19,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from crm.enrollments import enrollment_complete, enrollments_stop
+from crm.catalog.enrollments import enrollment_complete, enrollments_stop
 from crm.models import Enrollment, Line, SequenceStep
 
 from . import quiet, rendering

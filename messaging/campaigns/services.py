@@ -9,7 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Workspace
-from crm.bulk import contacts_for_phones
+from crm.contacts.bulk import contacts_for_phones
 from crm.models import Line
 from crm.normalize import Phone
 from webhooks.services import endpoint_create, event_emit

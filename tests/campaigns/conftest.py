@@ -3,8 +3,8 @@
 import pytest
 
 from accounts.models import Plan
+from crm.catalog.services import line_create
 from crm.normalize import parse_phone
-from crm.services import line_create
 
 LINE_NUMBER = "+18187400000"
 

@@ -10,9 +10,9 @@ from django.db import transaction
 from accounts.models import Workspace
 from webhooks.services import event_emit_many
 
-from .models import Contact, TimelineEntry
-from .normalize import Phone, place_fields
-from .services import contact_payload
+from ..models import Contact, TimelineEntry
+from ..normalize import Phone, place_fields
+from .fields import contact_payload
 
 CHUNK = 5000
 
@@ -61,5 +61,5 @@ def contacts_for_phones(*, workspace: Workspace, phones: list[Phone], source: st
             ],
             batch_size=2000,
         )
-        event_emit_many(workspace=workspace, type="lead.created", datas=[contact_payload(c) for c in created])
+        event_emit_many(workspace=workspace, type="lead.created", datas=[contact_payload(c, tags=[]) for c in created])
     return found

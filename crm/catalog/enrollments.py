@@ -1,11 +1,11 @@
-"""Writes for sequence enrollments besides enrolling (crm.services.sequence_enroll): an
+"""Writes for sequence enrollments besides enrolling (services.sequence_enroll): an
 enrollment ends when its last step is sent, or stops when the person replies or opts out.
 Sending the steps is messaging's (it reads these models and calls these services)."""
 
 from django.db import transaction
 from django.utils import timezone
 
-from .models import Contact, Enrollment, TimelineEntry
+from ..models import Contact, Enrollment, TimelineEntry
 
 
 def enrollment_complete(*, enrollment: Enrollment) -> bool:
