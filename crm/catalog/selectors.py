@@ -2,8 +2,9 @@
 
 import random
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 
 from accounts.models import Workspace
 
@@ -45,3 +46,12 @@ def ring_group_pick(*, ring_group: RingGroup, only_available: bool) -> AbstractB
         members = members.filter(is_available=True)
     members = list(members)
     return random.choice(members).user if members else None  # noqa: S311 (fair distribution, not security)
+
+
+def workspace_users(*, workspace: Workspace) -> QuerySet[AbstractBaseUser]:
+    """People who may own contacts or answer in ring groups: members and agency staff."""
+    users = get_user_model().objects.all()
+    condition = Q(memberships__workspace=workspace)
+    if workspace.agency_id:
+        condition |= Q(agency_memberships__agency_id=workspace.agency_id)
+    return users.filter(condition).distinct()

@@ -3,9 +3,9 @@
 from django.contrib.auth import get_user_model
 from rest_framework import serializers
 
-from ..contacts import selectors as contact_selectors
 from ..fields import PhoneField, WorkspacePkField
 from ..models import Line, RingGroup, RingGroupMember, Sequence, SequenceStep, Tag
+from . import selectors
 
 
 class TagSerializer(serializers.ModelSerializer):
@@ -51,7 +51,7 @@ class RingGroupSerializer(serializers.ModelSerializer):
 
 class RingGroupMemberInSerializer(serializers.Serializer):
     user_id = WorkspacePkField(
-        scope=contact_selectors.workspace_users,
+        scope=selectors.workspace_users,
         queryset=get_user_model().objects.none(),
         required=True,
         allow_null=False,

@@ -17,6 +17,7 @@ from django.http import Http404
 
 from accounts.models import Workspace
 
+from ..catalog.selectors import workspace_users
 from ..models import HOT_MESSAGE_COUNT, Contact, Note, Tag, TimelineEntry
 from ..normalize import InvalidValue, normalize_email, parse_phone
 
@@ -150,15 +151,6 @@ def contacts_recent(*, workspace: Workspace, hot: bool = False, limit: int = 10)
     if hot:
         qs = qs.filter(message_count__gte=HOT_MESSAGE_COUNT)
     return list(qs.order_by("-created_at", "-id")[:limit])
-
-
-def workspace_users(*, workspace: Workspace) -> QuerySet[AbstractBaseUser]:
-    """People who may own contacts or answer in ring groups: members and agency staff."""
-    users = get_user_model().objects.all()
-    condition = Q(memberships__workspace=workspace)
-    if workspace.agency_id:
-        condition |= Q(agency_memberships__agency_id=workspace.agency_id)
-    return users.filter(condition).distinct()
 
 
 def workspace_user_get(*, workspace: Workspace, user_id: Any) -> AbstractBaseUser:

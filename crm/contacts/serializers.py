@@ -9,7 +9,6 @@ from rest_framework import serializers
 from ..catalog import selectors as catalog_selectors
 from ..fields import JsonObjectField, LowerEmailField, OtherPhonesField, PhoneField, WorkspacePkField
 from ..models import Contact, DispositionStatus, Line, Note, Tag, TimelineEntry
-from . import selectors
 from .fields import ATTRIBUTION_FIELDS, REPRESENTATION, TEXT_FIELDS, contact_representation, max_length
 
 
@@ -98,7 +97,7 @@ class _ContactWrite(serializers.Serializer):
     date_of_birth = serializers.DateField(required=False, allow_null=True)
     custom_fields = JsonObjectField(required=False)
     status = serializers.ChoiceField(choices=Contact.Status.choices, required=False)
-    owner_id = WorkspacePkField(scope=selectors.workspace_users, queryset=get_user_model().objects.none())
+    owner_id = WorkspacePkField(scope=catalog_selectors.workspace_users, queryset=get_user_model().objects.none())
     line_id = WorkspacePkField(scope=catalog_selectors.lines_list, queryset=Line.objects.none())
     disposition_status_id = WorkspacePkField(
         scope=catalog_selectors.dispositions_list, queryset=DispositionStatus.objects.none()

@@ -30,6 +30,7 @@ class IntakeView(ApiView):
     throttle_classes = [IntakeRateThrottle]
     parser_classes = [JSONParser, FormParser, MultiPartParser]
     required_scopes = {"POST": ["intake"]}
+    strict_input = False  # SPEC §5.1: form tools post whole forms; unknown fields are ignored
 
     def get_exception_handler(self):
         return form_exception_handler

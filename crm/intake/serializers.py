@@ -6,7 +6,6 @@ from django.contrib.auth import get_user_model
 from rest_framework import serializers
 
 from ..catalog import selectors as catalog_selectors
-from ..contacts import selectors as contact_selectors
 from ..contacts.fields import ATTRIBUTION_FIELDS, TEXT_FIELDS, max_length
 from ..contacts.serializers import text
 from ..fields import LowerEmailField, OtherPhonesField, PhoneField, UsDateField, WorkspacePkField
@@ -19,7 +18,7 @@ class _Intake(serializers.Serializer):
     email = LowerEmailField(required=False, allow_blank=True, allow_null=True, max_length=max_length("email"))
     date_of_birth = UsDateField(required=False, allow_blank=True)
 
-    user_id = WorkspacePkField(scope=contact_selectors.workspace_users, queryset=get_user_model().objects.none())
+    user_id = WorkspacePkField(scope=catalog_selectors.workspace_users, queryset=get_user_model().objects.none())
     distribute_to_ring_group = serializers.BooleanField(required=False, default=False)
     ring_group_id = WorkspacePkField(scope=catalog_selectors.ring_groups_list, queryset=RingGroup.objects.none())
     check_available_users = serializers.BooleanField(required=False, default=False)
