@@ -43,32 +43,16 @@ class PlanAllowsCampaigns(BasePermission):
         return True
 
 
-def _strict(serializer_class, data) -> dict:
-    """Validate; an unknown field is an error naming it (SPEC §4, strict input)."""
+def _valid(serializer_class, data) -> dict:
+    """Validate (unknown fields were refused already, by leadhub.api.strict, from the schema)."""
     if not isinstance(data, dict):
         raise ValidationError({"non_field_errors": ["Send a JSON object."]})
     serializer = serializer_class(data=data)
-    unknown = sorted(set(data) - set(serializer.fields))
-    valid = serializer.is_valid()
-    errors = dict(serializer.errors) if not valid else {}
-    for name in unknown:
-        errors[name] = ["Unknown field."]
-    if errors:
-        raise ValidationError(errors)
+    serializer.is_valid(raise_exception=True)
     return serializer.validated_data
 
 
 # --- Serializers -------------------------------------------------------------------------------
-
-
-class ChoiceField(serializers.ChoiceField):
-    """A choice error lists the valid choices (SPEC §4)."""
-
-    def fail(self, key, **kwargs):
-        if key == "invalid_choice":
-            valid = ", ".join(repr(str(choice)) for choice in self.choices)
-            raise serializers.ValidationError(f'"{kwargs.get("input")}" is not a valid choice: use one of {valid}.')
-        super().fail(key, **kwargs)
 
 
 class QuietHoursSerializer(serializers.Serializer):
@@ -79,7 +63,7 @@ class QuietHoursSerializer(serializers.Serializer):
 class CampaignCreateSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
     scenario = serializers.CharField(max_length=100, help_text="Your own label, e.g. appointment_reminder")
-    channel = ChoiceField(choices=Campaign.Channel.choices)
+    channel = serializers.ChoiceField(choices=Campaign.Channel.choices)
     schedule_at = serializers.DateTimeField(help_text="When to start (ISO 8601); a past time starts at once")
     message_template = serializers.CharField(
         max_length=rendering.MAX_BODY,
@@ -100,7 +84,7 @@ class CampaignCreateSerializer(serializers.Serializer):
     reply_window_hours = serializers.IntegerField(
         min_value=1, max_value=720, required=False, help_text="An inbound message this soon after is a reply (72)"
     )
-    opt_out_digit = ChoiceField(
+    opt_out_digit = serializers.ChoiceField(
         choices=[*DIGITS, ""], required=False, help_text="Voice: the key that opts out (9); empty: none"
     )
     no_input_message = serializers.CharField(
@@ -215,17 +199,17 @@ class RecipientPagination(CursorPagination):
 
 
 class _ListQuery(serializers.Serializer):
-    status = ChoiceField(choices=Campaign.Status.choices, required=False)
+    status = serializers.ChoiceField(choices=Campaign.Status.choices, required=False)
     cursor = serializers.CharField(required=False)
     limit = serializers.CharField(required=False)
 
 
 class _RecipientsQuery(_ListQuery):
-    status = ChoiceField(choices=Recipient.Status.choices, required=False)
+    status = serializers.ChoiceField(choices=Recipient.Status.choices, required=False)
 
 
 def _query(serializer_class, params) -> dict:
-    return _strict(serializer_class, {key: params.get(key) for key in params})
+    return _valid(serializer_class, {key: params.get(key) for key in params})
 
 
 # --- Recipients ----------------------------------------------------------------------------------
@@ -427,7 +411,7 @@ class CampaignViewSet(ApiViewSet):
     )
     def create(self, request):
         data = request.data
-        head = _strict(
+        head = _valid(
             _HeadSerializer,
             {key: value for key, value in data.items() if key != "recipients"} if isinstance(data, dict) else data,
         )
@@ -502,7 +486,11 @@ class CampaignViewSet(ApiViewSet):
             "skipped), the reason of a skip or failure, the rendered body, the provider's sid and error, the key "
             "pressed and when they replied. Filter by `status`. Needs campaigns:read."
         ),
-        parameters=[OpenApiParameter("status", enum=Recipient.Status.values)],
+        parameters=[
+            OpenApiParameter("status", enum=Recipient.Status.values),
+            OpenApiParameter("cursor", str, description="The `next` link's cursor"),
+            OpenApiParameter("limit", int, description="1 to 100 (20)"),
+        ],
         responses={200: RecipientSerializer(many=True)},
     )
     @action(detail=True, methods=["get"], pagination_class=RecipientPagination)

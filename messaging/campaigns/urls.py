@@ -4,9 +4,7 @@ from rest_framework.routers import SimpleRouter
 
 from .api import CampaignViewSet
 
-router = SimpleRouter()
-# Every path answers with and without its trailing slash (SPEC §4).
-router.trailing_slash = "/?"
+router = SimpleRouter(trailing_slash=False, use_regex_path=False)
 router.register("campaigns", CampaignViewSet, basename="campaign")
 
 urlpatterns = router.urls
