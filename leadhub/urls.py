@@ -6,7 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from oauth2_provider import views as oauth_views
 
 from crm.zapier.api import ZapierView
-from messaging.api import SaveLeadView
+from messaging.widget.api import SaveLeadView
 
 from . import views
 
