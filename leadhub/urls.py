@@ -22,6 +22,7 @@ api_v1 = [
     path("", include("webhooks.urls")),
     path("", include("crm.urls")),
     path("", include("booking.urls")),
+    path("", include("messaging.campaigns.urls")),
 ]
 
 urlpatterns = [
