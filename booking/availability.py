@@ -12,6 +12,7 @@ import re
 import zoneinfo
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 UTC = dt.UTC
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")  # index = date.weekday()
@@ -29,8 +30,7 @@ class Rules:
     overrides: list[dict]
 
 
-@dataclass(frozen=True)
-class Slot:
+class Slot(NamedTuple):  # a tuple: hundreds are made per request, a dataclass costs 4x
     start: dt.datetime  # UTC
     end: dt.datetime  # UTC
 
@@ -55,6 +55,21 @@ def _exists(naive: dt.datetime, zone: zoneinfo.ZoneInfo) -> dt.datetime | None:
     return aware.astimezone(UTC)
 
 
+def _fixed_offset(day: dt.date, zone: zoneinfo.ZoneInfo) -> dt.timedelta | None:
+    """The zone's UTC offset all through the local day `day`, or None when the offset changes
+    that day (a DST transition, or midnight itself ambiguous or skipped): such days take the
+    per-slot path of `_exists`. Zones change their offset at most once a day."""
+    midnight = dt.datetime.combine(day, dt.time())
+    following = midnight + dt.timedelta(days=1)
+    offsets = {
+        zone.utcoffset(midnight.replace(fold=0)),
+        zone.utcoffset(midnight.replace(fold=1)),
+        zone.utcoffset(following.replace(fold=0)),
+        zone.utcoffset(following.replace(fold=1)),
+    }
+    return offsets.pop() if len(offsets) == 1 else None
+
+
 def day_hours(rules: Rules, day: dt.date) -> list[list[str]]:
     for override in rules.overrides:
         if override.get("date") == day.isoformat():
@@ -72,17 +87,26 @@ def candidate_slots(rules: Rules, *, now: dt.datetime) -> list[Slot]:
     last_day = latest.astimezone(zone).date()
     slots: list[Slot] = []
     day = first_day
+    one_day = dt.timedelta(days=1)
     while day <= last_day:
+        hours = day_hours(rules, day)
+        if not hours:
+            day += one_day
+            continue
         midnight = dt.datetime.combine(day, dt.time())
-        for start_text, end_text in day_hours(rules, day):
-            wall = midnight + parse_time(start_text)
-            range_end = midnight + parse_time(end_text)
-            while wall + length <= range_end:
-                start = _exists(wall, zone)
+        offset = _fixed_offset(day, zone)
+        # On a day of one offset, a wall time's instant is plain arithmetic (midnight in UTC +
+        # the time since midnight); only a transition day converts each slot through the zone.
+        midnight_utc = (midnight - offset).replace(tzinfo=UTC) if offset is not None else None
+        for start_text, end_text in hours:
+            since = parse_time(start_text)
+            until = parse_time(end_text)
+            while since + length <= until:
+                start = midnight_utc + since if midnight_utc is not None else _exists(midnight + since, zone)
                 if start is not None and start >= earliest and start + length <= latest:
-                    slots.append(Slot(start=start, end=start + length))
-                wall += length
-        day += dt.timedelta(days=1)
+                    slots.append(Slot(start, start + length))
+                since += length
+        day += one_day
     return slots
 
 

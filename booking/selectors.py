@@ -11,7 +11,7 @@ from django.utils import timezone
 from accounts.models import Membership, Role, Workspace
 
 from .availability import Rules, Slot, free_slots
-from .models import AvailabilityRules, Booking
+from .models import AvailabilityRules, Booking, CalendlyConnection
 
 RULE_FIELDS = (
     "timezone",
@@ -26,6 +26,17 @@ RULE_FIELDS = (
 
 def rules_get(*, workspace: Workspace) -> AvailabilityRules | None:
     return AvailabilityRules.objects.filter(workspace=workspace).first()
+
+
+def calendars_get(*, workspace: Workspace) -> tuple[AvailabilityRules | None, CalendlyConnection | None]:
+    """The workspace's availability rules and its enabled Calendly connection, in one query
+    (the widget's availability asks for both on every call)."""
+    row = Workspace.objects.select_related("availability", "calendly").filter(pk=workspace.pk).first()
+    rules = getattr(row, "availability", None)
+    connection = getattr(row, "calendly", None)
+    if connection is not None and not connection.enabled:
+        connection = None
+    return rules, connection
 
 
 def rules_of(row: AvailabilityRules) -> Rules:

@@ -17,7 +17,9 @@ logger = logging.getLogger(__name__)
 
 
 def iso(value: dt.datetime) -> str:
-    return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+    if value.tzinfo is not dt.UTC:
+        value = value.astimezone(dt.UTC)
+    return value.replace(tzinfo=None).isoformat() + "Z"
 
 
 def booking_url_of(brain) -> str | None:
@@ -33,8 +35,7 @@ def availability(*, brain) -> dict[str, Any]:
     """Calendly's slots when connected; else the native rules'; else the booking link. A
     Calendly that does not answer falls back the same way, so the widget always gets one."""
     workspace: Workspace = brain.workspace
-    rules = selectors.rules_get(workspace=workspace)
-    connection = calendly_services.calendly_get(workspace=workspace)
+    rules, connection = selectors.calendars_get(workspace=workspace)
     if connection is not None:
         horizon = rules.horizon_days if rules else DEFAULT_HORIZON_DAYS
         try:

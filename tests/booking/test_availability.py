@@ -2,6 +2,7 @@
 
 import datetime as dt
 import itertools
+import zoneinfo
 
 from booking.availability import Rules, candidate_slots, free_slots
 
@@ -109,3 +110,46 @@ def test_buffer_keeps_a_gap_after_and_before_a_booking():
     free = [s.start.strftime("%H:%M") for s in free_slots(spec, now=now, held=held)]
     # 09:30 would end at 10:00 with its buffer to 10:15: taken; 10:30 starts inside the held buffer: taken.
     assert free == ["14:00", "16:00", "16:30"]
+
+
+def _reference_starts(spec: Rules, now: dt.datetime) -> list[dt.datetime]:
+    """Every slot start converted through the zone one by one (the slow, obviously right way)."""
+    zone = zoneinfo.ZoneInfo(spec.timezone)
+    length = dt.timedelta(minutes=spec.slot_minutes)
+    earliest = now + dt.timedelta(minutes=spec.min_notice_minutes)
+    latest = now + dt.timedelta(days=spec.horizon_days)
+    day, last = now.astimezone(zone).date(), latest.astimezone(zone).date()
+    starts = []
+    while day <= last:
+        wall = dt.datetime.combine(day, dt.time())
+        for step in range(0, 24 * 60, spec.slot_minutes):
+            naive = wall + dt.timedelta(minutes=step)
+            aware = naive.replace(tzinfo=zone)
+            if aware.astimezone(UTC).astimezone(zone).replace(tzinfo=None) != naive:
+                continue  # in a spring-forward gap
+            start = aware.astimezone(UTC)
+            if earliest <= start and start + length <= latest:
+                starts.append(start)
+        day += dt.timedelta(days=1)
+    return starts
+
+
+def test_the_once_a_day_offset_gives_the_same_slots_as_converting_each_slot():
+    # Whole days, every 15 minutes, over each transition of 2026 in zones that change at 02:00
+    # (New York), at 03:00 (Sydney), at midnight (Santiago, Havana), by 30 minutes (Lord Howe),
+    # and in zones without DST: the per-day offset must give exactly the per-slot conversion.
+    whole_day = {day: [["00:00", "24:00"]] for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
+    transitions = {
+        "America/New_York": ["2026-03-07", "2026-10-31"],
+        "Australia/Sydney": ["2026-04-04", "2026-10-03"],
+        "America/Santiago": ["2026-04-04", "2026-09-05"],
+        "America/Havana": ["2026-03-07", "2026-10-31"],
+        "Australia/Lord_Howe": ["2026-04-04", "2026-10-03"],
+        "Europe/London": ["2026-03-28", "2026-10-24"],
+        "Asia/Kolkata": ["2026-06-01"],
+    }
+    for zone, days in transitions.items():
+        for day in days:
+            spec = rules(zone, weekly=whole_day, slot_minutes=15, horizon_days=4)
+            now = at(f"{day}T00:00:00Z")
+            assert [s.start for s in candidate_slots(spec, now=now)] == _reference_starts(spec, now), (zone, day)
