@@ -134,7 +134,9 @@ def test_the_five_minutes_of_the_readme_work_as_written(clone, tmp_path):
         assert "SIGKILL" not in after and " ERROR " not in after, after
         for name in ("web", "worker", "beat", "banner"):
             assert f"{name}.1 stopped (rc=0)" in after, after
-        assert server.returncode == 0, after
+        # make itself got the Ctrl-C too (one foreground process group): it ends by that signal
+        # and says "Interrupt", as it does for every interrupted recipe.
+        assert server.returncode in (0, -signal.SIGINT), after
     finally:
         if not stopped and not _stop(server, signal.SIGINT, 30):
             _stop(server, signal.SIGKILL, 10)
