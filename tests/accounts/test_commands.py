@@ -4,6 +4,7 @@ import base64
 import json
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 from rest_framework.test import APIClient
 
@@ -80,8 +81,16 @@ def test_bootstrap_is_idempotent(capsys):
     assert ApiKey.objects.count() == OAuthApplication.objects.count() == 1
 
 
-def test_the_demo_owner_can_use_the_admin(capsys, client):
+def test_the_demo_owner_is_an_operator_only_with_the_demo_flag(capsys, client):
     creds = run_json(capsys, "bootstrap")
+    owner = get_user_model().objects.get(username=creds["owner_username"])
+    assert not owner.is_superuser and not owner.is_staff
+    assert client.login(username=creds["owner_username"], password=creds["owner_password"])
+    assert client.get("/admin/accounts/apikey/").status_code == 302
+
+
+def test_make_runs_demo_owner_can_use_the_admin(capsys, client):
+    creds = run_json(capsys, "bootstrap", "--demo-superuser")
     assert client.login(username=creds["owner_username"], password=creds["owner_password"])
     assert client.get("/admin/accounts/apikey/").status_code == 200
 

@@ -1,4 +1,9 @@
-"""bootstrap: the demo workspace, created once with an admin-capable owner; later runs change nothing."""
+"""bootstrap: the demo workspace, created once; later runs change nothing.
+
+The Django admin is cross-tenant, for operators only (SPEC §1), so the demo's owner becomes a
+superuser only with `--demo-superuser`, which `make run` (a machine of one's own) passes and
+nothing else should.
+"""
 
 import sys
 
@@ -19,6 +24,11 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--json", action="store_true", help="Print the credentials as one JSON object")
+        parser.add_argument(
+            "--demo-superuser",
+            action="store_true",
+            help="Make the demo owner a superuser, who may use the Django admin (make run's local demo only)",
+        )
 
     def handle(self, *args, **options) -> None:
         workspace = Workspace.objects.filter(slug=DEMO_SLUG).first()
@@ -27,10 +37,10 @@ class Command(BaseCommand):
                 credentials = provision_workspace(
                     name="Demo", plan_code=Plan.ENTERPRISE, agency_name="Demo Agency", slug=DEMO_SLUG
                 )
-                # The demo's owner may use the Django admin (/admin/) too.
-                get_user_model().objects.filter(username=credentials["owner_username"]).update(
-                    is_staff=True, is_superuser=True
-                )
+                if options["demo_superuser"]:
+                    get_user_model().objects.filter(username=credentials["owner_username"]).update(
+                        is_staff=True, is_superuser=True
+                    )
             print_credentials(self, credentials, as_json=options["json"])
             return
         # Secrets are kept only as hashes, so they cannot be shown again.
