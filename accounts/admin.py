@@ -6,7 +6,7 @@ from django.utils.html import format_html
 from oauth2_provider import admin as oauth_admin
 
 from .models import Agency, AgencyMembership, ApiKey, Membership, OAuthApplication, Plan, Workspace
-from .scopes import ALL_SCOPES, SCOPES
+from .scopes import SCOPES
 from .services import (
     api_key_create,
     api_key_revoke,
@@ -35,9 +35,8 @@ def _show_secret_once(request, what: str, secret: str) -> None:
 
 
 class ScopesFormMixin(forms.ModelForm):
-    scopes = forms.MultipleChoiceField(
-        choices=SCOPE_CHOICES, widget=forms.CheckboxSelectMultiple, initial=list(ALL_SCOPES)
-    )
+    # Least privilege: nothing is ticked until the operator ticks it (SPEC §3).
+    scopes = forms.MultipleChoiceField(choices=SCOPE_CHOICES, widget=forms.CheckboxSelectMultiple)
 
 
 @admin.register(Plan)
