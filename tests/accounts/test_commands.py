@@ -15,6 +15,7 @@ pytestmark = pytest.mark.django_db
 KEYS = {
     "workspace_id",
     "api_key",
+    "intake_key",
     "oauth_client_id",
     "oauth_client_secret",
     "bot_id",
@@ -44,6 +45,13 @@ def test_createworkspace_prints_credentials_that_work(capsys, client):
     oauth = APIClient()
     oauth.credentials(HTTP_AUTHORIZATION=f"Bearer {token.json()['access_token']}")
     assert oauth.get("/api/v1/workspace").json()["id"] == creds["workspace_id"]
+
+    # The intake key has the intake scope only, so a form may carry it in its body.
+    intake = client.post("/api/v1/webhook/forms", {"api_token": creds["intake_key"], "phone_number": "8187405020"})
+    assert intake.status_code == 201
+    assert ApiKey.objects.get(prefix=creds["intake_key"][: ApiKey.PREFIX_LENGTH]).scopes == ["intake"]
+    refused = client.post("/api/v1/webhook/forms", {"api_token": creds["api_key"], "phone_number": "8187405021"})
+    assert refused.status_code == 401
 
     assert Brain.objects.get(bot_id=creds["bot_id"]).workspace == workspace
     assert Membership.objects.get(user__username=creds["owner_username"]).role == "owner"
@@ -78,7 +86,8 @@ def test_bootstrap_is_idempotent(capsys):
     assert second["oauth_client_id"] == first["oauth_client_id"]
     assert second == first  # read back from var/credentials.env
     assert Workspace.objects.count() == 1
-    assert ApiKey.objects.count() == OAuthApplication.objects.count() == 1
+    assert ApiKey.objects.count() == 2  # the all-scopes key and the intake key
+    assert OAuthApplication.objects.count() == 1
 
 
 def test_the_demo_owner_is_an_operator_only_with_the_demo_flag(capsys, client):
