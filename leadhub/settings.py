@@ -131,6 +131,7 @@ INSTALLED_APPS = [
     "webhooks",
     "crm",
     "messaging",
+    "messaging.campaigns",
     "leadhub.web",
     "dashboard",
 ]
@@ -320,6 +321,8 @@ SPECTACULAR_SETTINGS = {
         "WebhookEventTypeEnum": "webhooks.events.EVENT_TYPES",
         "ContactStatusEnum": "crm.models.Contact.Status",
         "DeliveryStatusEnum": "webhooks.models.Delivery.Status",
+        "CampaignStatusEnum": "messaging.campaigns.models.Campaign.Status",
+        "CampaignRecipientStatusEnum": "messaging.campaigns.models.Recipient.Status",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
@@ -349,6 +352,15 @@ def _webhook_retry_scale() -> float:
 
 
 WEBHOOK_RETRY_SCALE = _webhook_retry_scale()
+
+# --- Campaigns (SPEC §7) -----------------------------------------------------------------
+
+# Messages per second of a line whose own `mps` is not set (Twilio's long codes send 1/s).
+CAMPAIGN_DEFAULT_MPS = env_int("CAMPAIGN_DEFAULT_MPS", 1, minimum=1)
+# Provider calls a campaign driver makes at once (each waits on the provider's answer).
+CAMPAIGN_SEND_THREADS = env_int("CAMPAIGN_SEND_THREADS", 8, minimum=1)
+# The largest create request: 100,000 recipients with a small context each fit in 32 MiB.
+CAMPAIGN_MAX_REQUEST_BYTES = env_int("CAMPAIGN_MAX_REQUEST_BYTES", 32 * 1024 * 1024, minimum=1024)
 
 # --- E-mail (endpoint-disabled notices) ------------------------------------------------------
 

@@ -19,6 +19,7 @@ api_v1 = [
     path("", include("accounts.urls")),
     path("", include("webhooks.urls")),
     path("", include("crm.urls")),
+    path("", include("messaging.campaigns.urls")),
 ]
 
 urlpatterns = [
