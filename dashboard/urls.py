@@ -6,6 +6,7 @@ from django.urls import include, path
 from accounts import views as accounts_views
 from crm import views as crm_views
 from leadhub.web import views as shell_views
+from messaging.campaigns import views as campaigns_views
 from webhooks import views as webhooks_views
 
 from . import views
@@ -32,6 +33,8 @@ workspace_patterns = [
     path("webhooks/<str:endpoint_id>/", webhooks_views.endpoint, name="webhook"),
     path("webhooks/<str:endpoint_id>/enabled", webhooks_views.endpoint_enabled, name="webhook-enabled"),
     path("webhooks/<str:endpoint_id>/replay", webhooks_views.endpoint_replay, name="webhook-replay"),
+    path("campaigns/", campaigns_views.campaigns, name="campaigns"),
+    path("campaigns/<str:campaign_id>/cancel", campaigns_views.campaign_cancel, name="campaign-cancel"),
     path("keys/", accounts_views.keys, name="keys"),
     path("keys/<str:key_id>/revoke", accounts_views.key_revoke, name="key-revoke"),
 ]

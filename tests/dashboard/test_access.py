@@ -11,6 +11,7 @@ from accounts.services import api_key_create
 from crm.models import Note
 from dashboard import urls as dashboard_urls
 from dashboard.imports import contact_import_create
+from messaging.campaigns.models import Campaign
 from webhooks.models import Delivery
 
 from .conftest import failed_delivery, logged_in
@@ -21,16 +22,24 @@ CSV = b"name,phone\nAda,+18187405020\n"
 
 
 @pytest.fixture
-def objects(workspace_a, owner_a, lead_a, endpoint_a, receiver):
+def objects(workspace_a, owner_a, lead_a, endpoint_a, receiver, campaign_a):
     delivery = failed_delivery(workspace_a, endpoint_a, receiver)
     key = api_key_create(workspace=workspace_a, name="zapier", scopes=["contacts:read"]).api_key
     contact_import = contact_import_create(workspace=workspace_a, user=owner_a, filename="a.csv", raw=CSV)
-    return {"lead": lead_a, "endpoint": endpoint_a, "delivery": delivery, "key": key, "import": contact_import}
+    return {
+        "lead": lead_a,
+        "endpoint": endpoint_a,
+        "delivery": delivery,
+        "key": key,
+        "import": contact_import,
+        "campaign": campaign_a,
+    }
 
 
 def routes(o):
     """(name, method, path under /w/<id>/, admin only, POST data)."""
     lead, endpoint, delivery, key, imp = o["lead"], o["endpoint"], o["delivery"], o["key"], o["import"]
+    campaign = o["campaign"]
     return [
         ("workspace", "GET", "", False, None),
         ("leads", "GET", "leads/", False, None),
@@ -51,6 +60,8 @@ def routes(o):
         ("webhook", "GET", f"webhooks/{endpoint.pk}/", True, None),
         ("webhook-enabled", "POST", f"webhooks/{endpoint.pk}/enabled", True, {"enabled": "false"}),
         ("webhook-replay", "POST", f"webhooks/{endpoint.pk}/replay", True, {"since": "2020-01-01T00:00"}),
+        ("campaigns", "GET", "campaigns/", False, None),
+        ("campaign-cancel", "POST", f"campaigns/{campaign.pk}/cancel", False, {}),
         ("keys", "GET", "keys/", True, None),
         ("key-revoke", "POST", f"keys/{key.pk}/revoke", True, {}),
     ]
@@ -70,6 +81,7 @@ def state(workspace):
         list(ApiKey.objects.filter(workspace=workspace).values_list("revoked_at", flat=True)),
         list(workspace.webhook_endpoints.values_list("enabled", flat=True)),
         list(workspace.contacts.values_list("status", flat=True)),
+        list(Campaign.objects.filter(workspace=workspace).values_list("status", flat=True)),
     )
 
 
