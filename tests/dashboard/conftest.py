@@ -9,6 +9,8 @@ from django.test import Client
 from django.utils import timezone
 
 from accounts.models import AgencyMembership, Plan, Role
+from booking.models import Booking
+from booking.services import Invitee, booking_create
 from crm.catalog.services import line_create
 from crm.normalize import parse_phone
 from messaging.campaigns.services import RecipientIn, campaign_create
@@ -113,3 +115,18 @@ def campaign_a(workspace_a):
         line=line,
         public_base_url="https://crm.example.com",
     ).campaign
+
+
+@pytest.fixture
+def booking_a(workspace_a):
+    """A confirmed booking two days ahead (made as a request, then given its time)."""
+    booking = booking_create(
+        workspace=workspace_a, invitee=Invitee(name="Ada Lovelace", email="ada@example.com"), start=None
+    )
+    start = timezone.now() + datetime.timedelta(days=2)
+    end = start + datetime.timedelta(minutes=30)
+    Booking.objects.filter(pk=booking.pk).update(
+        status="confirmed", start=start, end=end, blocked_from=start, blocked_until=end
+    )
+    booking.refresh_from_db()
+    return booking

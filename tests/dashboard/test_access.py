@@ -8,6 +8,7 @@ from django.urls import URLPattern
 
 from accounts.models import ApiKey
 from accounts.services import api_key_create
+from booking.models import Booking
 from crm.models import Note
 from dashboard import urls as dashboard_urls
 from dashboard.imports import contact_import_create
@@ -22,7 +23,7 @@ CSV = b"name,phone\nAda,+18187405020\n"
 
 
 @pytest.fixture
-def objects(workspace_a, owner_a, lead_a, endpoint_a, receiver, campaign_a):
+def objects(workspace_a, owner_a, lead_a, endpoint_a, receiver, campaign_a, booking_a):
     delivery = failed_delivery(workspace_a, endpoint_a, receiver)
     key = api_key_create(workspace=workspace_a, name="zapier", scopes=["contacts:read"]).api_key
     contact_import = contact_import_create(workspace=workspace_a, user=owner_a, filename="a.csv", raw=CSV)
@@ -33,13 +34,14 @@ def objects(workspace_a, owner_a, lead_a, endpoint_a, receiver, campaign_a):
         "key": key,
         "import": contact_import,
         "campaign": campaign_a,
+        "booking": booking_a,
     }
 
 
 def routes(o):
     """(name, method, path under /w/<id>/, admin only, POST data)."""
     lead, endpoint, delivery, key, imp = o["lead"], o["endpoint"], o["delivery"], o["key"], o["import"]
-    campaign = o["campaign"]
+    campaign, booking = o["campaign"], o["booking"]
     return [
         ("workspace", "GET", "", False, None),
         ("leads", "GET", "leads/", False, None),
@@ -52,6 +54,9 @@ def routes(o):
         ("lead-note", "POST", f"leads/{lead.pk}/notes", False, {"body": "Called back"}),
         ("lead-tags", "POST", f"leads/{lead.pk}/tags", False, {}),
         ("lead-update", "POST", f"leads/{lead.pk}/update", False, {"status": "won", "owner": ""}),
+        ("contact-bookings", "GET", f"leads/{lead.pk}/bookings", False, None),
+        ("bookings", "GET", "bookings/", False, None),
+        ("booking-cancel", "POST", f"bookings/{booking.pk}/cancel", False, {}),
         ("stats", "GET", "stats/", False, None),
         ("webhooks", "GET", "webhooks/", True, None),
         ("delivery", "GET", f"webhooks/deliveries/{delivery.pk}/", True, None),
@@ -82,6 +87,7 @@ def state(workspace):
         list(workspace.webhook_endpoints.values_list("enabled", flat=True)),
         list(workspace.contacts.values_list("status", flat=True)),
         list(Campaign.objects.filter(workspace=workspace).values_list("status", flat=True)),
+        list(Booking.objects.filter(workspace=workspace).values_list("status", flat=True)),
     )
 
 
