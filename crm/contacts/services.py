@@ -15,6 +15,7 @@ from webhooks.services import event_emit
 
 from ..models import Contact, DispositionStatus, Line, Note, Tag, TimelineEntry
 from ..normalize import Phone
+from ..stats.counters import counted, counters_add, deltas
 from .fields import iso
 from .writer import ContactWrite, UpsertResult
 
@@ -154,7 +155,10 @@ def _update(contact: Contact, values: dict[str, Any], source: str) -> list[str]:
 
 
 def contact_delete(*, contact: Contact) -> None:
-    contact.delete()
+    """Delete the contact with its notes and timeline; the daily counters forget it."""
+    with transaction.atomic():
+        counters_add(deltas(contact.workspace_id, counted(contact), None))
+        contact.delete()
 
 
 def note_create(*, contact: Contact, body: str, author: AbstractBaseUser | None = None) -> Note:

@@ -27,6 +27,7 @@ from webhooks.services import events_emit
 
 from ..models import Contact, Tag, TimelineEntry
 from ..normalize import Phone, place_fields
+from ..stats.counters import Counted, counted, counters_add, deltas, row_params, upsert_sql
 from . import selectors
 from .fields import (
     ATTRIBUTION_FIELDS,
@@ -130,16 +131,26 @@ def _insert_new(contact: Contact, opening: list[tuple[str, dict]]) -> bool:
             "EXISTS (SELECT 1 FROM crm_contact WHERE workspace_id = %s AND email = %s AND phone_number IS NULL)"
         )
         clash_params = [contact.workspace_id, contact.email]
+    (count_row,) = deltas(contact.workspace_id, None, counted(contact))
     # Only the model's column names and placeholders are formatted in; every value is a parameter.
     placeholders = ", ".join(["%s"] * len(values))
     sql = (
         f"WITH new AS (INSERT INTO crm_contact ({columns}) VALUES ({placeholders}) "  # noqa: S608
         "ON CONFLICT DO NOTHING RETURNING id), "
         f"opening AS (INSERT INTO crm_timelineentry ({', '.join(_TIMELINE_COLUMNS)}) "
-        f"SELECT %s, new.id, rows.kind, rows.data, %s FROM new, (VALUES {rows}) AS rows (kind, data)) "
+        f"SELECT %s, new.id, rows.kind, rows.data, %s FROM new, (VALUES {rows}) AS rows (kind, data)), "
+        f"counted AS ({upsert_sql(select_from=f'new WHERE NOT {email_clash}')}) "
         f"SELECT (SELECT id FROM new), {email_clash}"
     )
-    params = [*values, contact.workspace_id, contact.created_at, *timeline_params, *clash_params]
+    params = [
+        *values,
+        contact.workspace_id,
+        contact.created_at,
+        *timeline_params,
+        *row_params(count_row),
+        *clash_params,
+        *clash_params,
+    ]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         inserted, clash = cursor.fetchone()
@@ -166,6 +177,9 @@ class ContactWrite:
         self._timeline: list[tuple[str, dict]] = []
         self._qualified_at_insert = False
         self._tags: list[str] | None = None  # the names after the write, when known without a query
+        # What the contact counted for in the daily counters before this write (None: not yet
+        # counted, i.e. created by this write).
+        self._counted: Counted | None = counted(contact) if contact is not None else None
         self._atomic = transaction.atomic()
 
     # --- the block ---------------------------------------------------------------------------
@@ -253,6 +267,7 @@ class ContactWrite:
             )
             if _insert_new(new, opening):
                 contact, self.created = new, True
+                self._counted = counted(new)  # counted by the same statement
         if contact is None and not self.created:
             contact = _find(workspace, phone=e164, email=email, session_id=session_id)
         if contact is None:
@@ -279,6 +294,7 @@ class ContactWrite:
             self._tags = []
             return UpsertResult(contact=contact, created=True, changed=False)
 
+        self._counted = counted(contact)
         if submission is not None:
             self.timeline(TimelineEntry.Kind.INTAKE, submission)
         changed = self._touch_and_fill(e164=e164, email=email, values=values, touch=touch, update=update_existing)
@@ -447,6 +463,7 @@ class ContactWrite:
     def _finish(self) -> None:
         contact = self.contact
         qualified = self._qualified_at_insert or self._qualify()
+        counters_add(deltas(self.workspace.pk, self._counted, counted(contact)))
         if self._timeline:
             TimelineEntry.objects.bulk_create(
                 [
