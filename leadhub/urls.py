@@ -6,7 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from oauth2_provider import views as oauth_views
 
 from crm.zapier.api import ZapierView
-from messaging.api import SaveLeadView
+from messaging.widget.api import SaveLeadView
 
 from . import views
 
@@ -19,6 +19,7 @@ api_v1 = [
     path("", include("accounts.urls")),
     path("", include("webhooks.urls")),
     path("", include("crm.urls")),
+    path("", include("messaging.campaigns.urls")),
 ]
 
 urlpatterns = [
@@ -31,6 +32,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("admin/", admin.site.urls),
+    path("", include("dashboard.urls", namespace="web")),
 ]
 
 handler400 = "leadhub.api.errors.bad_request"

@@ -4,6 +4,7 @@ same change emits the same events wherever it is made. They are thin: the work i
 ContactWrite (writer.py), in one transaction with its timeline and events.
 """
 
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -22,6 +23,7 @@ from .writer import ContactWrite, UpsertResult
 __all__ = [
     "UpsertResult",
     "contact_add_tag",
+    "contact_capture",
     "contact_create",
     "contact_delete",
     "contact_set_disposition",
@@ -65,6 +67,51 @@ def contact_upsert(
             initial=initial,
             submitted=submitted,
         )
+
+
+def contact_capture(
+    *,
+    workspace: Workspace,
+    phone: Phone | None,
+    email: str | None,
+    values: dict[str, Any],
+    source: str,
+    own: Contact | None,
+    own_identity: bool,
+    claimed: dict[str, Any] | None,
+    message_count: Callable[[Contact], int],
+    attribution: dict[str, str] | None = None,
+    initial: dict[str, Any] | None = None,
+    bot_id: str | None = None,
+) -> UpsertResult:
+    """A lead from a public caller (the widget, SPEC §5.2), which anyone can make: create the
+    contact, or find the one this person already is (by phone, else e-mail, else the caller's
+    `own` contact) and fill only its blank name and company — or, with `own_identity`, the blank
+    phone and e-mail of `own`. Nothing is overwritten; `claimed` goes on the timeline.
+
+    `message_count` is called with the contact once it is known and answers its count of
+    stored messages (never a number a client sent), set in the same write, so one lead.updated
+    says everything that changed.
+    """
+    with ContactWrite(workspace=workspace, source=source, bot_id=bot_id) as write:
+        result = write.upsert(
+            phone=phone,
+            email=email,
+            values=values,
+            update_existing=False,
+            attribution=attribution,
+            initial=initial,
+            public=True,
+            own=own,
+            own_identity=own_identity,
+            claimed=claimed,
+        )
+        count = message_count(result.contact)
+        if count != result.contact.message_count:
+            changed = write.update({"message_count": count})
+            result.changed_fields += changed
+            result.changed = bool(result.changed_fields)
+    return result
 
 
 def contact_create(

@@ -73,10 +73,22 @@ def _with_name(values: dict[str, Any]) -> dict[str, Any]:
     return values
 
 
-def _find(workspace: Workspace, *, phone: str | None, email: str | None, session_id: str | None) -> Contact | None:
-    """The contact this person already is: by phone, else e-mail, else widget session.
+# What a public caller (the widget) may fill on an existing contact, where it is blank.
+PUBLIC_FILL_FIELDS = ("name", "company_name")
 
-    One query for all three, locked for the update that follows; the preference is applied
+
+def _find(
+    workspace: Workspace,
+    *,
+    phone: str | None,
+    email: str | None,
+    session_id: str | None,
+    own: Contact | None = None,
+) -> Contact | None:
+    """The contact this person already is: by phone, else e-mail, else widget session, else
+    the caller's `own` contact.
+
+    One query for all of them, locked for the update that follows; the preference is applied
     to the few rows it returns.
     """
     conditions = Q()
@@ -88,6 +100,8 @@ def _find(workspace: Workspace, *, phone: str | None, email: str | None, session
         conditions |= Q(email=email, phone_number__isnull=True) if phone else Q(email=email)
     if session_id:
         conditions |= Q(session_id=session_id)
+    if own is not None:
+        conditions |= Q(pk=own.pk)
     if not conditions:
         return None
     rows = list(Contact.objects.select_for_update().filter(conditions, workspace=workspace).order_by("created_at")[:10])
@@ -95,6 +109,7 @@ def _find(workspace: Workspace, *, phone: str | None, email: str | None, session
         lambda c: phone and c.phone_number == phone,
         lambda c: email and c.email == email,
         lambda c: session_id and c.session_id == session_id,
+        lambda c: own is not None and c.pk == own.pk,
     ):
         for contact in rows:
             if matches(contact):
@@ -214,6 +229,10 @@ class ContactWrite:
         initial: dict[str, Any] | None = None,
         on_create: dict[str, Any] | None = None,
         submitted: list[str] | None = None,
+        public: bool = False,
+        own: Contact | None = None,
+        own_identity: bool = False,
+        claimed: dict[str, Any] | None = None,
     ) -> UpsertResult:
         """Create the contact, or find the one this person already is and (if update_existing)
         update it with the given non-empty values.
@@ -222,6 +241,15 @@ class ContactWrite:
         one); so are `on_create` relations and state (owner, line, disposition_status, status),
         which then go into the same INSERT. `submitted` names the fields a submission carried:
         the submission goes on the contact's timeline, created or not.
+
+        `public=True` is for calls anyone can make (the widget, SPEC §5.2): a contact may be
+        created, but an existing one only gets its blank PUBLIC_FILL_FIELDS filled; nothing is
+        overwritten, no phone or e-mail added, no touch, session or count changed, and
+        `update_existing` is ignored; a `session_id` in `values` does not find a contact. The
+        caller's `own` contact (the one its session has) is found when the identity matches no
+        other contact; with `own_identity` (the caller proved it holds the session that created
+        it) its blank phone and e-mail are filled too. `claimed` is what the caller said about
+        the person: it goes on the timeline whatever was applied.
 
         The unique constraints on (workspace, phone) and (workspace, e-mail without phone) make
         concurrent upserts of one person end in one contact: the loser's insert fails, and it
@@ -236,7 +264,7 @@ class ContactWrite:
         touch = _touch(attribution or {})
         e164 = phone.e164 if phone else None
         email = email or None
-        session_id = values.get("session_id") or None
+        session_id = None if public else values.get("session_id") or None
 
         fields = {
             key: value
@@ -251,7 +279,13 @@ class ContactWrite:
             if key in RELATION_FIELDS + STATE_FIELDS and value is not None:
                 fields[key] = value
 
-        submission = {"source": self.source, "fields": sorted(submitted)} if submitted is not None else None
+        submission: dict[str, Any] | None = None
+        if submitted is not None or claimed:
+            submission = {"source": self.source}
+            if submitted is not None:
+                submission["fields"] = sorted(submitted)
+            if claimed:
+                submission["claimed"] = claimed
         # What a new contact's timeline starts with.
         opening: list[tuple[str, dict]] = [(TimelineEntry.Kind.CREATED, submission or {"source": self.source})]
         if qualified:
@@ -261,7 +295,9 @@ class ContactWrite:
         ]
 
         contact = None
-        if connection.vendor == "postgresql" and session_id is None:
+        # The one-statement insert is for callers that name the person only by phone or e-mail
+        # (not a public caller's own contact, not a widget session).
+        if connection.vendor == "postgresql" and session_id is None and own is None and not public:
             new = Contact(
                 workspace=workspace, phone_number=e164, email=email, first_touch=touch, latest_touch=touch, **fields
             )
@@ -269,7 +305,7 @@ class ContactWrite:
                 contact, self.created = new, True
                 self._counted = counted(new)  # counted by the same statement
         if contact is None and not self.created:
-            contact = _find(workspace, phone=e164, email=email, session_id=session_id)
+            contact = _find(workspace, phone=e164, email=email, session_id=session_id, own=own)
         if contact is None:
             try:
                 with transaction.atomic():  # a savepoint: the insert may lose a race
@@ -297,6 +333,11 @@ class ContactWrite:
         self._counted = counted(contact)
         if submission is not None:
             self.timeline(TimelineEntry.Kind.INTAKE, submission)
+        if public:
+            changed = self._fill_blank(
+                values=values, identity=(e164, email) if own_identity and own == contact else None
+            )
+            return UpsertResult(contact=contact, created=False, changed=bool(changed), changed_fields=changed)
         changed = self._touch_and_fill(e164=e164, email=email, values=values, touch=touch, update=update_existing)
         return UpsertResult(contact=contact, created=False, changed=bool(changed), changed_fields=changed)
 
@@ -332,6 +373,28 @@ class ContactWrite:
         if changed or silent:
             contact.save(update_fields=[*silent, *changed, "updated_at"])
         if changed:
+            self.timeline(TimelineEntry.Kind.UPDATED, {"source": self.source, "fields": changed})
+            self.changed += changed
+        return changed
+
+    def _fill_blank(self, *, values: dict, identity: tuple[str | None, str | None] | None) -> list[str]:
+        """A public caller's change of an existing contact: blanks only (see upsert)."""
+        contact = self.contact
+        changed: list[str] = []
+        if identity is not None:
+            e164, email = identity
+            if e164 and not contact.phone_number:
+                contact.phone_number = e164
+                changed.append("phone_number")
+            if email and not contact.email:
+                contact.email = email
+                changed.append("email")
+        for key in PUBLIC_FILL_FIELDS:
+            if values.get(key) and not getattr(contact, key):
+                setattr(contact, key, values[key])
+                changed.append(key)
+        if changed:
+            contact.save(update_fields=[*changed, "updated_at"])
             self.timeline(TimelineEntry.Kind.UPDATED, {"source": self.source, "fields": changed})
             self.changed += changed
         return changed

@@ -89,3 +89,14 @@ def counters_add(rows: list[tuple]) -> None:
         params += row_params(row)
     with connection.cursor() as cursor:
         cursor.execute(upsert_sql(rows=len(rows)), params)
+
+
+def counters_add_new(workspace_id, contacts: list[Contact]) -> None:
+    """Count contacts created in bulk (one row per day and source, whatever their number)."""
+    rows: dict[tuple, list[int]] = {}
+    for contact in contacts:
+        state = counted(contact)
+        row = rows.setdefault((state.day, state.source), [0, 0, 0, 0])
+        for index, value in enumerate((1, state.hot, state.qualified, state.booked)):
+            row[index] += value
+    counters_add([(workspace_id, day, source, *values) for (day, source), values in rows.items()])

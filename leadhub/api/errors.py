@@ -130,7 +130,7 @@ def exception_handler(exc: Exception, context: dict) -> Response:
     code = _code_for(exc)
     if isinstance(exc, exceptions.ValidationError):
         details = _validation_details(exc.detail)
-        message = _validation_message(details)
+        message = getattr(exc, "summary", None) or _validation_message(details)
     else:
         details = dict(getattr(exc, "details", None) or {})
         message = str(exc.detail) if not isinstance(exc.detail, (dict, list)) else "The request is invalid."
