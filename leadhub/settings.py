@@ -10,6 +10,8 @@ from urllib.parse import urlparse
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from leadhub import email_url
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("LEADHUB_VAR_DIR", BASE_DIR / "var"))
 
@@ -131,6 +133,7 @@ INSTALLED_APPS = [
     "webhooks",
     "crm",
     "messaging",
+    "booking",
     "messaging.campaigns",
     "leadhub.web",
     "dashboard",
@@ -259,6 +262,12 @@ CELERY_BEAT_SCHEDULE = {
     },
     # Claims due webhook deliveries (retries, and any whose dispatch message was lost). A
     # sweep not started within its interval is dropped: the next one does the same work.
+    # Sends booking e-mails whose task message was lost (the tasks themselves retry SMTP).
+    "sweep-booking-emails": {
+        "task": "booking.tasks.booking_notify_sweep",
+        "schedule": 900.0,
+        "options": {"expires": 900.0},
+    },
     "sweep-webhook-deliveries": {
         "task": "webhooks.tasks.deliveries_sweep",
         "schedule": 5.0,
@@ -375,12 +384,32 @@ CAMPAIGN_SEND_THREADS = env_int("CAMPAIGN_SEND_THREADS", 8, minimum=1)
 # The largest create request: 100,000 recipients with a small context each fit in 32 MiB.
 CAMPAIGN_MAX_REQUEST_BYTES = env_int("CAMPAIGN_MAX_REQUEST_BYTES", 32 * 1024 * 1024, minimum=1024)
 
-# --- E-mail (endpoint-disabled notices) ------------------------------------------------------
+# --- E-mail (booking invites, endpoint-disabled notices) -------------------------------------
 
-# Until EMAIL_URL (SPEC §2) is configured, mail is written to the console (the worker's log);
-# pytest-django swaps in the locmem backend for tests.
-EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+# EMAIL_URL (SPEC §8): smtp://, smtp+tls://, smtps://; unset, mail is written to the console
+# (the worker's log). pytest-django swaps in the locmem backend for tests.
+try:
+    _email = email_url.parse(env_str("EMAIL_URL"))
+except ValueError as exc:  # the value is not repeated: it may hold a password
+    raise ImproperlyConfigured(f"EMAIL_URL {exc}") from None
+EMAIL_BACKEND = _email["EMAIL_BACKEND"]
+EMAIL_HOST = _email.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = _email.get("EMAIL_PORT", 25)
+EMAIL_HOST_USER = _email.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = _email.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = _email.get("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = _email.get("EMAIL_USE_SSL", False)
+EMAIL_TIMEOUT = _email.get("EMAIL_TIMEOUT")
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "LeadHub <noreply@localhost>")
+
+# --- Booking --------------------------------------------------------------------------------
+
+# Calendly's API: a gateway or a test double may stand in (SPEC §8).
+CALENDLY_API_BASE_URL = _url(
+    "CALENDLY_API_BASE_URL", env_str("CALENDLY_API_BASE_URL", "https://api.calendly.com"), {"http", "https"}
+).rstrip("/")
+# Calendly webhooks older than this (their signature's timestamp) are refused: replays.
+CALENDLY_WEBHOOK_TOLERANCE_SECONDS = 300
 
 # Per-workspace limits come from the plan (see accounts.Plan); this is the public one.
 PUBLIC_RATE_PER_MINUTE = env_int("PUBLIC_RATE_PER_MINUTE", 100, minimum=1)

@@ -17,6 +17,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import ADMIN_ROLES, AgencyMembership, Membership, Workspace
+from leadhub import bulk
 
 from . import delivery as http
 from .events import EVENT_TYPES, PING
@@ -96,9 +97,20 @@ def event_emit_many(*, workspace: Workspace, type: str, datas: list[dict], bot_i
         raise ValueError(f"Unknown event type {type!r}")
     if not datas:
         return []
-    events = Event.objects.bulk_create(
-        [Event(workspace=workspace, type=type, data=data, bot_id=bot_id) for data in datas], batch_size=2000
-    )
+    events = [Event(workspace=workspace, type=type, data=data, bot_id=bot_id) for data in datas]
+    if bulk.supported():
+        bulk.insert_rows(
+            Event,
+            [{"id": event.id, "data": event.data} for event in events],
+            constants={
+                "workspace_id": workspace.pk,
+                "type": type,
+                "bot_id": bot_id,
+                "created_at": events[0].created_at,
+            },
+        )
+    else:
+        Event.objects.bulk_create(events, batch_size=2000)
     endpoints = _subscribers(workspace)
     now = timezone.now()
     deliveries = [
