@@ -15,21 +15,19 @@ help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-9s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 	@echo "Variables: PORT (run, default 8000), PYTEST_ARGS (test), BENCH_ARGS (bench); settings: README.md"
 
-install: $(STAMP) vendor ## Create .venv and install the dependencies (once; again when requirements change)
+install: $(STAMP) ## Create .venv and install the dependencies (once; again when requirements change)
 
 # The dashboard's front-end files (htmx, Chart.js) come from the npm registry at the versions
-# pinned in package.json / package-lock.json, and are copied into the static folder that
-# whitenoise serves: the browser never loads anything from a CDN. Needs Node.js and npm.
+# pinned in package.json / package-lock.json and are committed under leadhub/web/static/vendor/
+# with their SHA-256 sums, so `make run` needs only Python; whitenoise serves them and no page
+# loads anything from a CDN. `make vendor` (needs npm) refreshes them after a version change.
 VENDOR := leadhub/web/static/vendor
-VENDOR_STAMP := $(VENDOR)/.installed
 
-vendor: $(VENDOR_STAMP) ## The dashboard's pinned front-end files, from npm (part of install)
-
-$(VENDOR_STAMP): package.json package-lock.json
+vendor: ## Refresh the vendored front-end files from npm after changing package.json (needs npm)
 	npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
 	mkdir -p $(VENDOR)
 	cp node_modules/htmx.org/dist/htmx.min.js node_modules/chart.js/dist/chart.umd.min.js $(VENDOR)/
-	touch $(VENDOR_STAMP)
+	cd $(VENDOR) && sha256sum htmx.min.js chart.umd.min.js > SHA256SUMS
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@echo "Installing LeadHub's dependencies into $(VENV)/ (the first time takes a minute or two)..."

@@ -63,13 +63,8 @@ def clone(tmp_path):
     path = tmp_path / "leadhub"
     subprocess.run(["git", "clone", "--quiet", str(ROOT), str(path)], check=True)
     (path / ".venv").symlink_to(Path(sys.prefix))
-    vendor = Path("leadhub/web/static/vendor")
-    if (ROOT / vendor).exists():
-        shutil.copytree(ROOT / vendor, path / vendor)
     # Newer than the clone's requirement files: make sees the install as done.
-    for stamp in (path / ".venv" / ".installed", path / vendor / ".installed"):
-        if stamp.parent.exists():
-            stamp.touch()
+    (path / ".venv" / ".installed").touch()
     return path
 
 
