@@ -114,7 +114,7 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "leadhub.apps.OperatorsAdminConfig",  # django.contrib.admin, superusers only
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -215,8 +215,21 @@ if REDIS_URL:
                 "SOCKET_CONNECT_TIMEOUT": 1,
                 "SOCKET_TIMEOUT": 1,
             },
-        }
+        },
+        # The rate-limit counters: the same Redis, a client that counts in one round trip
+        # (leadhub.api.ratelimit.CountingRedisClient).
+        "ratelimit": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "leadhub",
+            "OPTIONS": {
+                "CLIENT_CLASS": "leadhub.api.ratelimit.CountingRedisClient",
+                "SOCKET_CONNECT_TIMEOUT": 1,
+                "SOCKET_TIMEOUT": 1,
+            },
+        },
     }
+    RATELIMIT_USE_CACHE = "ratelimit"
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "leadhub"}}
     # django-ratelimit refuses a per-process cache (E003, and W001 "not supported") because
@@ -283,6 +296,8 @@ OAUTH2_PROVIDER = {
     "SCOPES_BACKEND_CLASS": "accounts.oauth.WorkspaceScopes",
     "OAUTH2_VALIDATOR_CLASS": "accounts.oauth.WorkspaceOAuth2Validator",
     "APPLICATION_ADMIN_CLASS": "accounts.admin.OAuthApplicationAdmin",
+    "ACCESS_TOKEN_ADMIN_CLASS": "accounts.admin.AccessTokenAdmin",
+    "REFRESH_TOKEN_ADMIN_CLASS": "accounts.admin.RefreshTokenAdmin",
     "CLIENT_SECRET_HASHER": "pbkdf2_sha256_client_secret",
 }
 
@@ -439,11 +454,23 @@ CSV_IMPORT_MAX_BYTES = env_int("CSV_IMPORT_MAX_BYTES", 20_000_000, minimum=1_000
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()
 if LOG_LEVEL not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
     raise ImproperlyConfigured(f"LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL, not {LOG_LEVEL!r}")
+# Periodic work is quiet at INFO unless it did something: beat's "Sending due task" every 5 s
+# and the worker's "received"/"succeeded" lines for every task are detail (DEBUG shows them);
+# tasks log what they did themselves, and failures still log as errors.
+_DETAIL_LEVEL = "WARNING" if LOG_LEVEL == "INFO" else LOG_LEVEL
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {"django.server": {"level": "WARNING"}},
+    "loggers": {
+        "django.server": {"level": "WARNING"},
+        "celery.beat": {"level": _DETAIL_LEVEL},
+        "celery.app.trace": {"level": _DETAIL_LEVEL},
+        "celery.worker.strategy": {"level": _DETAIL_LEVEL},
+    },
 }
+
+# Set by `make run` only: where the worker and beat say they are up, for its banner.
+RUN_DIR = env_str("LEADHUB_RUN_DIR")
