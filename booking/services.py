@@ -123,7 +123,12 @@ def booking_create(
         if start is None:
             booking = Booking(status=Booking.Status.REQUESTED, preferred_time=preferred_time)
         else:
-            rules = selectors.rules_get(workspace=workspace)
+            # Confirmed bookings of a workspace take its rules row in turn: a second one waits
+            # here, before it touches any contact or counter row, then finds the time taken
+            # (409). Without this, two racing inserts could deadlock on PostgreSQL: the loser
+            # waiting on the winner's booking (exclusion constraint) while holding the daily
+            # counter row the winner's lead.booked needs.
+            rules = AvailabilityRules.objects.select_for_update().filter(workspace=workspace).first()
             if rules is None:
                 raise NoCalendar()
             slot = next((s for s in selectors.native_slots(workspace=workspace, rules=rules) if s.start == start), None)
