@@ -8,8 +8,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from webhooks import delivery as http
 from webhooks.services import endpoint_create
+from webhooks.transport import http
 
 
 @dataclass
@@ -93,7 +93,7 @@ def local_webhooks(settings):
     settings.WEBHOOK_ALLOW_HTTP = True
     settings.WEBHOOK_ALLOWED_NETWORKS = ["127.0.0.0/8", "::1/128"]
     yield settings
-    http.pools.clear()
+    http.client_reset()
 
 
 @pytest.fixture

@@ -11,10 +11,10 @@ from standardwebhooks import Webhook
 
 from accounts.models import Plan
 from accounts.services import workspace_create
-from webhooks import delivery as http
 from webhooks.models import Delivery, Endpoint, Event
 from webhooks.services import endpoint_create, event_emit
 from webhooks.tasks import deliveries_dispatch
+from webhooks.transport import signing as http
 
 pytestmark = pytest.mark.django_db
 
