@@ -1,14 +1,16 @@
 """Recording attempts: the retry schedule, and each flush of outcomes written in bulk (the
 deliveries' new state, one Attempt row per try, the endpoints' health) in one transaction."""
 
+import copy
 import logging
 import random
+import time
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import OperationalError, transaction
 from django.utils import timezone
 
 from ..models import Attempt, Delivery
@@ -58,7 +60,21 @@ _FIELDS = [
 ]
 
 
-def attempts_record(*, outcomes: list[Outcome]) -> dict:
+def attempts_record(*, outcomes: list[Outcome], tries: int = 3) -> dict:
+    """attempts_record_once, tried again when PostgreSQL picks this transaction as a deadlock
+    victim (a bulk give-up or an endpoint's deletion locking the same rows)."""
+    for attempt in range(1, tries + 1):
+        try:
+            return attempts_record_once(outcomes=outcomes)
+        except OperationalError:
+            if attempt == tries:
+                raise
+            logger.info("Recording %d outcomes failed; trying again", len(outcomes), exc_info=True)
+            time.sleep(0.02 * attempt)
+    return {}
+
+
+def attempts_record_once(*, outcomes: list[Outcome]) -> dict:
     """Write the outcomes of attempts; returns {delivery id: Attempt} for those recorded.
 
     A failure is recorded only while the delivery's lease is still this claim's (a worker
@@ -83,6 +99,7 @@ def attempts_record(*, outcomes: list[Outcome]) -> dict:
             delivery, result = outcome.delivery, outcome.result
             if delivery.pk not in held or (not result.ok and held[delivery.pk] != delivery.lease_token):
                 continue
+            delivery = copy.copy(delivery)  # the claimed state stays intact should this transaction fail
             _apply(delivery=delivery, result=result, now=now)
             changed.append(delivery)
             attempts.append(

@@ -20,8 +20,8 @@ from ..transport.signing import secret_decode, signature_headers
 from .claim import deliveries_claim
 from .outcome import Outcome, attempts_record
 
-# Results are written at least this often while attempts keep finishing (seconds).
-FLUSH_INTERVAL = 0.05
+# While attempts are in flight and none finishes, the loop claims again this often (seconds).
+POLL_INTERVAL = 0.05
 
 
 def _keys_of(endpoint: Endpoint, now) -> list[bytes]:
@@ -69,11 +69,9 @@ def deliveries_run(*, max_seconds: float, delivery_ids: list | None = None, slot
     client = http.client()
     results: queue.SimpleQueue = queue.SimpleQueue()
     in_flight: dict = {}
-    finished: list[Outcome] = []
     recorded = 0
     stop_claiming = time.monotonic() + max_seconds
     claimable = True
-    last_flush = time.monotonic()
     while True:
         free = slots - len(in_flight)
         if claimable and free > 0 and time.monotonic() < stop_claiming:
@@ -90,23 +88,26 @@ def deliveries_run(*, max_seconds: float, delivery_ids: list | None = None, slot
         if not in_flight:
             break
         try:
-            done = [results.get(timeout=1.0)]
+            done = [results.get(timeout=POLL_INTERVAL)]
         except queue.Empty:
+            # Slow attempts hold their slots; meanwhile new work (another workspace's fresh
+            # delivery) is claimed into the free ones.
+            claimable = delivery_ids is None
             continue
         while True:
             try:
                 done.append(results.get_nowait())
             except queue.Empty:
                 break
+        finished = []
         for result in done:
             delivery, attempted_at = in_flight.pop(result.key)
             finished.append(Outcome(delivery=delivery, result=result, attempted_at=attempted_at))
-        if delivery_ids is None:
-            claimable = True
-        if not in_flight or len(finished) >= slots // 2 or time.monotonic() - last_flush >= FLUSH_INTERVAL or claimable:
-            recorded += len(attempts_record(outcomes=finished))
-            finished, last_flush = [], time.monotonic()
-    recorded += len(attempts_record(outcomes=finished))
+        # Written before the next claim: the outcomes free their leases, so the endpoints'
+        # and workspaces' caps see the room.
+        recorded += len(attempts_record(outcomes=finished))
+        finished = []
+        claimable = delivery_ids is None
     return recorded
 
 

@@ -117,16 +117,20 @@ def delivery_give_up(*, workspace: Workspace, delivery: Delivery, actor: str = "
 def deliveries_give_up(*, workspace: Workspace, deliveries: list[Delivery], actor: str = "") -> int:
     """Stop retrying pending deliveries: they become failed (and may still be replayed). An
     attempt in flight may still succeed: its outcome is then recorded as a success."""
-    given_up = Delivery.objects.filter(
+    pending = Delivery.objects.filter(
         workspace=workspace, pk__in=[delivery.pk for delivery in deliveries], status=Delivery.Status.PENDING
-    ).update(
-        status=Delivery.Status.FAILED,
-        next_attempt_at=None,
-        lease_token=None,
-        lease_expires_at=None,
-        last_error=f"Given up by {actor or 'an admin'}.",
-        updated_at=timezone.now(),
     )
+    with transaction.atomic():
+        # Locked in key order, as the engine locks what it records, so the two never deadlock.
+        list(pending.order_by("pk").select_for_update().values_list("pk", flat=True))
+        given_up = pending.update(
+            status=Delivery.Status.FAILED,
+            next_attempt_at=None,
+            lease_token=None,
+            lease_expires_at=None,
+            last_error=f"Given up by {actor or 'an admin'}.",
+            updated_at=timezone.now(),
+        )
     logger.info("%d deliveries given up by %s", given_up, actor or "?")
     return given_up
 
