@@ -124,22 +124,28 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "oauth2_provider",
     "django_ratelimit",
+    "django_htmx",
     "leadhub",
     "leadhub.api",
     "accounts",
     "webhooks",
     "crm",
     "messaging",
+    "leadhub.web",
+    "dashboard",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "leadhub.api.ratelimit.RateLimitHeadersMiddleware",
+    # Before CommonMiddleware, whose APPEND_SLASH would redirect (and lose a POST).
+    "leadhub.api.slashes.OptionalSlashMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -157,6 +163,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "leadhub.web.context_processors.layout",
             ],
         },
     },
@@ -255,7 +262,10 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
-LOGIN_URL = "/admin/login/"
+# The dashboard's log in and out (Django's auth views); the admin keeps its own page.
+LOGIN_URL = "/login/"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "/login/"
 
 OAUTH2_PROVIDER_APPLICATION_MODEL = "accounts.OAuthApplication"
 OAUTH2_PROVIDER = {
@@ -385,8 +395,20 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = True
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("TRUST_X_FORWARDED_PROTO") else None
-SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", False)
+# The public scheme and host (behind a proxy): provider callbacks are built from it, and an
+# https base makes the session and CSRF cookies secure unless SECURE_COOKIES says otherwise.
+PUBLIC_BASE_URL = env_str("PUBLIC_BASE_URL").rstrip("/")
+if PUBLIC_BASE_URL:
+    _url("PUBLIC_BASE_URL", PUBLIC_BASE_URL, {"http", "https"})
+SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", PUBLIC_BASE_URL.startswith("https://"))
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+# The dashboard reads the CSRF token from the page (forms and htmx's header), never the cookie.
+CSRF_COOKIE_HTTPONLY = True
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+
+# The dashboard's CSV import: the largest file accepted (bytes).
+CSV_IMPORT_MAX_BYTES = env_int("CSV_IMPORT_MAX_BYTES", 20_000_000, minimum=1_000)
 
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()
 if LOG_LEVEL not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:

@@ -5,8 +5,8 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from oauth2_provider import views as oauth_views
 
-from crm.api.zapier import ZapierView
-from messaging.api import SaveLeadView
+from crm.zapier.api import ZapierView
+from messaging.widget.api import SaveLeadView
 
 from . import views
 
@@ -31,6 +31,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("admin/", admin.site.urls),
+    path("", include("dashboard.urls", namespace="web")),
 ]
 
 handler400 = "leadhub.api.errors.bad_request"

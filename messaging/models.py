@@ -58,6 +58,12 @@ class Conversation(models.Model):
     session_id = models.CharField(max_length=100, null=True, blank=True)  # noqa: DJ001
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
     page_url = models.CharField(max_length=2000, blank=True)
+    # What the widget's visitor said about themselves (lead_name, lead_phone …), latest value
+    # of each: a public call may not write it onto an existing contact (SPEC §5.2).
+    claims = models.JSONField(default=dict, blank=True)
+    # SHA-256 of the session_token answered to the session's first post; its holder may
+    # rewrite the transcript's tail and link the session to the contact it names.
+    session_token_hash = models.CharField(max_length=64, blank=True, editable=False)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 

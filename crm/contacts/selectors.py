@@ -1,0 +1,160 @@
+"""Reads of contacts: the access gate (contact_get), search and lists, notes and timeline,
+and the people who may own a contact.
+
+Every read takes the workspace explicitly; a contact of another workspace answers exactly as
+one that does not exist (Http404).
+"""
+
+import uuid
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db.models import Prefetch, Q, QuerySet
+from django.http import Http404
+
+from accounts.models import Workspace
+
+from ..catalog.selectors import workspace_users
+from ..models import HOT_MESSAGE_COUNT, Contact, Note, Tag, TimelineEntry
+from ..normalize import InvalidValue, normalize_email, parse_phone
+
+
+def _uuid_or_404(value: Any) -> uuid.UUID:
+    try:
+        return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+    except (ValueError, TypeError, AttributeError):
+        raise Http404("No such contact.") from None
+
+
+def contacts_base(*, workspace: Workspace) -> QuerySet[Contact]:
+    """The workspace's contacts with what their representation reads, in a fixed number of queries."""
+    return (
+        Contact.objects.filter(workspace=workspace)
+        .select_related("disposition_status")
+        .prefetch_related(Prefetch("tags", queryset=Tag.objects.only("id", "name")))
+    )
+
+
+def contact_get(*, workspace: Workspace, contact_id: Any) -> Contact:
+    """The workspace's contact; a missing, foreign or malformed id raises the same 404."""
+    pk = _uuid_or_404(contact_id)
+    try:
+        return contacts_base(workspace=workspace).get(pk=pk)
+    except Contact.DoesNotExist:
+        raise Http404("No such contact.") from None
+
+
+def contact_get_by_session(*, workspace: Workspace, session_id: str) -> Contact:
+    """The workspace's (oldest) contact of a widget session, by the indexed session column."""
+    contact = (
+        Contact.objects.filter(workspace=workspace, session_id=str(session_id)).order_by("created_at").first()
+        if session_id
+        else None
+    )
+    if contact is None:
+        raise Http404("No contact has this session_id.")
+    return contact
+
+
+def _is_email(text: str) -> bool:
+    try:
+        validate_email(text)
+    except ValidationError:
+        return False
+    return True
+
+
+def contact_search_filter(*, workspace: Workspace, q: str) -> Q:
+    """`q` as a filter. An e-mail address or a phone number (any written form, in the
+    workspace's country) matches its indexed column exactly; anything else is a substring of
+    name, e-mail, phone or company (so `ada@` finds ada@example.com)."""
+    text = q.strip()
+    if not text:
+        return Q()
+    if "@" in text and _is_email(text):
+        return Q(email=normalize_email(text))
+    if any(ch.isdigit() for ch in text):
+        try:
+            phone = parse_phone(text, default_region=workspace.country)
+        except InvalidValue:
+            pass
+        else:
+            return Q(phone_number=phone.e164)
+    return (
+        Q(name__icontains=text)
+        | Q(first_name__icontains=text)
+        | Q(last_name__icontains=text)
+        | Q(email__icontains=text)
+        | Q(phone_number__icontains=text)
+        | Q(company_name__icontains=text)
+    )
+
+
+def contacts_list(*, workspace: Workspace, filters: dict[str, Any] | None = None) -> QuerySet[Contact]:
+    """The workspace's contacts, filtered: q, status, tag (name), owner (user id), source, hot,
+    created_after, created_before. Unknown keys are ignored. Newest first."""
+    filters = filters or {}
+    qs = contacts_base(workspace=workspace)
+    if filters.get("q"):
+        qs = qs.filter(contact_search_filter(workspace=workspace, q=str(filters["q"])))
+    if filters.get("status"):
+        qs = qs.filter(status=filters["status"])
+    if filters.get("tag"):
+        qs = qs.filter(tags__name=filters["tag"])
+    if filters.get("owner") is not None:
+        qs = qs.filter(owner_id=filters["owner"])
+    if filters.get("source"):
+        qs = qs.filter(source=filters["source"])
+    if filters.get("hot") is not None:
+        hot = Q(message_count__gte=HOT_MESSAGE_COUNT)
+        qs = qs.filter(hot if filters["hot"] else ~hot)
+    if filters.get("created_after"):
+        qs = qs.filter(created_at__gte=filters["created_after"])
+    if filters.get("created_before"):
+        qs = qs.filter(created_at__lt=filters["created_before"])
+    return qs.order_by("-created_at", "-id")
+
+
+def contact_identity_clash(
+    *, workspace: Workspace, phone_number: str | None, email: str | None, exclude: Contact | None = None
+) -> tuple[str, Contact] | None:
+    """The field and the other contact that already are this identity (one person, one
+    contact: the phone, else the e-mail without a phone), or None."""
+    others = Contact.objects.filter(workspace=workspace)
+    if exclude is not None:
+        others = others.exclude(pk=exclude.pk)
+    if phone_number:
+        found = others.filter(phone_number=phone_number).only("id").first()
+        return ("phone_number", found) if found else None
+    if email:
+        found = others.filter(phone_number__isnull=True, email=email).only("id").first()
+        return ("email", found) if found else None
+    return None
+
+
+def contact_notes(*, contact: Contact) -> QuerySet[Note]:
+    return Note.objects.filter(workspace_id=contact.workspace_id, contact=contact).order_by("-created_at", "-id")
+
+
+def contact_timeline(*, contact: Contact) -> QuerySet[TimelineEntry]:
+    return TimelineEntry.objects.filter(workspace_id=contact.workspace_id, contact=contact).order_by(
+        "-created_at", "-id"
+    )
+
+
+def contacts_recent(*, workspace: Workspace, hot: bool = False, limit: int = 10) -> list[Contact]:
+    """Zapier polling: the newest leads (only hot ones if asked)."""
+    qs = Contact.objects.filter(workspace=workspace)
+    if hot:
+        qs = qs.filter(message_count__gte=HOT_MESSAGE_COUNT)
+    return list(qs.order_by("-created_at", "-id")[:limit])
+
+
+def workspace_user_get(*, workspace: Workspace, user_id: Any) -> AbstractBaseUser:
+    try:
+        return workspace_users(workspace=workspace).get(pk=user_id)
+    except (get_user_model().DoesNotExist, ValueError, TypeError, ValidationError):
+        raise Http404("No such user in this workspace.") from None
