@@ -50,12 +50,8 @@ def _field_errors():
 
 
 def _event_type_field(**kwargs) -> serializers.ChoiceField:
-    # A wrong type is answered with the list of valid ones.
-    return serializers.ChoiceField(
-        choices=EVENT_TYPES,
-        error_messages={"invalid_choice": f'"{{input}}" is not an event type. Valid types: {", ".join(EVENT_TYPES)}.'},
-        **kwargs,
-    )
+    # A wrong type is answered with the list of valid ones (leadhub.api.strict adds them).
+    return serializers.ChoiceField(choices=EVENT_TYPES, **kwargs)
 
 
 class WebhooksApi:

@@ -81,12 +81,12 @@ def test_unknown_event_types_are_refused_with_the_valid_ones(api_a, receiver):
     response = api_a.post("/api/v1/webhooks", {"url": receiver.url, "event_types": ["lead.exploded"]}, format="json")
     assert response.status_code == 400
     (message,) = response.json()["error"]["details"]["event_types"]["0"]
-    assert message.startswith('"lead.exploded" is not an event type. Valid types: lead.created, lead.updated,')
+    assert message.startswith('"lead.exploded" is not a valid choice. Valid choices: lead.created, lead.updated,')
     assert all(event_type in message for event_type in EVENT_TYPES)
 
     response = api_a.post("/api/v1/hooks", {"target_url": receiver.url, "event": "lead.exploded"}, format="json")
     assert response.status_code == 400
-    assert "Valid types: lead.created" in response.json()["error"]["details"]["event"][0]
+    assert "Valid choices: lead.created" in response.json()["error"]["details"]["event"][0]
 
 
 def test_list_is_newest_first_without_a_query_per_row(api_a, workspace_a, receiver, django_assert_max_num_queries):
