@@ -10,6 +10,8 @@ from urllib.parse import urlparse
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from leadhub import email_url
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("LEADHUB_VAR_DIR", BASE_DIR / "var"))
 
@@ -131,6 +133,8 @@ INSTALLED_APPS = [
     "webhooks",
     "crm",
     "messaging",
+    "booking",
+    "messaging.campaigns",
     "leadhub.web",
     "dashboard",
 ]
@@ -245,6 +249,12 @@ CELERY_BEAT_SCHEDULE = {
     },
     # Claims due webhook deliveries (retries, and any whose dispatch message was lost). A
     # sweep not started within its interval is dropped: the next one does the same work.
+    # Sends booking e-mails whose task message was lost (the tasks themselves retry SMTP).
+    "sweep-booking-emails": {
+        "task": "booking.tasks.booking_notify_sweep",
+        "schedule": 900.0,
+        "options": {"expires": 900.0},
+    },
     "sweep-webhook-deliveries": {
         "task": "webhooks.tasks.deliveries_sweep",
         "schedule": 5.0,
@@ -320,6 +330,8 @@ SPECTACULAR_SETTINGS = {
         "WebhookEventTypeEnum": "webhooks.events.EVENT_TYPES",
         "ContactStatusEnum": "crm.models.Contact.Status",
         "DeliveryStatusEnum": "webhooks.models.Delivery.Status",
+        "CampaignStatusEnum": "messaging.campaigns.models.Campaign.Status",
+        "CampaignRecipientStatusEnum": "messaging.campaigns.models.Recipient.Status",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
@@ -365,12 +377,41 @@ WEBHOOK_ENGINE_SLOTS = env_int("WEBHOOK_ENGINE_SLOTS", 100, minimum=1)
 # everyone); the embedded default's cache is per process, so each commit queues its own.
 WEBHOOK_DISPATCH_COALESCE = bool(REDIS_URL)
 
-# --- E-mail (endpoint-disabled notices) ------------------------------------------------------
+# --- Campaigns (SPEC §7) -----------------------------------------------------------------
 
-# Until EMAIL_URL (SPEC §2) is configured, mail is written to the console (the worker's log);
-# pytest-django swaps in the locmem backend for tests.
-EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+# Messages per second of a line whose own `mps` is not set (Twilio's long codes send 1/s).
+CAMPAIGN_DEFAULT_MPS = env_int("CAMPAIGN_DEFAULT_MPS", 1, minimum=1)
+# Provider calls a campaign driver makes at once (each waits on the provider's answer).
+CAMPAIGN_SEND_THREADS = env_int("CAMPAIGN_SEND_THREADS", 8, minimum=1)
+# The largest create request: 100,000 recipients with a small context each fit in 32 MiB.
+CAMPAIGN_MAX_REQUEST_BYTES = env_int("CAMPAIGN_MAX_REQUEST_BYTES", 32 * 1024 * 1024, minimum=1024)
+
+# --- E-mail (booking invites, endpoint-disabled notices) -------------------------------------
+
+# EMAIL_URL (SPEC §8): smtp://, smtp+tls://, smtps://; unset, mail is written to the console
+# (the worker's log). pytest-django swaps in the locmem backend for tests.
+try:
+    _email = email_url.parse(env_str("EMAIL_URL"))
+except ValueError as exc:  # the value is not repeated: it may hold a password
+    raise ImproperlyConfigured(f"EMAIL_URL {exc}") from None
+EMAIL_BACKEND = _email["EMAIL_BACKEND"]
+EMAIL_HOST = _email.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = _email.get("EMAIL_PORT", 25)
+EMAIL_HOST_USER = _email.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = _email.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = _email.get("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = _email.get("EMAIL_USE_SSL", False)
+EMAIL_TIMEOUT = _email.get("EMAIL_TIMEOUT")
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "LeadHub <noreply@localhost>")
+
+# --- Booking --------------------------------------------------------------------------------
+
+# Calendly's API: a gateway or a test double may stand in (SPEC §8).
+CALENDLY_API_BASE_URL = _url(
+    "CALENDLY_API_BASE_URL", env_str("CALENDLY_API_BASE_URL", "https://api.calendly.com"), {"http", "https"}
+).rstrip("/")
+# Calendly webhooks older than this (their signature's timestamp) are refused: replays.
+CALENDLY_WEBHOOK_TOLERANCE_SECONDS = 300
 
 # Per-workspace limits come from the plan (see accounts.Plan); this is the public one.
 PUBLIC_RATE_PER_MINUTE = env_int("PUBLIC_RATE_PER_MINUTE", 100, minimum=1)

@@ -5,6 +5,8 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from oauth2_provider import views as oauth_views
 
+from booking.calendly_api import CalendlyWebhookView
+from booking.public import BookMeetingView
 from crm.zapier.api import ZapierView
 from messaging.widget.api import SaveLeadView
 
@@ -19,6 +21,8 @@ api_v1 = [
     path("", include("accounts.urls")),
     path("", include("webhooks.urls")),
     path("", include("crm.urls")),
+    path("", include("booking.urls")),
+    path("", include("messaging.campaigns.urls")),
 ]
 
 urlpatterns = [
@@ -28,6 +32,8 @@ urlpatterns = [
     path("api/v1/", include(api_v1)),
     path("api/zapier-webhook", ZapierView.as_view(), name="zapier-webhook"),
     path("api/save-lead", SaveLeadView.as_view(), name="save-lead"),
+    path("api/book-meeting", BookMeetingView.as_view(), name="book-meeting"),
+    path("api/calendly/webhook", CalendlyWebhookView.as_view(), name="calendly-webhook"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("admin/", admin.site.urls),

@@ -22,6 +22,7 @@ from .outbox.services import (
     delivery_give_up,
     delivery_replay,
     event_emit,
+    event_emit_many,
 )
 
 __all__ = [
@@ -41,4 +42,5 @@ __all__ = [
     "endpoint_test",
     "endpoint_update",
     "event_emit",
+    "event_emit_many",
 ]

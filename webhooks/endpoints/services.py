@@ -71,6 +71,7 @@ def endpoint_create(
     secret: str | None = None,
     enabled: bool = True,
     is_rest_hook: bool = False,
+    data_filter: dict | None = None,
 ) -> NewEndpoint:
     """A subscription; its URL is resolved and vetted now (and again at every delivery).
     Without a secret one is generated; a supplied one must be whsec_ + base64 of 24-64 bytes.
@@ -93,6 +94,7 @@ def endpoint_create(
             enabled=enabled,
             disabled_at=None if enabled else timezone.now(),
             is_rest_hook=is_rest_hook,
+            data_filter=data_filter or {},
         )
     return NewEndpoint(endpoint=endpoint, secret=secret)
 

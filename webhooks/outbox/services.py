@@ -9,6 +9,7 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from accounts.models import Workspace
+from leadhub import bulk
 
 from .. import tasks
 from ..engine.run import dispatch_coalesced, dispatch_queue_wanted
@@ -46,14 +47,52 @@ def event_emit(*, workspace: Workspace, type: str, data: dict, bot_id: str | Non
     if type not in EVENT_TYPES:
         raise ValueError(f"Unknown event type {type!r}")
     event = Event.objects.create(workspace=workspace, type=type, data=data, bot_id=bot_id)
-    endpoints = [endpoint for endpoint in _subscribers(workspace) if endpoint.subscribes_to(type)]
+    endpoints = [endpoint for endpoint in _subscribers(workspace) if endpoint.subscribes_to(type, data)]
     if endpoints:
         deliveries_create(workspace=workspace, event=event, endpoints=endpoints)
     return event
 
 
+def event_emit_many(*, workspace: Workspace, type: str, datas: list[dict], bot_id: str | None = None) -> list[Event]:
+    """event_emit for many events of one type at once (a campaign's new contacts): the
+    subscribers are read once, events and deliveries inserted in bulk, one dispatch per 50
+    deliveries. Same transaction rule as event_emit."""
+    if type not in EVENT_TYPES:
+        raise ValueError(f"Unknown event type {type!r}")
+    if not datas:
+        return []
+    events = [Event(workspace=workspace, type=type, data=data, bot_id=bot_id) for data in datas]
+    if bulk.supported():
+        bulk.insert_rows(
+            Event,
+            [{"id": event.id, "data": event.data} for event in events],
+            constants={
+                "workspace_id": workspace.pk,
+                "type": type,
+                "bot_id": bot_id,
+                "created_at": events[0].created_at,
+            },
+        )
+    else:
+        Event.objects.bulk_create(events, batch_size=2000)
+    endpoints = _subscribers(workspace)
+    now = timezone.now()
+    deliveries = [
+        Delivery(workspace=workspace, event=event, endpoint=endpoint, next_attempt_at=now)
+        for event in events
+        for endpoint in endpoints
+        if endpoint.subscribes_to(type, event.data)
+    ]
+    if deliveries:
+        Delivery.objects.bulk_create(deliveries, batch_size=2000)
+        ids = [str(delivery.id) for delivery in deliveries]
+        for start in range(0, len(ids), 50):
+            dispatch_on_commit(ids[start : start + 50])
+    return events
+
+
 def _subscribers(workspace: Workspace) -> list[Endpoint]:
-    return list(Endpoint.objects.filter(workspace=workspace, enabled=True).only("id", "event_types"))
+    return list(Endpoint.objects.filter(workspace=workspace, enabled=True).only("id", "event_types", "data_filter"))
 
 
 def deliveries_create(

@@ -37,7 +37,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('accounts', '0003_plan_max_webhook_endpoints'),
-        ('webhooks', '0001_initial'),
+        ('webhooks', '0002_endpoint_data_filter'),
     ]
 
     operations = [
