@@ -33,7 +33,7 @@ migrate: install
 	$(BIN)/python manage.py migrate --noinput
 
 run: migrate
-	$(BIN)/python manage.py bootstrap
+	$(BIN)/python manage.py bootstrap --demo-superuser
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho -f Procfile -d . start
 
 test: install

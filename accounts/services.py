@@ -14,8 +14,11 @@ from django.utils.text import slugify
 from oauth2_provider.generators import generate_client_secret
 from oauth2_provider.models import get_access_token_model
 
-from .models import Agency, ApiKey, Membership, OAuthApplication, Plan, Role, Workspace
+from leadhub.exceptions import NotAllowed
+
+from .models import ADMIN_ROLES, Agency, ApiKey, Membership, OAuthApplication, Plan, Role, Workspace
 from .scopes import ALL_SCOPES, unknown_scopes
+from .selectors import workspace_role
 
 API_KEY_PREFIX = "lh_"
 # last_used_at is kept to the minute: writing it on every request would cost a write
@@ -38,6 +41,27 @@ def _check_scopes(scopes: list[str] | tuple[str, ...]) -> list[str]:
     if bad:
         raise ScopeError(f"Unknown scopes: {', '.join(bad)}")
     return list(dict.fromkeys(scopes))
+
+
+def scopes_allowed_for_role(role: str | None) -> frozenset[str]:
+    """What a credential made by a person of this role may hold (SPEC §3): owners and admins
+    manage credentials and may grant any scope; agents and people outside the workspace make
+    none."""
+    return frozenset(ALL_SCOPES) if role in ADMIN_ROLES else frozenset()
+
+
+def _check_creator(workspace: Workspace, created_by: AbstractBaseUser | None, scopes: list[str]) -> None:
+    """A credential's scopes never exceed what its creator's role allows. Without a person
+    (createworkspace, bootstrap, createkey: an operator at the console) or by a superuser
+    (the operators' admin) there is no role to cap them."""
+    if created_by is None or created_by.is_superuser:
+        return
+    allowed = scopes_allowed_for_role(workspace_role(user=created_by, workspace=workspace))
+    if not allowed:
+        raise NotAllowed("Only an owner or admin of the workspace may create its API keys and OAuth apps.")
+    beyond = [scope for scope in scopes if scope not in allowed]
+    if beyond:
+        raise NotAllowed(f"Your role may not grant the scopes {', '.join(beyond)}.")
 
 
 def _unique_slug(name: str) -> str:
@@ -129,16 +153,20 @@ def api_key_create(
     *,
     workspace: Workspace,
     name: str,
-    scopes: list[str] | tuple[str, ...] = ALL_SCOPES,
+    scopes: list[str] | tuple[str, ...],
     created_by: AbstractBaseUser | None = None,
 ) -> NewApiKey:
+    """A key with exactly the scopes asked for (never all by default), capped by the role of
+    `created_by`; the secret is shown once and stored as a hash."""
+    scopes = _check_scopes(scopes)
+    _check_creator(workspace, created_by, scopes)
     secret = API_KEY_PREFIX + secrets.token_urlsafe(32)
     api_key = ApiKey.objects.create(
         workspace=workspace,
         name=name,
         prefix=secret[: ApiKey.PREFIX_LENGTH],
         key_hash=api_key_hash(secret),
-        scopes=_check_scopes(scopes),
+        scopes=scopes,
         created_by=created_by,
     )
     return NewApiKey(api_key=api_key, secret=secret)
@@ -218,10 +246,13 @@ def oauth_application_create(
     *,
     workspace: Workspace,
     name: str,
-    scopes: list[str] | tuple[str, ...] = ALL_SCOPES,
+    scopes: list[str] | tuple[str, ...],
     created_by: AbstractBaseUser | None = None,
 ) -> NewOAuthApplication:
-    """A confidential client-credentials client; its secret is hashed on save and shown once."""
+    """A confidential client-credentials client with exactly the scopes asked for, capped by the
+    role of `created_by`; its secret is hashed on save and shown once."""
+    scopes = _check_scopes(scopes)
+    _check_creator(workspace, created_by, scopes)
     client_secret = generate_client_secret()
     application = OAuthApplication.objects.create(
         workspace=workspace,
@@ -230,7 +261,7 @@ def oauth_application_create(
         client_type=OAuthApplication.CLIENT_CONFIDENTIAL,
         authorization_grant_type=OAuthApplication.GRANT_CLIENT_CREDENTIALS,
         client_secret=client_secret,
-        scopes=_check_scopes(scopes),
+        scopes=scopes,
     )
     return NewOAuthApplication(application=application, client_secret=client_secret)
 

@@ -62,7 +62,12 @@ class BookingAdmin(admin.ModelAdmin):
     def has_change_permission(self, request, obj=None) -> bool:
         return False
 
-    @admin.action(description="Cancel the selected bookings (both sides get the cancellation)")
+    def has_cancel_permission(self, request) -> bool:
+        # The rows are read-only here; cancelling is what "change" means for them.
+        opts = self.model._meta
+        return request.user.has_perm(f"{opts.app_label}.change_{opts.model_name}")
+
+    @admin.action(description="Cancel the selected bookings (both sides get the cancellation)", permissions=["cancel"])
     def cancel_bookings(self, request, queryset):
         count = 0
         for booking in queryset.select_related("workspace").exclude(status=Booking.Status.CANCELLED):

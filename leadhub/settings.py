@@ -114,7 +114,7 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "leadhub.apps.OperatorsAdminConfig",  # django.contrib.admin, superusers only
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -283,6 +283,8 @@ OAUTH2_PROVIDER = {
     "SCOPES_BACKEND_CLASS": "accounts.oauth.WorkspaceScopes",
     "OAUTH2_VALIDATOR_CLASS": "accounts.oauth.WorkspaceOAuth2Validator",
     "APPLICATION_ADMIN_CLASS": "accounts.admin.OAuthApplicationAdmin",
+    "ACCESS_TOKEN_ADMIN_CLASS": "accounts.admin.AccessTokenAdmin",
+    "REFRESH_TOKEN_ADMIN_CLASS": "accounts.admin.RefreshTokenAdmin",
     "CLIENT_SECRET_HASHER": "pbkdf2_sha256_client_secret",
 }
 

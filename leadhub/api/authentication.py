@@ -21,7 +21,8 @@ class Credential:
     id: str  # the API key's id or the OAuth client_id
     label: str  # a key's visible prefix or the OAuth application's name
     workspace: Workspace
-    scopes: frozenset[str]
+    scopes: frozenset[str]  # effective: with the scopes that granted ones imply
+    granted: frozenset[str] = frozenset()  # as the credential was given them
 
     @property
     def rate_key(self) -> str:
@@ -80,6 +81,7 @@ def _api_key_credential(api_key: ApiKey) -> Credential:
         label=api_key.prefix,
         workspace=api_key.workspace,
         scopes=effective_scopes(api_key.scopes),
+        granted=frozenset(api_key.scopes),
     )
 
 
@@ -125,9 +127,24 @@ class OAuthTokenAuthentication(OAuth2Authentication):
         return user or AnonymousUser(), credential
 
 
+INTAKE_ONLY = frozenset({"intake"})
+TOKEN_PARAMETER_NOT_INTAKE_ONLY = (
+    "A key in the body or the query string (api_token) must have only the intake scope, since it "
+    "ends up in web pages, form tools and logs. Use an intake key there (createworkspace prints "
+    "one as intake_key), or send this key in the Authorization or X-LeadHub-Key header."
+)
+
+
 class TokenParameterAuthentication(_ApiKeyAuthentication):
     """`api_token` in the query string or the body (JSON or form): for form tools that cannot
-    set headers. Only the intake webhook uses it."""
+    set headers. Only the intake webhook uses it, and only with a key whose one scope is
+    `intake` (SPEC §5.1): a broader key there is refused (401) even though it is valid."""
+
+    def authenticate(self, request: Request):
+        result = super().authenticate(request)
+        if result is not None and frozenset(result[1].granted) != INTAKE_ONLY:
+            raise AuthenticationFailed(TOKEN_PARAMETER_NOT_INTAKE_ONLY)
+        return result
 
     def presented_key(self, request: Request) -> str | None:
         value = request.query_params.get("api_token")

@@ -42,7 +42,12 @@ class CampaignAdmin(_ReadOnly):
         url = reverse("admin:campaigns_recipient_changelist") + f"?campaign__id__exact={campaign.pk}"
         return format_html('<a href="{}">{} recipients</a>', url, campaign.recipient_count)
 
-    @admin.action(description="Cancel the selected scheduled campaigns")
+    def has_cancel_permission(self, request) -> bool:
+        # The rows are read-only here; cancelling is what "change" means for them.
+        opts = self.model._meta
+        return request.user.has_perm(f"{opts.app_label}.change_{opts.model_name}")
+
+    @admin.action(description="Cancel the selected scheduled campaigns", permissions=["cancel"])
     def cancel(self, request, queryset) -> None:
         cancelled = refused = 0
         for campaign in queryset.select_related("workspace"):
