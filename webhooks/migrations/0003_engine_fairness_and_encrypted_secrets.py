@@ -36,7 +36,7 @@ def decrypt_secrets(apps, schema_editor) -> None:
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0003_plan_max_webhook_endpoints'),
+        ('accounts', '0004_plan_max_webhook_endpoints'),
         ('webhooks', '0002_endpoint_data_filter'),
     ]
 

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0002_plans'),
+        ('accounts', '0003_least_scopes_by_default'),
     ]
 
     operations = [
