@@ -2,6 +2,7 @@
 
 import hashlib
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -25,6 +26,14 @@ API_KEY_PREFIX = "lh_"
 # per API call for no information anyone reads at a finer grain.
 LAST_USED_GRANULARITY = timedelta(minutes=1)
 CREDENTIAL_CACHE_SECONDS = 60
+# Each process also keeps the keys it has read for this long, so that an API request needs
+# neither Redis nor the database for its credential. Revoking a key, changing its scopes or its
+# workspace's limits therefore takes effect in every process within these seconds (at once in
+# the process that made the change): the figure Kong's key-auth cache uses.
+CREDENTIAL_LOCAL_SECONDS = 5.0
+_LOCAL_MAX = 10_000  # keys remembered per process; beyond it the memory starts over
+_local_keys: dict[str, tuple[float, "ApiKey"]] = {}
+_clock = time.monotonic  # tests move it
 
 
 class ScopeError(ValueError):
@@ -180,9 +189,15 @@ def _forget_credentials(key_hashes: list[str]) -> None:
     # Now, and again after commit: a request that read the old row before the commit may
     # have cached it in between.
     keys = [_credential_cache_key(key_hash) for key_hash in key_hashes]
-    if keys:
+
+    def forget() -> None:
+        for key_hash in key_hashes:
+            _local_keys.pop(key_hash, None)
         cache.delete_many(keys)
-        transaction.on_commit(lambda: cache.delete_many(keys))
+
+    if keys:
+        forget()
+        transaction.on_commit(forget)
 
 
 def workspace_credentials_forget(*, workspace: Workspace) -> None:
@@ -209,18 +224,24 @@ def api_key_revoke(*, api_key: ApiKey) -> ApiKey:
 def api_key_authenticate(*, secret: str) -> ApiKey | None:
     """The active key with this secret, its workspace and plan loaded; None when there is none.
 
-    Every API request asks this, so the answer is kept in the shared cache for
-    CREDENTIAL_CACHE_SECONDS; revoking or changing a key, or changing its workspace's limits,
-    drops it at once (see _forget_credentials). A change to a Plan row reaches cached keys
+    Every API request asks this, so the answer is kept in the process for
+    CREDENTIAL_LOCAL_SECONDS and in the shared cache for CREDENTIAL_CACHE_SECONDS. Revoking or
+    changing a key, or changing its workspace's limits, drops it from the shared cache and this
+    process at once (see _forget_credentials), and from the other processes within
+    CREDENTIAL_LOCAL_SECONDS. A change to a Plan row reaches cached keys
     when they expire. last_used_at is written when the key is loaded, so at most once per
     expiry: that is its granularity.
     """
     if not secret.startswith(API_KEY_PREFIX):
         return None
     key_hash = api_key_hash(secret)
+    remembered = _local_keys.get(key_hash)
+    if remembered is not None and remembered[0] > _clock():
+        return remembered[1]
     cache_key = _credential_cache_key(key_hash)
     api_key = cache.get(cache_key)
     if api_key is not None:
+        _remember(key_hash, api_key)
         return api_key
     try:
         api_key = ApiKey.objects.select_related("workspace__plan", "workspace__agency").get(
@@ -233,7 +254,14 @@ def api_key_authenticate(*, secret: str) -> ApiKey | None:
         ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
         api_key.last_used_at = now
     cache.set(cache_key, api_key, CREDENTIAL_CACHE_SECONDS)
+    _remember(key_hash, api_key)
     return api_key
+
+
+def _remember(key_hash: str, api_key: ApiKey) -> None:
+    if len(_local_keys) >= _LOCAL_MAX:
+        _local_keys.clear()
+    _local_keys[key_hash] = (_clock() + CREDENTIAL_LOCAL_SECONDS, api_key)
 
 
 @dataclass(frozen=True)

@@ -215,8 +215,21 @@ if REDIS_URL:
                 "SOCKET_CONNECT_TIMEOUT": 1,
                 "SOCKET_TIMEOUT": 1,
             },
-        }
+        },
+        # The rate-limit counters: the same Redis, a client that counts in one round trip
+        # (leadhub.api.ratelimit.CountingRedisClient).
+        "ratelimit": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "leadhub",
+            "OPTIONS": {
+                "CLIENT_CLASS": "leadhub.api.ratelimit.CountingRedisClient",
+                "SOCKET_CONNECT_TIMEOUT": 1,
+                "SOCKET_TIMEOUT": 1,
+            },
+        },
     }
+    RATELIMIT_USE_CACHE = "ratelimit"
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "leadhub"}}
     # django-ratelimit refuses a per-process cache (E003, and W001 "not supported") because

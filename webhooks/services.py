@@ -23,6 +23,7 @@ from .outbox.services import (
     delivery_replay,
     event_emit,
     event_emit_many,
+    events_emit,
 )
 
 __all__ = [
@@ -43,4 +44,5 @@ __all__ = [
     "endpoint_update",
     "event_emit",
     "event_emit_many",
+    "events_emit",
 ]

@@ -16,6 +16,7 @@ from webhooks.services import event_emit_many
 
 from ..models import Contact, TimelineEntry
 from ..normalize import Phone, place_fields
+from ..stats.counters import counters_add_new
 from .fields import contact_payload
 
 CHUNK = 5000
@@ -90,5 +91,6 @@ def contacts_for_phones(*, workspace: Workspace, phones: list[Phone], source: st
             ],
             batch_size=2000,
         )
+        counters_add_new(workspace.pk, created)
         event_emit_many(workspace=workspace, type="lead.created", datas=[contact_payload(c, tags=[]) for c in created])
     return found

@@ -16,6 +16,7 @@ from webhooks.services import event_emit
 
 from ..models import Contact, DispositionStatus, Line, Note, Tag, TimelineEntry
 from ..normalize import Phone
+from ..stats.counters import counted, counters_add, deltas
 from .fields import contact_payload, iso
 from .writer import ContactWrite, UpsertResult
 
@@ -220,7 +221,10 @@ def contact_mark_booked(
 
 
 def contact_delete(*, contact: Contact) -> None:
-    contact.delete()
+    """Delete the contact with its notes and timeline; the daily counters forget it."""
+    with transaction.atomic():
+        counters_add(deltas(contact.workspace_id, counted(contact), None))
+        contact.delete()
 
 
 def note_create(*, contact: Contact, body: str, author: AbstractBaseUser | None = None) -> Note:

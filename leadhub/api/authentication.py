@@ -1,16 +1,19 @@
 """Authentication by API key or OAuth token; each sets request.workspace and the credential."""
 
+import hashlib
 from dataclasses import dataclass
 
 from django.contrib.auth.models import AnonymousUser
+from django.utils import timezone
 from oauth2_provider.contrib.rest_framework import OAuth2Authentication
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.request import Request
 
+from accounts import services as account_services
 from accounts.models import ApiKey, Workspace
 from accounts.scopes import effective_scopes
-from accounts.services import API_KEY_PREFIX, api_key_authenticate
+from accounts.services import API_KEY_PREFIX, CREDENTIAL_LOCAL_SECONDS, api_key_authenticate
 
 
 @dataclass(frozen=True)
@@ -103,6 +106,13 @@ class HeaderApiKeyAuthentication(_ApiKeyAuthentication):
         return None if value is None else value.strip()
 
 
+# Access tokens this process has checked, by the SHA-256 of the token: (until, credential).
+# Like API keys (accounts.services.CREDENTIAL_LOCAL_SECONDS), a revoked or expired token, a
+# disabled application or a rotated secret stops working in every process within that time.
+_oauth_local: dict[str, tuple[float, Credential]] = {}
+_OAUTH_LOCAL_MAX = 10_000
+
+
 class OAuthTokenAuthentication(OAuth2Authentication):
     """An access token from `POST /o/token/` (client credentials); the workspace is the
     application's, since such tokens have no user."""
@@ -111,6 +121,11 @@ class OAuthTokenAuthentication(OAuth2Authentication):
         token = _bearer(request)
         if token is None or token.startswith(API_KEY_PREFIX):
             return None
+        digest = hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
+        remembered = _oauth_local.get(digest)
+        if remembered is not None and remembered[0] > account_services._clock():
+            _attach(request, remembered[1])
+            return AnonymousUser(), remembered[1]
         result = super().authenticate(request) if token else None
         if result is None:
             raise AuthenticationFailed("The access token is invalid, expired or revoked.")
@@ -123,6 +138,11 @@ class OAuthTokenAuthentication(OAuth2Authentication):
             workspace=application.workspace,
             scopes=effective_scopes(access_token.scope.split()),
         )
+        if user is None:  # client credentials: the credential is all there is to remember
+            left = (access_token.expires - timezone.now()).total_seconds()
+            if len(_oauth_local) >= _OAUTH_LOCAL_MAX:
+                _oauth_local.clear()
+            _oauth_local[digest] = (account_services._clock() + min(CREDENTIAL_LOCAL_SECONDS, left), credential)
         _attach(request, credential)
         return user or AnonymousUser(), credential
 

@@ -87,13 +87,13 @@ def test_token_endpoint_is_limited_per_ip_with_an_rfc6749_body(client, settings,
 
 
 def test_a_cache_outage_lets_requests_through_uncounted(api_a, settings):
-    settings.CACHES = {
-        "default": {
-            "BACKEND": "django_redis.cache.RedisCache",
-            "LOCATION": "redis://127.0.0.1:1/0",
-            "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 0.2, "SOCKET_TIMEOUT": 0.2},
-        }
+    down = {
+        "BACKEND": "django_redis.cache.RedisCache",
+        "LOCATION": "redis://127.0.0.1:1/0",
+        "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 0.2, "SOCKET_TIMEOUT": 0.2},
     }
+    counting = {**down, "OPTIONS": {**down["OPTIONS"], "CLIENT_CLASS": "leadhub.api.ratelimit.CountingRedisClient"}}
+    settings.CACHES = {"default": down, "ratelimit": counting}
     response = api_a.get(URL)
     assert response.status_code == 200
     assert "RateLimit-Limit" not in response
