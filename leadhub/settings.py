@@ -469,11 +469,23 @@ CSV_IMPORT_MAX_BYTES = env_int("CSV_IMPORT_MAX_BYTES", 20_000_000, minimum=1_000
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()
 if LOG_LEVEL not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
     raise ImproperlyConfigured(f"LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL, not {LOG_LEVEL!r}")
+# Periodic work is quiet at INFO unless it did something: beat's "Sending due task" every 5 s
+# and the worker's "received"/"succeeded" lines for every task are detail (DEBUG shows them);
+# tasks log what they did themselves, and failures still log as errors.
+_DETAIL_LEVEL = "WARNING" if LOG_LEVEL == "INFO" else LOG_LEVEL
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {"django.server": {"level": "WARNING"}},
+    "loggers": {
+        "django.server": {"level": "WARNING"},
+        "celery.beat": {"level": _DETAIL_LEVEL},
+        "celery.app.trace": {"level": _DETAIL_LEVEL},
+        "celery.worker.strategy": {"level": _DETAIL_LEVEL},
+    },
 }
+
+# Set by `make run` only: where the worker and beat say they are up, for its banner.
+RUN_DIR = env_str("LEADHUB_RUN_DIR")
