@@ -18,6 +18,7 @@ Nothing here touches the database.
 """
 
 import asyncio
+import atexit
 import functools
 import os
 import socket
@@ -246,6 +247,9 @@ def client() -> Client:
     with _client_lock:
         if _client is None or _client.pid != _pid():
             _client = Client()
+            # Close the session before the interpreter tears it down (a worker's warm shutdown,
+            # gunicorn's exit): otherwise aiohttp logs "Unclosed client session" as an ERROR.
+            atexit.register(client_reset)
         return _client
 
 
