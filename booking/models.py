@@ -102,8 +102,10 @@ class Booking(models.Model):
                 condition=models.Q(calendly_invitee_uri__isnull=False),
                 name="booking_unique_calendly_invitee",
             ),
+            # A request has no time yet; cancelling it keeps it without one.
             models.CheckConstraint(
-                condition=models.Q(status="requested") | models.Q(start__isnull=False, end__isnull=False),
+                condition=models.Q(status__in=["requested", "cancelled"])
+                | models.Q(start__isnull=False, end__isnull=False),
                 name="booking_time_unless_requested",
             ),
             models.CheckConstraint(

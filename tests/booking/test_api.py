@@ -161,6 +161,17 @@ def test_without_start_the_request_is_saved_as_requested(api_a, workspace_a):
     assert Event.objects.filter(type="booking.created").count() == 1
 
 
+def test_a_requested_booking_can_be_cancelled(api_a, workspace_a):
+    booking_id = api_a.post(
+        "/api/v1/bookings", {"name": "A", "email": "a@example.com", "preferred_time": "Friday"}, format="json"
+    ).json()["id"]
+    cancel = api_a.post(f"/api/v1/bookings/{booking_id}/cancel", {"reason": "Found another"}, format="json")
+    assert cancel.status_code == 200
+    assert cancel.json()["status"] == "cancelled"
+    assert cancel.json()["start"] is None
+    assert Event.objects.filter(type="booking.cancelled").count() == 1
+
+
 def test_a_start_without_rules_is_400_on_start(api_a):
     response = api_a.post(
         "/api/v1/bookings", {"name": "A", "email": "a@example.com", "start": "2026-12-01T10:00:00Z"}, format="json"
