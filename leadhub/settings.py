@@ -64,6 +64,17 @@ def _url(name: str, value: str, schemes: set[str]) -> str:
     return value
 
 
+def env_base_url(name: str) -> str:
+    """An http(s) base URL without its trailing slash, or "" when unset."""
+    value = env_str(name)
+    if not value:
+        return ""
+    parsed = urlparse(_url(name, value, {"http", "https"}))
+    if not parsed.netloc or parsed.query or parsed.fragment:
+        raise ImproperlyConfigured(f"{name} must be a base URL like https://host[:port][/path], not {value!r}")
+    return value.rstrip("/")
+
+
 def _secret_key() -> str:
     key = env_str("SECRET_KEY")
     if key:
@@ -210,6 +221,12 @@ CELERY_BEAT_SCHEDULE = {
     },
     # Claims due webhook deliveries (retries, and any whose dispatch message was lost). A
     # sweep not started within its interval is dropped: the next one does the same work.
+    # Completes conversations idle for CONVERSATION_IDLE_MINUTES (conversation.completed).
+    "complete-idle-conversations": {
+        "task": "messaging.tasks.conversations_complete_idle",
+        "schedule": 60.0,
+        "options": {"expires": 60.0},
+    },
     "sweep-webhook-deliveries": {
         "task": "webhooks.tasks.deliveries_sweep",
         "schedule": 5.0,
@@ -311,6 +328,31 @@ def _webhook_retry_scale() -> float:
 
 
 WEBHOOK_RETRY_SCALE = _webhook_retry_scale()
+
+# --- Messaging: providers and AI (SPEC §7) ------------------------------------------------
+
+# Every provider REST call of every line goes to this base instead of Twilio's (or the
+# SignalWire space's): a Twilio-compatible gateway, or a local test double. Unset: the real APIs.
+TWILIO_API_BASE_URL = env_base_url("TWILIO_API_BASE_URL")
+# Seconds a provider REST call may take before it counts as failed (and is retried).
+TWILIO_TIMEOUT_SECONDS = env_int("TWILIO_TIMEOUT_SECONDS", 10, minimum=1)
+# The scheme and host providers call (signatures are computed over it; callback URLs use it).
+# Unset: the request's own scheme and host.
+PUBLIC_BASE_URL = env_base_url("PUBLIC_BASE_URL")
+# Without a key, the deterministic offline responder answers from the knowledge documents.
+ANTHROPIC_API_KEY = env_str("ANTHROPIC_API_KEY")
+ANTHROPIC_BASE_URL = env_base_url("ANTHROPIC_BASE_URL")
+# The model of a brain that names none.
+AI_DEFAULT_MODEL = env_str("AI_DEFAULT_MODEL", "claude-sonnet-4-5")
+# Inside the providers' 15 s webhook limit: past it the lead gets a holding reply.
+AI_TIMEOUT_SECONDS = env_int("AI_TIMEOUT_SECONDS", 8, minimum=1)
+AI_MAX_TOKENS = env_int("AI_MAX_TOKENS", 400, minimum=16)
+# Guardrail: at most this many AI replies per conversation per hour (two bots can't loop for ever).
+AI_MAX_REPLIES_PER_HOUR = env_int("AI_MAX_REPLIES_PER_HOUR", 30, minimum=1)
+# An open conversation idle this long is completed (conversation.completed) by beat.
+CONVERSATION_IDLE_MINUTES = env_int("CONVERSATION_IDLE_MINUTES", 30, minimum=1)
+# Hand-off attempts of an outbound message on provider 5xx and timeouts before it is failed.
+MESSAGE_SEND_MAX_ATTEMPTS = env_int("MESSAGE_SEND_MAX_ATTEMPTS", 5, minimum=1)
 
 # --- E-mail (endpoint-disabled notices) ------------------------------------------------------
 
