@@ -1,5 +1,6 @@
 """LeadHub settings: every value comes from the environment, documented in README.md."""
 
+import base64
 import ipaddress
 import os
 import secrets
@@ -75,22 +76,49 @@ def env_base_url(name: str) -> str:
     return value.rstrip("/")
 
 
-def _secret_key() -> str:
-    key = env_str("SECRET_KEY")
-    if key:
-        return key
-    # The embedded default keeps a generated key in var/ so sessions survive restarts;
-    # production sets SECRET_KEY (docker-compose.yml refuses to start without it).
-    path = VAR_DIR / "secret-key"
+def _var_secret(filename: str, make) -> str:
+    """A secret generated once into var/ for the embedded default, readable by its owner only
+    from the moment it exists (created 0600, never chmod-ed after the write)."""
+    path = VAR_DIR / filename
     if not path.exists():
         VAR_DIR.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_urlsafe(50))
-        path.chmod(0o600)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:  # another process of `make run` made it first
+            pass
+        else:
+            with os.fdopen(fd, "w") as file:
+                file.write(make())
     return path.read_text().strip()
+
+
+def _secret_key() -> str:
+    # The embedded default keeps a generated key in var/ so sessions survive restarts;
+    # production sets SECRET_KEY (docker-compose.yml refuses to start without it).
+    return env_str("SECRET_KEY") or _var_secret("secret-key", lambda: secrets.token_urlsafe(50))
+
+
+def _field_encryption_keys() -> list[str]:
+    # Keys for secrets at rest (leadhub/crypto.py), apart from SECRET_KEY and the database.
+    # The embedded default generates one into var/; docker-compose.yml requires the variable.
+    keys = env_list("FIELD_ENCRYPTION_KEYS")
+    if not keys:
+        keys = [_var_secret("field-encryption-key", lambda: base64.urlsafe_b64encode(os.urandom(32)).decode())]
+    for key in keys:
+        try:
+            valid = len(base64.urlsafe_b64decode(key.encode())) == 32
+        except (ValueError, TypeError):
+            valid = False
+        if not valid:
+            raise ImproperlyConfigured(
+                "FIELD_ENCRYPTION_KEYS must be comma-separated Fernet keys (url-safe base64 of 32 bytes), newest first"
+            )
+    return keys
 
 
 DEBUG = env_bool("DEBUG", False)
 SECRET_KEY = _secret_key()
+FIELD_ENCRYPTION_KEYS = _field_encryption_keys()
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
