@@ -6,7 +6,7 @@ from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
-from django.db.models import Max, Min, Q
+from django.db.models import F, Max, Min, Q
 from django.utils import timezone
 
 from accounts.models import Workspace
@@ -542,3 +542,34 @@ def sequence_create(
             for position, step in enumerate(steps, start=1)
         )
     return sequence
+
+
+# --- Messaging's changes to a contact (SPEC §7) -----------------------------------------
+
+
+def contact_set_consent(*, contact: Contact, opted_out: bool, detail: dict[str, Any]) -> bool:
+    """Set `sms_opt_out`; on a change, a timeline entry (with `detail`: the keyword or source
+    and the message) and lead.updated. Guarded in the database so that concurrent STOPs
+    record one change. False when it was already so."""
+    with transaction.atomic(savepoint=False):
+        changed = (
+            Contact.objects.filter(pk=contact.pk)
+            .exclude(sms_opt_out=opted_out)
+            .update(sms_opt_out=opted_out, updated_at=timezone.now())
+        )
+        contact.sms_opt_out = opted_out
+        if not changed:
+            return False
+        _timeline(
+            contact,
+            TimelineEntry.Kind.UPDATED,
+            {"source": "consent", "fields": ["sms_opt_out"], "sms_opt_out": opted_out, **detail},
+        )
+        event_emit(workspace=contact.workspace, type="lead.updated", data=contact_payload(contact))
+    return True
+
+
+def contact_count_messages(*, contact: Contact, count: int = 1) -> None:
+    """Add exchanged messages to the contact's message_count (a lead is hot from 5)."""
+    Contact.objects.filter(pk=contact.pk).update(message_count=F("message_count") + count)
+    contact.message_count += count

@@ -255,6 +255,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 60.0,
         "options": {"expires": 60.0},
     },
+    # Re-enqueues outbound messages left queued (their task lost with a broker restart).
+    "sweep-queued-messages": {
+        "task": "messaging.tasks.messages_sweep",
+        "schedule": 60.0,
+        "options": {"expires": 60.0},
+    },
     "sweep-webhook-deliveries": {
         "task": "webhooks.tasks.deliveries_sweep",
         "schedule": 5.0,
@@ -327,6 +333,8 @@ SPECTACULAR_SETTINGS = {
         "WebhookEventTypeEnum": "webhooks.events.EVENT_TYPES",
         "ContactStatusEnum": "crm.models.Contact.Status",
         "DeliveryStatusEnum": "webhooks.models.Delivery.Status",
+        "ConversationStatusEnum": "messaging.models.Conversation.Status",
+        "MessageStatusEnum": "messaging.models.Message.Status",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
@@ -370,8 +378,8 @@ PUBLIC_BASE_URL = env_base_url("PUBLIC_BASE_URL")
 # Without a key, the deterministic offline responder answers from the knowledge documents.
 ANTHROPIC_API_KEY = env_str("ANTHROPIC_API_KEY")
 ANTHROPIC_BASE_URL = env_base_url("ANTHROPIC_BASE_URL")
-# The model of a brain that names none.
-AI_DEFAULT_MODEL = env_str("AI_DEFAULT_MODEL", "claude-sonnet-4-5")
+# The model of a brain that names none: a fast one, since a reply must come inside the webhook limit.
+AI_DEFAULT_MODEL = env_str("AI_DEFAULT_MODEL", "claude-haiku-4-5")
 # Inside the providers' 15 s webhook limit: past it the lead gets a holding reply.
 AI_TIMEOUT_SECONDS = env_int("AI_TIMEOUT_SECONDS", 8, minimum=1)
 AI_MAX_TOKENS = env_int("AI_MAX_TOKENS", 400, minimum=16)

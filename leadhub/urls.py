@@ -5,8 +5,9 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from oauth2_provider import views as oauth_views
 
-from crm.api.zapier import ZapierView
 from messaging.api import SaveLeadView
+from messaging.inbound.api import InboundView, StatusCallbackView
+from messaging.outbound.api import ZapierView
 
 from . import views
 
@@ -19,6 +20,7 @@ api_v1 = [
     path("", include("accounts.urls")),
     path("", include("webhooks.urls")),
     path("", include("crm.urls")),
+    path("", include("messaging.urls")),
 ]
 
 urlpatterns = [
@@ -28,6 +30,8 @@ urlpatterns = [
     path("api/v1/", include(api_v1)),
     path("api/zapier-webhook", ZapierView.as_view(), name="zapier-webhook"),
     path("api/save-lead", SaveLeadView.as_view(), name="save-lead"),
+    path("api/whatsapp-inbound", InboundView.as_view(), name="whatsapp-inbound"),
+    path("api/twilio/status", StatusCallbackView.as_view(), name="twilio-status"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("admin/", admin.site.urls),

@@ -15,7 +15,7 @@ class StrictSerializer(serializers.Serializer):
 
     def to_internal_value(self, data):
         if hasattr(data, "keys"):
-            unknown = sorted(str(key) for key in data.keys() if key not in self.fields)
+            unknown = sorted(str(key) for key in data if key not in self.fields)
             if unknown:
                 raise ValidationError({key: ["Unknown field."] for key in unknown})
         return super().to_internal_value(data)

@@ -151,7 +151,14 @@ class Conversation(models.Model):
                 fields=["workspace", "session_id"],
                 condition=models.Q(session_id__isnull=False),
                 name="conversation_unique_session",
-            )
+            ),
+            # One open WhatsApp/SMS conversation per contact, channel and line: concurrent first
+            # messages of a lead meet here.
+            models.UniqueConstraint(
+                fields=["contact", "channel", "line"],
+                condition=models.Q(status="open", session_id__isnull=True, line__isnull=False),
+                name="conversation_one_open_per_line",
+            ),
         ]
         indexes = [
             # Conversation lists and stats: a workspace's newest first.
@@ -223,7 +230,9 @@ class Message(models.Model):
     # The public base URL of the request that queued it: the worker builds the status
     # callback URL from it when PUBLIC_BASE_URL is unset.
     callback_base = models.CharField(max_length=300, blank=True)
-    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     # Inbound: the intent detected and the reply given (a redelivery gets the same reply).
     intent = models.CharField(max_length=20, blank=True)
     reply = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")

@@ -26,10 +26,11 @@ from urllib.parse import urlsplit
 import requests
 from django.conf import settings
 from requests.adapters import HTTPAdapter
-from twilio.base.exceptions import TwilioRestException
+from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
+from twilio.twiml.messaging_response import MessagingResponse
 
 TWILIO = "twilio"
 SIGNALWIRE = "signalwire"
@@ -115,6 +116,11 @@ def _client(account: Account) -> Client:
     return Client(account.account_sid, account.auth_token, http_client=_RebasingHttpClient(account.api_base))
 
 
+def _account_api(account: Account):
+    """The 2010-04-01 API of the line's account: /2010-04-01/Accounts/{sid}/..."""
+    return _client(account).api.v2010.accounts(account.account_sid)
+
+
 def _call(fn, *args, **kwargs):
     """Run one SDK call; its failures become ProviderError."""
     try:
@@ -127,6 +133,13 @@ def _call(fn, *args, **kwargs):
             code=int(exc.code) if exc.code else None,
             retryable=status >= 500 or status == 429,
         ) from None
+    except TwilioException as exc:
+        # A list call's page that is not a 200 arrives here, with the response beside it.
+        response = exc.args[1] if len(exc.args) > 1 else None
+        status = int(getattr(response, "status_code", 0) or 0)
+        raise ProviderError(
+            "The provider refused the request.", status=status or None, retryable=status >= 500 or status in (0, 429)
+        ) from None
     except (requests.Timeout, requests.ConnectionError) as exc:
         raise ProviderError(f"The provider did not answer: {type(exc).__name__}", retryable=True) from None
     except requests.RequestException as exc:
@@ -136,7 +149,7 @@ def _call(fn, *args, **kwargs):
 def lookup_number(account: Account, phone_number: str) -> str | None:
     """The sid of `phone_number` (E.164) among the account's incoming numbers, or None.
     Bad credentials are a ProviderError with status 401."""
-    numbers = _call(lambda: _client(account).api.v2010.incoming_phone_numbers.list(phone_number=phone_number, limit=5))
+    numbers = _call(lambda: _account_api(account).incoming_phone_numbers.list(phone_number=phone_number, limit=5))
     for number in numbers:
         if number.phone_number == phone_number:
             return number.sid
@@ -182,7 +195,7 @@ def send_message(
         kwargs["body"] = body or ""
     if status_callback:
         kwargs["status_callback"] = status_callback
-    message = _call(lambda: _client(account).api.v2010.messages.create(**kwargs))
+    message = _call(lambda: _account_api(account).messages.create(**kwargs))
     return Sent(sid=message.sid, status=message.status or "queued")
 
 
@@ -191,7 +204,7 @@ def place_call(account: Account, *, to: str, from_: str, twiml: str, status_call
     kwargs: dict[str, Any] = {"to": to, "from_": from_, "twiml": twiml}
     if status_callback:
         kwargs["status_callback"] = status_callback
-    call = _call(lambda: _client(account).api.v2010.calls.create(**kwargs))
+    call = _call(lambda: _account_api(account).calls.create(**kwargs))
     return Sent(sid=call.sid, status=call.status or "queued")
 
 
@@ -239,3 +252,12 @@ def callback_url(path: str, *, request=None, stored: str = "") -> str:
     base is known (the provider then calls nothing back)."""
     base = public_base_url(request, stored=stored)
     return base + path if base else ""
+
+
+def twiml_message(text: str | None) -> str:
+    """The TwiML answer to an inbound message: `<Response><Message>text</Message></Response>`,
+    or an empty `<Response/>` (no reply)."""
+    response = MessagingResponse()
+    if text:
+        response.message(text)
+    return str(response)

@@ -2,8 +2,9 @@
 
 One URL, the call chosen by `?action=`: `GET leads` and `GET hot-leads` (triggers: arrays, newest
 first, as Zapier's polling expects), `POST create-note` and `POST send-whatsapp` (actions).
-Authenticated like the native API (API key or OAuth token). Sending messages is not built yet:
-send-whatsapp answers 501 NOT_IMPLEMENTED, never a pretended success.
+Authenticated like the native API (API key or OAuth token). send-whatsapp is messaging's: the
+URL is served by messaging.outbound.api.ZapierView, which adds it to these (crm may not import
+messaging); this view alone answers it 501.
 """
 
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema

@@ -209,7 +209,9 @@ class BrainViewSet(ApiViewSet):
 def _brain_of(workspace, slug: str | None) -> Brain:
     brain = selectors.brain_by_slug(workspace=workspace, slug=slug)
     if brain is None:
-        raise ValidationError({"brain": ["No brain with this slug." if slug else "The workspace has no default brain."]})
+        raise ValidationError(
+            {"brain": ["No brain with this slug." if slug else "The workspace has no default brain."]}
+        )
     return brain
 
 
@@ -239,11 +241,16 @@ _DOC = {
             "slug; left out, the default brain."
         ),
         request=KnowledgeInSerializer,
-        examples=[OpenApiExample("Create", value={"title": _DOC["title"], "content": _DOC["content"]}, request_only=True)],
+        examples=[
+            OpenApiExample("Create", value={"title": _DOC["title"], "content": _DOC["content"]}, request_only=True)
+        ],
         tags=["knowledge"],
     ),
     partial_update=extend_schema(
-        summary="Change a document", description="Scope `knowledge:write`.", request=KnowledgePatchSerializer, tags=["knowledge"]
+        summary="Change a document",
+        description="Scope `knowledge:write`.",
+        request=KnowledgePatchSerializer,
+        tags=["knowledge"],
     ),
     destroy=extend_schema(summary="Delete a document", description="Scope `knowledge:write`.", tags=["knowledge"]),
 )
