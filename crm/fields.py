@@ -1,5 +1,11 @@
-"""Serializer fields shared by the CRM's APIs: phones parsed in the workspace's region."""
+"""Serializer fields shared by the CRM's APIs: phones parsed in the workspace's region,
+workspace-scoped ids that cannot overflow a column, JSON and text every database stores."""
 
+import json
+import math
+from typing import Any
+
+from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from rest_framework import serializers
 
 from .normalize import InvalidValue, parse_phone, parse_us_date
@@ -69,3 +75,88 @@ class OtherPhonesField(serializers.ListField):
             if phone is not None:
                 out.append({"label": label, "phone_number": phone.e164})
         return out
+
+
+MAX_DB_INT = 2**63 - 1
+MAX_JSON_BYTES = 16_000
+MAX_JSON_DEPTH = 6
+
+
+class WorkspacePkField(serializers.PrimaryKeyRelatedField):
+    """An integer id resolved in a workspace-scoped queryset: another workspace's id is "does
+    not exist". Values no column can hold are refused before they reach the database (SQLite
+    raises OverflowError on them).
+
+    `scope` is a selector called with the serializer's context["workspace"] when a value is
+    given (not for every request); `queryset` only names the model for the schema.
+    """
+
+    def __init__(self, *, scope, queryset, **kwargs):
+        self.scope = scope
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("allow_null", True)
+        super().__init__(queryset=queryset, **kwargs)
+
+    def get_queryset(self):
+        return self.scope(workspace=self.context["workspace"])
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, (int, str)):
+            self.fail("incorrect_type", data_type=type(data).__name__)
+        try:
+            value = int(str(data).strip())
+        except ValueError:
+            self.fail("incorrect_type", data_type=type(data).__name__)
+        if not 1 <= value <= MAX_DB_INT:
+            self.fail("does_not_exist", pk_value=value)
+        return super().to_internal_value(value)
+
+
+def text_storable(value: str) -> str:
+    """Text every database stores: no NUL (PostgreSQL refuses it) and no lone surrogates
+    (not encodable as UTF-8)."""
+    if "\x00" in value:
+        raise serializers.ValidationError("Null characters are not allowed.")
+    if any("\ud800" <= char <= "\udfff" for char in value):
+        raise serializers.ValidationError("Surrogate characters are not allowed.")
+    return value
+
+
+def _check_json(value: Any, depth: int = 0) -> None:
+    if depth > MAX_JSON_DEPTH:
+        raise serializers.ValidationError(f"Nest at most {MAX_JSON_DEPTH} levels.")
+    if isinstance(value, str):
+        text_storable(value)
+    elif isinstance(value, float):
+        if not math.isfinite(value):
+            raise serializers.ValidationError("Numbers must be finite.")
+    elif isinstance(value, dict):
+        for key, inner in value.items():
+            _check_json(str(key), depth + 1)
+            _check_json(inner, depth + 1)
+    elif isinstance(value, list):
+        for inner in value:
+            _check_json(inner, depth + 1)
+
+
+def json_storable(value: Any) -> Any:
+    """A JSON value every database stores: no NUL characters (PostgreSQL's jsonb refuses
+    them), no NaN or Infinity (not JSON), bounded depth and size."""
+    _check_json(value)
+    if len(json.dumps(value, default=str)) > MAX_JSON_BYTES:
+        raise serializers.ValidationError(f"At most {MAX_JSON_BYTES} characters of JSON.")
+    return value
+
+
+class JsonObjectField(serializers.DictField):
+    def to_internal_value(self, data):
+        return json_storable(super().to_internal_value(data))
+
+
+class PhoneFieldSchema(OpenApiSerializerFieldExtension):
+    """OpenAPI: a PhoneField is a string (any written form in, E.164 out)."""
+
+    target_class = "crm.fields.PhoneField"
+
+    def map_serializer_field(self, auto_schema, direction):
+        return {"type": "string", "example": "+18187405020"}

@@ -2,10 +2,10 @@
 
 from django.urls import path
 
-from .api.catalog import RingGroupViewSet, SequenceViewSet, TagViewSet
-from .api.contacts import ContactNoteViewSet, ContactTimelineViewSet, ContactViewSet
-from .api.intake import IntakeView
-from .api.stats import StatsView
+from .catalog.api import RingGroupViewSet, SequenceViewSet, TagViewSet
+from .contacts.api import ContactNoteViewSet, ContactTimelineViewSet, ContactViewSet
+from .intake.api import IntakeView
+from .stats.api import StatsView
 
 _list = {"get": "list", "post": "create"}
 

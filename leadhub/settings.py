@@ -147,6 +147,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "leadhub.api.ratelimit.RateLimitHeadersMiddleware",
+    # Before CommonMiddleware, whose APPEND_SLASH would redirect (and lose a POST).
+    "leadhub.api.slashes.OptionalSlashMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",

@@ -5,9 +5,9 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from oauth2_provider import views as oauth_views
 
-from messaging.api import SaveLeadView
 from messaging.inbound.api import InboundView, StatusCallbackView
 from messaging.outbound.api import ZapierView
+from messaging.widget.api import SaveLeadView
 
 from . import views
 

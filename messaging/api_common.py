@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 
-from crm.api.common import text_storable
+from crm.fields import text_storable
 
 
 class StrictSerializer(serializers.Serializer):

@@ -3,8 +3,8 @@ of every change (ConsentChange), which also goes on the contact's timeline."""
 
 import re
 
+from crm.contacts.services import contact_set_consent
 from crm.models import Contact
-from crm.services import contact_set_consent
 
 from .models import ConsentChange, Message
 
@@ -40,10 +40,7 @@ def consent_change(
 ) -> bool:
     """Opt the contact out (or back in); a ledger row and a timeline entry when it changes.
     Call inside the transaction of what caused it."""
-    detail = {"consent_source": source, "keyword": keyword}
-    if message is not None:
-        detail["message_id"] = str(message.uid)
-    if not contact_set_consent(contact=contact, opted_out=opted_out, detail=detail):
+    if not contact_set_consent(contact=contact, opted_out=opted_out, source=f"consent:{source}"):
         return False
     ConsentChange.objects.create(
         workspace_id=contact.workspace_id,

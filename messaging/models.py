@@ -49,7 +49,7 @@ class Brain(models.Model):
 class KnowledgeDocument(models.Model):
     """A document a brain answers from. Retrieval (messaging/brains/retrieval.py) finds the
     documents relevant to a message: PostgreSQL full-text search over title and content (a
-    GIN index on their tsvector, created by migration 0004 on PostgreSQL only), a term match
+    GIN index on their tsvector, created by migration 0005 on PostgreSQL only), a term match
     on SQLite."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -140,6 +140,12 @@ class Conversation(models.Model):
     # The contact's last message here: WhatsApp free text may follow it for 24 hours.
     last_inbound_at = models.DateTimeField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
+    # What the widget's visitor said about themselves (lead_name, lead_phone …), latest value
+    # of each: a public call may not write it onto an existing contact (SPEC §5.2).
+    claims = models.JSONField(default=dict, blank=True)
+    # SHA-256 of the session_token answered to the session's first post; its holder may
+    # rewrite the transcript's tail and link the session to the contact it names.
+    session_token_hash = models.CharField(max_length=64, blank=True, editable=False)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 

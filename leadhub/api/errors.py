@@ -13,6 +13,8 @@ from django.views import defaults
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 
+from leadhub.exceptions import AlreadyExists, Invalid
+
 logger = logging.getLogger(__name__)
 
 
@@ -99,8 +101,20 @@ def _validation_message(details: dict) -> str:
     return str(first)
 
 
+def conflict_of(exc: AlreadyExists) -> Conflict:
+    """409 CONFLICT naming the field that clashed and, within the workspace, the existing id."""
+    details: dict = {"field": exc.field}
+    if exc.existing is not None:
+        details["id"] = str(exc.existing.pk)
+    return Conflict(exc.message, details=details)
+
+
 def exception_handler(exc: Exception, context: dict) -> Response:
-    if isinstance(exc, Http404):
+    if isinstance(exc, AlreadyExists):
+        exc = conflict_of(exc)
+    elif isinstance(exc, Invalid):
+        exc = exceptions.ValidationError(exc.errors)
+    elif isinstance(exc, Http404):
         exc = exceptions.NotFound("Not found.")
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied()
@@ -116,7 +130,7 @@ def exception_handler(exc: Exception, context: dict) -> Response:
     code = _code_for(exc)
     if isinstance(exc, exceptions.ValidationError):
         details = _validation_details(exc.detail)
-        message = _validation_message(details)
+        message = getattr(exc, "summary", None) or _validation_message(details)
     else:
         details = dict(getattr(exc, "details", None) or {})
         message = str(exc.detail) if not isinstance(exc.detail, (dict, list)) else "The request is invalid."

@@ -1,17 +1,21 @@
 """Base classes for the native API's views: the plumbing of leadhub.api in one place.
 
 Authentication, permissions, rate limits and errors come from REST_FRAMEWORK settings;
-this adds Idempotency-Key to every POST.
+this adds strict input (leadhub/api/strict.py: what the operation's OpenAPI schema does not
+name is a 400) and Idempotency-Key to every POST.
 """
 
 from rest_framework import viewsets
+from rest_framework.exceptions import ValidationError
 from rest_framework.views import APIView
 
-from . import idempotency
+from . import idempotency, strict
 
 
 class NativeApiMixin:
     idempotency_claim: idempotency.Claim | None = None
+    # False only where callers send fields we do not know on purpose (the §5.1 intake).
+    strict_input = True
 
     def initialize_request(self, request, *args, **kwargs):
         if idempotency.applies(request):
@@ -22,11 +26,15 @@ class NativeApiMixin:
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
+        if self.strict_input:
+            strict.check_request(self, request)
         self.idempotency_claim = idempotency.begin(request, workspace=getattr(request, "workspace", None))
 
     def handle_exception(self, exc):
         if isinstance(exc, idempotency.Replay):
             return exc.response
+        if isinstance(exc, ValidationError) and self.strict_input:
+            strict.choices_in_errors(self, self.request, exc)
         return super().handle_exception(exc)
 
     def finalize_response(self, request, response, *args, **kwargs):

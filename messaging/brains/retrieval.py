@@ -2,7 +2,7 @@
 
 PostgreSQL: full-text search. The message's meaningful words are OR-ed into a tsquery and
 matched against `to_tsvector('english', title || ' ' || content)`, the expression of the GIN
-index that migration 0004 creates, ranked by ts_rank; the best few with a positive rank go
+index that migration 0005 creates, ranked by ts_rank; the best few with a positive rank go
 into the context. SQLite: the same words counted in each document of the brain (title words
 count double).
 """

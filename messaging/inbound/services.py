@@ -20,9 +20,9 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from crm.contacts.services import contact_count_messages, contact_upsert
 from crm.models import Line
 from crm.normalize import InvalidValue, parse_phone
-from crm.services import contact_count_messages, contact_upsert
 from webhooks.services import event_emit
 
 from .. import ai, consent, twilio

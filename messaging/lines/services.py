@@ -9,9 +9,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Workspace
+from crm.catalog.services import line_create
 from crm.models import Line
 from crm.normalize import Phone
-from crm.services import AlreadyExists, line_create
+from leadhub.exceptions import AlreadyExists
 
 from .. import twilio
 from ..models import Brain, LineProvider

@@ -7,9 +7,12 @@ from rest_framework import serializers, status
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.response import Response
 
-from crm.api import zapier
-from crm.api.common import JsonObjectField
+from crm.contacts.serializers import NoteSerializer
+from crm.fields import JsonObjectField
 from crm.normalize import InvalidValue, parse_phone
+from crm.zapier import api as zapier
+from crm.zapier import schema as zapier_schema
+from crm.zapier.serializers import ZapierActionSerializer
 
 from .. import twilio
 from ..api_common import StrictSerializer, TextField, field_errors
@@ -77,10 +80,10 @@ class ZapierView(zapier.ZapierView):
             "contact who has not written in 24 hours is a 400 on `message` (send an approved template: "
             "`content_sid` and `content_variables`)."
         ),
-        parameters=[OpenApiParameter("action", str, enum=list(zapier.POST_ACTIONS), required=True)],
-        request=zapier.ZapierActionSerializer,
+        parameters=[OpenApiParameter("action", str, enum=list(zapier_schema.POST_ACTIONS), required=True)],
+        request=ZapierActionSerializer,
         responses={
-            201: zapier.NoteSerializer,
+            201: NoteSerializer,
             202: OpenApiResponse(_ANSWER, description="send-whatsapp: queued."),
             404: OpenApiResponse(description="No such lead in this workspace."),
         },

@@ -20,9 +20,9 @@ from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import Workspace
+from crm.contacts.services import contact_count_messages, contact_upsert
 from crm.models import Contact, Line
 from crm.normalize import Phone
-from crm.services import contact_count_messages, contact_upsert
 from webhooks.services import event_emit
 
 from .. import twilio

@@ -1,7 +1,7 @@
 """Helpers for the CRM's tests: contacts made through the service, and the §4 envelope."""
 
+from crm.contacts.services import contact_upsert
 from crm.normalize import parse_phone
-from crm.services import contact_upsert
 
 
 def contact_make(workspace, *, phone=None, email=None, via="test", **values):

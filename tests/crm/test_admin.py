@@ -4,10 +4,12 @@ conversations are read-only there (the services write them)."""
 import pytest
 from django.urls import reverse
 
+from crm.catalog.services import ring_group_create, sequence_create, tag_create
+from crm.contacts.services import note_create
 from crm.models import DispositionStatus, Line, Note, RingGroup, Sequence, Tag
-from crm.services import note_create, ring_group_create, sequence_create, tag_create
 from messaging.models import Conversation
-from messaging.services import brain_create, widget_capture
+from messaging.services import brain_create
+from messaging.widget.services import widget_capture
 
 from .support import contact_make
 

@@ -2,8 +2,8 @@
 
 import pytest
 
+from crm.catalog.services import ring_group_create, sequence_create, tag_create
 from crm.models import Line, RingGroup, Sequence, Tag
-from crm.services import ring_group_create, sequence_create, tag_create
 
 from .support import error_of
 

@@ -1,12 +1,13 @@
 """The native contacts API: /api/v1/contacts, its notes and timeline (SPEC §5.4)."""
 
+import base64
 import json
 import uuid
 
 import pytest
 
+from crm.catalog.services import tag_create
 from crm.models import Contact, DispositionStatus, Line, Note
-from crm.services import tag_create
 from webhooks.models import Event
 
 from .support import contact_make, error_of
@@ -121,6 +122,13 @@ def test_filters_by_status_tag_owner_source_hot_and_created_range(api_a, workspa
     assert ids(hot="false") == {str(ada.id)}
     assert ids(created_after="2000-01-01T00:00:00Z") == {str(hot.id), str(ada.id)}
     assert ids(created_before="2000-01-01T00:00:00Z") == set()
+
+
+def test_a_forged_cursor_is_a_400_on_cursor(api_a):
+    forged = base64.b64encode(b"p=not-a-date").decode()
+    response = api_a.get("/api/v1/contacts", {"cursor": forged})
+    assert response.status_code == 400
+    assert "cursor" in response.json()["error"]["details"]
 
 
 @pytest.mark.parametrize(

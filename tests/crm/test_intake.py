@@ -475,6 +475,46 @@ def test_twenty_concurrent_intakes_of_one_new_phone_make_one_contact(workspace_a
     assert Event.objects.filter(type="lead.qualified").count() == 1
 
 
+def test_a_workspace_without_agency_cannot_make_a_stranger_the_owner(client, workspace_b, make_key, owner_a):
+    assert workspace_b.agency_id is None
+    key = make_key(workspace_b, scopes=["intake"])
+    response = client.post(
+        URL, {"api_token": key, "phone_number": "8187405020", "user_id": owner_a.pk}, content_type="application/json"
+    )
+    assert response.status_code == 400
+    assert "user_id" in response.json()["errors"]
+    assert not Contact.objects.exists()
+
+
+def test_a_name_joined_from_long_first_and_last_names_fits(post):
+    response = post(phone_number="8187405020", first_name="a" * 100, last_name="b" * 100)
+    assert response.status_code == 201
+    assert len(Contact.objects.get().name) == 200
+
+
+def test_unknown_field_names_are_not_stored(post):
+    response = post(**{"phone_number": "8187405020", "\u0000": 1, "name": "Ada", "junk": 2})
+    assert response.status_code == 201
+    entry = TimelineEntry.objects.get(kind=TimelineEntry.Kind.CREATED)
+    assert entry.data["fields"] == ["name", "phone_number"]
+
+
+@pytest.mark.parametrize("field", ["name", "notes", "city"])
+def test_a_lone_surrogate_is_a_400_not_a_500(client, token, field):
+    raw = '{"api_token": "' + token + '", "phone_number": "8187405020", "' + field + '": "x\\ud800y"}'
+    response = client.post(URL, raw, content_type="application/json")
+    assert response.status_code == 400
+    assert response.json()["message"] == "The given data was invalid."
+
+
+def test_a_lone_surrogate_anywhere_in_the_body_even_the_token_is_a_400(client):
+    response = client.post(
+        URL, '{"api_token": "lh_\\ud800", "phone_number": "8187405020"}', content_type="application/json"
+    )
+    assert response.status_code == 400
+    assert response.json()["errors"] == {"body": ["JSON parse error - the body holds text that is not valid Unicode."]}
+
+
 def test_an_overlong_email_is_400_not_a_database_error(post):
     response = post(
         phone_number="8187405020", email="a" * 64 + "@" + "b" * 63 + "." + "c" * 63 + "." + "d" * 60 + ".com"

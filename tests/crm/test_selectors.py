@@ -5,7 +5,7 @@ import uuid
 import pytest
 from django.http import Http404
 
-from crm import selectors
+from crm.contacts import selectors
 
 from .support import contact_make
 

@@ -6,7 +6,8 @@ import pytest
 from django.utils import timezone
 
 from crm.models import Contact
-from messaging.services import brain_create, widget_capture
+from messaging.services import brain_create
+from messaging.widget.services import widget_capture
 from webhooks.models import Delivery
 
 from .support import contact_make, error_of

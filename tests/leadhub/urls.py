@@ -3,6 +3,7 @@
 import time
 
 from django.urls import path
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 
@@ -28,6 +29,7 @@ class ScopedView(ApiView):
     def get(self, request):
         return Response({"ok": True})
 
+    @extend_schema(request=KeyInSerializer)  # what it accepts: strict input refuses anything else
     def post(self, request):
         """Creates a key (a real write) so tests can count executions in the database."""
         data = KeyInSerializer(data=request.data)

@@ -12,7 +12,16 @@ from tests.crm.test_fuzz import FUZZ, assert_answer_is_sane, json_values
 
 pytestmark = pytest.mark.django_db
 
-FIELDS = ["page_url", "messages", "lead_name", "lead_email", "lead_business", "lead_phone", "message_count"]
+FIELDS = [
+    "page_url",
+    "session_token",
+    "messages",
+    "lead_name",
+    "lead_email",
+    "lead_business",
+    "lead_phone",
+    "message_count",
+]
 _messages = st.lists(
     st.fixed_dictionaries(
         {}, optional={"role": st.sampled_from(["user", "assistant", "x"]) | json_values, "content": json_values}

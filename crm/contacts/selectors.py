@@ -1,39 +1,25 @@
-"""Reads for the CRM: the access gate of each tenant model, contact search and lists, stats.
+"""Reads of contacts: the access gate (contact_get), search and lists, notes and timeline,
+and the people who may own a contact.
 
-Every read takes the workspace explicitly; an object of another workspace answers exactly as
+Every read takes the workspace explicitly; a contact of another workspace answers exactly as
 one that does not exist (Http404).
 """
 
-import datetime
 import uuid
 from typing import Any
 
-from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db.models import Count, Prefetch, Q, QuerySet
-from django.db.models.functions import TruncDate
+from django.db.models import Prefetch, Q, QuerySet
 from django.http import Http404
 
 from accounts.models import Workspace
-from webhooks.models import Delivery
 
-from .models import (
-    HOT_MESSAGE_COUNT,
-    Contact,
-    DispositionStatus,
-    Line,
-    Note,
-    RingGroup,
-    RingGroupMember,
-    Sequence,
-    SequenceStep,
-    Tag,
-    TimelineEntry,
-)
-from .normalize import InvalidValue, normalize_email, parse_phone
+from ..catalog.selectors import workspace_users
+from ..models import HOT_MESSAGE_COUNT, Contact, Note, Tag, TimelineEntry
+from ..normalize import InvalidValue, normalize_email, parse_phone
 
 
 def _uuid_or_404(value: Any) -> uuid.UUID:
@@ -41,9 +27,6 @@ def _uuid_or_404(value: Any) -> uuid.UUID:
         return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
     except (ValueError, TypeError, AttributeError):
         raise Http404("No such contact.") from None
-
-
-# --- Contacts ------------------------------------------------------------------------------
 
 
 def contacts_base(*, workspace: Workspace) -> QuerySet[Contact]:
@@ -170,127 +153,8 @@ def contacts_recent(*, workspace: Workspace, hot: bool = False, limit: int = 10)
     return list(qs.order_by("-created_at", "-id")[:limit])
 
 
-# --- What organises contacts ---------------------------------------------------------------
-
-
-def tags_list(*, workspace: Workspace) -> QuerySet[Tag]:
-    return Tag.objects.filter(workspace=workspace)
-
-
-def tag_get(*, workspace: Workspace, name: str) -> Tag | None:
-    return Tag.objects.filter(workspace=workspace, name=name).first()
-
-
-def dispositions_list(*, workspace: Workspace) -> QuerySet[DispositionStatus]:
-    return DispositionStatus.objects.filter(workspace=workspace)
-
-
-def lines_list(*, workspace: Workspace) -> QuerySet[Line]:
-    return Line.objects.filter(workspace=workspace)
-
-
-def ring_groups_list(*, workspace: Workspace) -> QuerySet[RingGroup]:
-    return RingGroup.objects.filter(workspace=workspace).prefetch_related(
-        Prefetch("members", queryset=RingGroupMember.objects.order_by("id"))
-    )
-
-
-def sequences_list(*, workspace: Workspace) -> QuerySet[Sequence]:
-    return Sequence.objects.filter(workspace=workspace).prefetch_related(
-        Prefetch("steps", queryset=SequenceStep.objects.order_by("position"))
-    )
-
-
-def workspace_users(*, workspace: Workspace) -> QuerySet[AbstractBaseUser]:
-    """People who may own contacts or answer in ring groups: members and agency staff."""
-    users = get_user_model().objects.all()
-    condition = Q(memberships__workspace=workspace)
-    if workspace.agency_id:
-        condition |= Q(agency_memberships__agency_id=workspace.agency_id)
-    return users.filter(condition).distinct()
-
-
 def workspace_user_get(*, workspace: Workspace, user_id: Any) -> AbstractBaseUser:
     try:
         return workspace_users(workspace=workspace).get(pk=user_id)
     except (get_user_model().DoesNotExist, ValueError, TypeError, ValidationError):
         raise Http404("No such user in this workspace.") from None
-
-
-# --- Stats ---------------------------------------------------------------------------------
-
-
-def _optional_model(app_label: str, name: str):
-    # crm never imports messaging (SPEC §2); it reads its tables when they are installed.
-    try:
-        return apps.get_model(app_label, name)
-    except LookupError:
-        return None
-
-
-def workspace_stats(*, workspace: Workspace, start: datetime.datetime, end: datetime.datetime) -> dict[str, Any]:
-    """Figures for [start, end): a handful of aggregate queries, whatever the number of rows."""
-    in_range = Q(created_at__gte=start, created_at__lt=end)
-    contacts = Contact.objects.filter(workspace=workspace)
-    # One pass over the range, grouped by day and source, gives the per-day and per-source
-    # figures and (summed) the range's totals; the total of all time is an index-only count
-    # on contact_workspace_created.
-    groups = list(
-        contacts.filter(in_range)
-        .annotate(day=TruncDate("created_at"))
-        .values("day", "source")
-        .annotate(
-            count=Count("id"),
-            hot=Count("id", filter=Q(message_count__gte=HOT_MESSAGE_COUNT)),
-            qualified=Count("id", filter=Q(qualified_at__isnull=False)),
-            booked=Count("id", filter=Q(status__in=[Contact.Status.BOOKED, Contact.Status.WON])),
-        )
-        .order_by()
-    )
-    totals = {key: sum(group[key] for group in groups) for key in ("hot", "qualified", "booked")}
-    totals["in_range"] = sum(group["count"] for group in groups)
-    totals["total"] = contacts.count()
-    per_day: dict = {}
-    sources: dict = {}
-    for group in groups:
-        per_day[group["day"]] = per_day.get(group["day"], 0) + group["count"]
-        sources[group["source"]] = sources.get(group["source"], 0) + group["count"]
-    by_source = [
-        {"source": source, "count": count}
-        for source, count in sorted(sources.items(), key=lambda item: (-item[1], item[0]))
-    ]
-
-    conversations = messages = 0
-    conversation_model = _optional_model("messaging", "Conversation")
-    message_model = _optional_model("messaging", "Message")
-    if conversation_model is not None:
-        conversations = conversation_model.objects.filter(in_range, workspace=workspace).count()
-    if message_model is not None:
-        messages = message_model.objects.filter(in_range, workspace=workspace).count()
-
-    deliveries = Delivery.objects.filter(in_range, workspace=workspace).aggregate(
-        succeeded=Count("id", filter=Q(status=Delivery.Status.SUCCEEDED)),
-        failed=Count("id", filter=Q(status=Delivery.Status.FAILED)),
-        pending=Count("id", filter=Q(status=Delivery.Status.PENDING)),
-    )
-
-    days = []
-    day = start.date()
-    while day < end.date() or (day == end.date() and end.time() != datetime.time()):
-        days.append({"date": day, "count": per_day.get(day, 0)})
-        day += datetime.timedelta(days=1)
-    leads_in_range = totals["in_range"]
-    return {
-        "from": start,
-        "to": end,
-        "leads": {"total": totals["total"], "in_range": leads_in_range},
-        "new_per_day": days,
-        "by_source": [{"source": row["source"], "count": row["count"]} for row in by_source],
-        "hot": totals["hot"],
-        "qualified": totals["qualified"],
-        "booked": totals["booked"],
-        "conversion_rate": round(totals["booked"] / leads_in_range, 4) if leads_in_range else 0.0,
-        "conversations": conversations,
-        "messages": messages,
-        "webhook_deliveries": deliveries,
-    }

@@ -25,7 +25,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ('accounts', '0002_plans'),
         ('crm', '0001_initial'),
-        ('messaging', '0002_conversations'),
+        ('messaging', '0003_widget_sessions'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -1,15 +1,9 @@
-"""GET /api/v1/stats: a workspace's lead, conversation and webhook figures over a date range."""
+"""The stats query and answer."""
 
 import datetime
 
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import serializers
-from rest_framework.response import Response
-
-from leadhub.api.views import ApiView
-
-from .. import selectors
 
 DEFAULT_DAYS = 30
 MAX_DAYS = 366
@@ -75,56 +69,3 @@ class StatsSerializer(serializers.Serializer):
     conversations = serializers.IntegerField(help_text="Conversations started in the range")
     messages = serializers.IntegerField(help_text="Messages of conversations, written in the range")
     webhook_deliveries = DeliveryCountsSerializer(help_text="Deliveries of events of the range, by status")
-
-
-_EXAMPLE = {
-    "range": {"from": "2026-11-01", "to": "2026-11-03"},
-    "leads": {"total": 1250, "in_range": 9},
-    "new_per_day": [
-        {"date": "2026-11-01", "count": 4},
-        {"date": "2026-11-02", "count": 0},
-        {"date": "2026-11-03", "count": 5},
-    ],
-    "by_source": [{"source": "widget", "count": 6}, {"source": "intake", "count": 3}],
-    "hot": 2,
-    "qualified": 7,
-    "booked": 3,
-    "conversion_rate": 0.3333,
-    "conversations": 6,
-    "messages": 48,
-    "webhook_deliveries": {"succeeded": 40, "failed": 1, "pending": 2},
-}
-
-
-class StatsView(ApiView):
-    required_scopes = {"GET": ["stats:read"]}
-
-    @extend_schema(
-        operation_id="stats_retrieve",
-        summary="Workspace statistics",
-        description=(
-            "Scope `stats:read`. Figures over the days `from`…`to` (UTC, both included; at most "
-            f"{MAX_DAYS} days; default the last {DEFAULT_DAYS} days). `leads.total` counts every lead; the rest "
-            "count what was created in the range. `conversations` and `messages` count the widget conversations "
-            "and their messages recorded by LeadHub (WhatsApp and SMS are counted once messaging records them). "
-            "`conversion_rate` is booked / leads in range. A bad date answers 400 VALIDATION_ERROR naming "
-            "`from` or `to`."
-        ),
-        parameters=[
-            OpenApiParameter("from", str, description="First day, YYYY-MM-DD (UTC)", required=False),
-            OpenApiParameter("to", str, description="Last day, YYYY-MM-DD (UTC)", required=False),
-        ],
-        responses={200: StatsSerializer},
-        examples=[OpenApiExample("Three days", value=_EXAMPLE, response_only=True)],
-        tags=["stats"],
-    )
-    def get(self, request):
-        query = StatsQuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        first, last = query.validated_data["from"], query.validated_data["to"]
-        start = datetime.datetime.combine(first, datetime.time(), tzinfo=datetime.UTC)
-        end = datetime.datetime.combine(last + datetime.timedelta(days=1), datetime.time(), tzinfo=datetime.UTC)
-        stats = selectors.workspace_stats(workspace=request.workspace, start=start, end=end)
-        stats.pop("from")
-        stats.pop("to")
-        return Response({"range": {"from": first, "to": last}, **stats})

@@ -2,9 +2,10 @@
 
 Public: the widget sends its brain's bot_id (public, not secret), no credential. Limited per
 client IP (PUBLIC_RATE_PER_MINUTE, 100/min). CORS: a browser may call it from the origins in
-the brain's `allowed_origins`; the answer echoes an allowed Origin and nothing otherwise. Besides
-JSON, a `text/plain` body holding JSON is read too, so that a widget can post without a
-preflight.
+the brain's `allowed_origins`; the answer echoes an allowed Origin and nothing otherwise, and a
+POST that carries an Origin outside them is refused (403) before anything is stored, since CORS
+only hides the answer from the page. Besides JSON, a `text/plain` body holding JSON is read
+too, so that a widget can post without a preflight.
 """
 
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema, inline_serializer
@@ -19,10 +20,12 @@ from leadhub.api.cors import add_cors_headers, origin_allowed, origin_of
 from leadhub.api.parsers import JSONParser
 from leadhub.api.ratelimit import public_limit_or_raise
 
-from . import selectors, services
-from .models import Message
+from .. import selectors
+from ..models import Message
+from . import services
 
-MAX_MESSAGES = 500
+MAX_MESSAGES = 200
+MAX_TRANSCRIPT_BYTES = 256 * 1024  # the transcript's contents together, UTF-8
 
 
 class PlainTextJsonParser(JSONParser):
@@ -48,8 +51,18 @@ class SaveLeadSerializer(serializers.Serializer):
     bot_id = serializers.CharField(max_length=40, help_text="The brain's public bot id")
     session_id = serializers.CharField(max_length=100, help_text="The widget's session; one conversation each")
     page_url = serializers.CharField(required=False, allow_blank=True, allow_null=True, max_length=2000)
+    session_token = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        allow_null=True,
+        max_length=100,
+        help_text="The session_token answered to the session's first post: it lets a post rewrite the transcript",
+    )
     messages = TranscriptMessageSerializer(
-        many=True, required=False, max_length=MAX_MESSAGES, help_text="The whole transcript so far, in order"
+        many=True,
+        required=False,
+        max_length=MAX_MESSAGES,
+        help_text=f"The whole transcript so far, in order (at most {MAX_MESSAGES} messages, 256 KB)",
     )
     lead_name = serializers.CharField(required=False, allow_blank=True, allow_null=True, max_length=200)
     lead_email = LowerEmailField(required=False, allow_blank=True, allow_null=True, max_length=254)
@@ -57,14 +70,31 @@ class SaveLeadSerializer(serializers.Serializer):
     lead_phone = PhoneField(
         required=False, allow_null=True, help_text="Any written form, parsed in the workspace's country"
     )
+    # Accepted for the widgets that send it, and ignored: the count is of stored messages.
     message_count = serializers.IntegerField(required=False, allow_null=True, min_value=0, max_value=2**31 - 1)
+
+    def validate_messages(self, messages):
+        if sum(len(message["content"].encode()) for message in messages) > MAX_TRANSCRIPT_BYTES:
+            raise serializers.ValidationError(f"The transcript may hold at most {MAX_TRANSCRIPT_BYTES // 1024} KB.")
+        return messages
 
 
 class _BotIdSerializer(serializers.Serializer):
     bot_id = serializers.CharField(max_length=40)
 
 
-_ANSWER = inline_serializer("SaveLeadAnswer", {"ok": serializers.BooleanField(), "status": serializers.IntegerField()})
+_ANSWER = inline_serializer(
+    "SaveLeadAnswer",
+    {
+        "ok": serializers.BooleanField(),
+        "status": serializers.IntegerField(),
+        "session_token": serializers.CharField(required=False, help_text="On the session's first post only"),
+    },
+)
+
+
+class OriginNotAllowed(exceptions.PermissionDenied):
+    default_detail = "This origin may not post to this widget: add it to the brain's allowed origins."
 
 
 class SaveLeadView(APIView):
@@ -80,11 +110,20 @@ class SaveLeadView(APIView):
         description=(
             "Public (no credential): `bot_id` names the brain and so the workspace. Creates or updates the "
             "widget conversation keyed by (workspace, `session_id`) and its lead; a session whose phone or "
-            "e-mail matches an existing contact joins that contact. `messages` is the whole transcript so far: "
-            "messages already stored are kept, new ones appended, and where the posted transcript differs from "
-            "the stored one the stored tail is replaced, so re-posting never duplicates. Answers 201 on create, "
-            "200 on update. An unknown `bot_id` is 400 BAD_REQUEST; invalid fields 400 VALIDATION_ERROR. "
-            "100 requests per minute per IP. CORS: allowed from the brain's allowed origins."
+            "e-mail matches an existing contact joins that contact. Because anyone can call it, it never "
+            "overwrites a contact: it creates one, or fills an existing one's blank name and company, never "
+            "its phone, e-mail or session; what the visitor claimed is kept on the conversation and the "
+            "contact's timeline, and `message_count` is counted from stored messages (the field is ignored).\n\n"
+            "The first post of a session answers a `session_token`. `messages` is the whole transcript so far: "
+            "messages already stored are kept and new ones appended, so re-posting never duplicates; where the "
+            "posted transcript differs from the stored one, the stored tail is replaced only when the post "
+            "carries the `session_token` (without it, such a post adds no messages). With the token, a phone or "
+            "e-mail given later also reaches the session's own contact, or links the session to the contact "
+            "it names; without it the conversation keeps its contact.\n\n"
+            "Answers 201 on create, 200 on update. An unknown `bot_id` is 400 BAD_REQUEST; invalid fields 400 "
+            "VALIDATION_ERROR (at most 200 messages, 256 KB); an `Origin` outside the brain's allowed origins "
+            "403 FORBIDDEN, with nothing stored. 100 requests per minute per IP. CORS: allowed from the "
+            "brain's allowed origins."
         ),
         auth=[],
         request=SaveLeadSerializer,
@@ -109,7 +148,12 @@ class SaveLeadView(APIView):
                 },
                 request_only=True,
             ),
-            OpenApiExample("Created", value={"ok": True, "status": 201}, response_only=True, status_codes=["201"]),
+            OpenApiExample(
+                "Created",
+                value={"ok": True, "status": 201, "session_token": "Wm9lX3Nlc3Npb25fdG9rZW5fZXhhbXBsZQ"},
+                response_only=True,
+                status_codes=["201"],
+            ),
             OpenApiExample("Updated", value={"ok": True, "status": 200}, response_only=True, status_codes=["200"]),
         ],
         tags=["widget"],
@@ -121,6 +165,9 @@ class SaveLeadView(APIView):
         self.brain = selectors.brain_get_by_bot_id(bot_id=head.validated_data["bot_id"])
         if self.brain is None:
             raise UnknownBotId()
+        origin = origin_of(request)
+        if origin and not origin_allowed(origin, self.brain.allowed_origins):
+            raise OriginNotAllowed()
         serializer = SaveLeadSerializer(data=request.data, context={"workspace": self.brain.workspace})
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
@@ -133,10 +180,13 @@ class SaveLeadView(APIView):
             email=data.get("lead_email") or None,
             business=data.get("lead_business") or "",
             phone=data.get("lead_phone"),
-            message_count=data.get("message_count"),
+            session_token=data.get("session_token") or None,
         )
         code = status.HTTP_201_CREATED if result.created else status.HTTP_200_OK
-        return Response({"ok": True, "status": code}, status=code)
+        body = {"ok": True, "status": code}
+        if result.session_token:
+            body["session_token"] = result.session_token
+        return Response(body, status=code)
 
     @extend_schema(exclude=True)
     def options(self, request, *args, **kwargs):

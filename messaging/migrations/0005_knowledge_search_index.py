@@ -24,6 +24,6 @@ def drop(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("messaging", "0003_lines_outbound_inbound")]
+    dependencies = [("messaging", "0004_lines_outbound_inbound")]
 
     operations = [migrations.RunPython(create, drop)]

@@ -1,1 +1,0 @@
-"""The CRM's HTTP APIs: lead intake, contacts, Zapier, stats."""

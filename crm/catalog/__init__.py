@@ -1,0 +1,1 @@
+"""What organises contacts: tags, dispositions, lines, ring groups, sequences, the power dialer."""

@@ -1,0 +1,1 @@
+"""Contacts (leads): the one write path (services, writer), reads, the API."""

@@ -1,0 +1,239 @@
+"""crm's public writes of contacts. Every channel (the native API, the intake, Zapier, the
+widget, messaging, booking, campaigns, the dashboard) changes contacts through these, so the
+same change emits the same events wherever it is made. They are thin: the work is done by
+ContactWrite (writer.py), in one transaction with its timeline and events.
+"""
+
+from collections.abc import Callable
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.db.models import F
+
+from accounts.models import Workspace
+from leadhub.exceptions import AlreadyExists
+from webhooks.services import event_emit
+
+from ..models import Contact, DispositionStatus, Line, Note, Tag, TimelineEntry
+from ..normalize import Phone
+from .fields import iso
+from .writer import ContactWrite, UpsertResult
+
+__all__ = [
+    "UpsertResult",
+    "contact_add_tag",
+    "contact_capture",
+    "contact_count_messages",
+    "contact_create",
+    "contact_delete",
+    "contact_set_consent",
+    "contact_set_disposition",
+    "contact_set_line",
+    "contact_set_owner",
+    "contact_set_tags",
+    "contact_update",
+    "contact_upsert",
+    "note_create",
+]
+
+
+def contact_upsert(
+    *,
+    workspace: Workspace,
+    phone: Phone | None,
+    email: str | None,
+    values: dict[str, Any],
+    source: str,
+    update_existing: bool,
+    attribution: dict[str, str] | None = None,
+    bot_id: str | None = None,
+    initial: dict[str, Any] | None = None,
+    submitted: list[str] | None = None,
+) -> UpsertResult:
+    """Create the contact, or find the one this person already is (by phone, else e-mail, else
+    widget session) and, if update_existing, fill it with the given non-empty values.
+
+    `initial` values are used only on create (the widget's source, for one); `submitted` names
+    the fields a submission carried, for the timeline. Emits lead.created, or lead.updated
+    when an existing contact changed, and lead.qualified the first time it qualifies. Inside a
+    caller's transaction it joins it.
+    """
+    with ContactWrite(workspace=workspace, source=source, bot_id=bot_id) as write:
+        return write.upsert(
+            phone=phone,
+            email=email,
+            values=values,
+            update_existing=update_existing,
+            attribution=attribution,
+            initial=initial,
+            submitted=submitted,
+        )
+
+
+def contact_capture(
+    *,
+    workspace: Workspace,
+    phone: Phone | None,
+    email: str | None,
+    values: dict[str, Any],
+    source: str,
+    own: Contact | None,
+    own_identity: bool,
+    claimed: dict[str, Any] | None,
+    message_count: Callable[[Contact], int],
+    attribution: dict[str, str] | None = None,
+    initial: dict[str, Any] | None = None,
+    bot_id: str | None = None,
+) -> UpsertResult:
+    """A lead from a public caller (the widget, SPEC §5.2), which anyone can make: create the
+    contact, or find the one this person already is (by phone, else e-mail, else the caller's
+    `own` contact) and fill only its blank name and company — or, with `own_identity`, the blank
+    phone and e-mail of `own`. Nothing is overwritten; `claimed` goes on the timeline.
+
+    `message_count` is called with the contact once it is known and answers its count of
+    stored messages (never a number a client sent), set in the same write, so one lead.updated
+    says everything that changed.
+    """
+    with ContactWrite(workspace=workspace, source=source, bot_id=bot_id) as write:
+        result = write.upsert(
+            phone=phone,
+            email=email,
+            values=values,
+            update_existing=False,
+            attribution=attribution,
+            initial=initial,
+            public=True,
+            own=own,
+            own_identity=own_identity,
+            claimed=claimed,
+        )
+        count = message_count(result.contact)
+        if count != result.contact.message_count:
+            changed = write.update({"message_count": count})
+            result.changed_fields += changed
+            result.changed = bool(result.changed_fields)
+    return result
+
+
+def contact_create(
+    *,
+    workspace: Workspace,
+    phone: Phone | None,
+    email: str | None,
+    values: dict[str, Any],
+    attribution: dict[str, str] | None = None,
+    fields: dict[str, Any] | None = None,
+    tags: list[Tag] | tuple[Tag, ...] = (),
+    source: str = "api",
+) -> Contact:
+    """A new contact, or AlreadyExists naming the field and the contact this person already is,
+    with nothing written (not even the attribution touch an upsert of an existing one records).
+
+    `fields` (status, sms_opt_out, owner, line, disposition_status) and `tags` are part of the
+    creation: lead.created carries them.
+    """
+    fields = dict(fields or {})
+    with ContactWrite(workspace=workspace, source=source) as write:
+        result = write.upsert(
+            phone=phone,
+            email=email,
+            values=values,
+            attribution=attribution,
+            update_existing=False,
+            on_create=fields,
+        )
+        if not result.created:
+            existing = result.contact
+            if phone and existing.phone_number == phone.e164:
+                field_name = "phone_number"
+            elif email and existing.email == email:
+                field_name = "email"
+            else:
+                field_name = "session_id"
+            raise AlreadyExists(
+                f"A contact with this {field_name} already exists.", field=field_name, existing=existing
+            )
+        if tags:
+            write.update({"tags_add": list(tags)})
+    return write.contact
+
+
+def contact_update(
+    *,
+    contact: Contact,
+    values: dict[str, Any],
+    actor: AbstractBaseUser | None = None,
+    source: str = "api",
+    bot_id: str | None = None,
+) -> Contact:
+    """Set exactly the given fields (an empty value clears one): the field-level writer of every
+    channel. Keys are the contact's fields (owner, line and disposition_status as objects), plus
+    `tags` (the exact set) and `tags_add`. Another contact's phone (or phone-less e-mail) is
+    AlreadyExists; removing both phone and e-mail is Invalid. Emits lead.updated when something
+    changed (and lead.qualified the first time the contact qualifies)."""
+    with ContactWrite(workspace=contact.workspace, source=source, bot_id=bot_id, contact=contact) as write:
+        write.update(values)
+    return contact
+
+
+def contact_set_owner(*, contact: Contact, owner: AbstractBaseUser | None, source: str = "api") -> bool:
+    return bool(_update(contact, {"owner": owner}, source))
+
+
+def contact_set_line(*, contact: Contact, line: Line | None, source: str = "api") -> bool:
+    return bool(_update(contact, {"line": line}, source))
+
+
+def contact_set_disposition(*, contact: Contact, disposition: DispositionStatus | None, source: str = "api") -> bool:
+    return bool(_update(contact, {"disposition_status": disposition}, source))
+
+
+def contact_add_tag(*, contact: Contact, tag: Tag, source: str = "api") -> bool:
+    return bool(_update(contact, {"tags_add": [tag]}, source))
+
+
+def contact_set_tags(*, contact: Contact, tags: list[Tag] | tuple[Tag, ...], source: str = "api") -> bool:
+    """Make the contact's tags exactly these; the timeline says what was added and removed."""
+    return bool(_update(contact, {"tags": list(tags)}, source))
+
+
+def _update(contact: Contact, values: dict[str, Any], source: str) -> list[str]:
+    with ContactWrite(workspace=contact.workspace, source=source, contact=contact) as write:
+        return write.update(values)
+
+
+def contact_delete(*, contact: Contact) -> None:
+    contact.delete()
+
+
+def note_create(*, contact: Contact, body: str, author: AbstractBaseUser | None = None) -> Note:
+    """A note on the contact, on its timeline, and note.created."""
+    with transaction.atomic():
+        note = Note.objects.create(workspace_id=contact.workspace_id, contact=contact, body=body, author=author)
+        TimelineEntry.objects.create(
+            workspace_id=contact.workspace_id,
+            contact=contact,
+            kind=TimelineEntry.Kind.NOTE,
+            data={"note_id": str(note.id), "excerpt": body[:200]},
+        )
+        event_emit(
+            workspace=contact.workspace,
+            type="note.created",
+            data={"id": str(note.id), "contact_id": str(contact.id), "body": body, "created_at": iso(note.created_at)},
+        )
+    return note
+
+
+def contact_set_consent(*, contact: Contact, opted_out: bool, source: str = "consent") -> bool:
+    """Set `sms_opt_out` (messaging's consent rule: keywords, intents, provider error 21610):
+    on a change, a timeline entry and lead.updated. False when it was so already. The ledger
+    of what caused it (keyword, message) is messaging's ConsentChange."""
+    return bool(_update(contact, {"sms_opt_out": opted_out}, source))
+
+
+def contact_count_messages(*, contact: Contact, count: int = 1) -> None:
+    """Add exchanged messages to the contact's `message_count` (a lead is hot from 5). A counter:
+    incremented in the database, no timeline entry and no event per message."""
+    Contact.objects.filter(pk=contact.pk).update(message_count=F("message_count") + count)
+    contact.message_count += count

@@ -1,0 +1,56 @@
+"""The intake's input (SPEC §5.1), derived from the contact's declaration: its text and
+attribution fields with the model's max lengths, and the action fields resolved in the
+workspace (an id of another workspace is a 400 on that field)."""
+
+from django.contrib.auth import get_user_model
+from rest_framework import serializers
+
+from ..catalog import selectors as catalog_selectors
+from ..contacts.fields import ATTRIBUTION_FIELDS, TEXT_FIELDS, max_length
+from ..contacts.serializers import text
+from ..fields import LowerEmailField, OtherPhonesField, PhoneField, UsDateField, WorkspacePkField
+from ..models import DispositionStatus, Line, RingGroup, Sequence, Tag
+
+
+class _Intake(serializers.Serializer):
+    phone_number = PhoneField()
+    other_phone_numbers = OtherPhonesField(required=False)
+    email = LowerEmailField(required=False, allow_blank=True, allow_null=True, max_length=max_length("email"))
+    date_of_birth = UsDateField(required=False, allow_blank=True)
+
+    user_id = WorkspacePkField(scope=catalog_selectors.workspace_users, queryset=get_user_model().objects.none())
+    distribute_to_ring_group = serializers.BooleanField(required=False, default=False)
+    ring_group_id = WorkspacePkField(scope=catalog_selectors.ring_groups_list, queryset=RingGroup.objects.none())
+    check_available_users = serializers.BooleanField(required=False, default=False)
+    add_to_powerdialer = serializers.BooleanField(required=False, default=False)
+    powerdialer_position = serializers.ChoiceField(choices=["top", "bottom"], required=False, default="top")
+    sequence_id = WorkspacePkField(scope=catalog_selectors.sequences_list, queryset=Sequence.objects.none())
+    force_update_sequence = serializers.BooleanField(required=False, default=False)
+    force_update = serializers.BooleanField(required=False, default=False)
+    line_id = WorkspacePkField(scope=catalog_selectors.lines_list, queryset=Line.objects.none())
+    campaign_id = WorkspacePkField(scope=catalog_selectors.lines_list, queryset=Line.objects.none())
+    tag_id = WorkspacePkField(scope=catalog_selectors.tags_list, queryset=Tag.objects.none())
+    disposition_status_id = WorkspacePkField(
+        scope=catalog_selectors.dispositions_list, queryset=DispositionStatus.objects.none()
+    )
+
+    def validate(self, attrs):
+        line, campaign = attrs.get("line_id"), attrs.get("campaign_id")
+        if line and campaign and line != campaign:
+            raise serializers.ValidationError(
+                {"campaign_id": ["campaign_id is the older name of line_id: they differ."]}
+            )
+        if attrs.get("distribute_to_ring_group") and not attrs.get("ring_group_id"):
+            raise serializers.ValidationError({"ring_group_id": ["Required with distribute_to_ring_group."]})
+        return attrs
+
+
+IntakeSerializer = type(
+    "IntakeSerializer",
+    (_Intake,),
+    {
+        "__doc__": "A form's lead: the contact's fields, attribution and the actions of SPEC §5.1.",
+        "__module__": __name__,
+        **{name: text(name) for name in (*TEXT_FIELDS, *ATTRIBUTION_FIELDS)},
+    },
+)

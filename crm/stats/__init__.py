@@ -1,0 +1,1 @@
+"""A workspace's figures: GET /api/v1/stats."""

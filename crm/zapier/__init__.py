@@ -1,0 +1,1 @@
+"""Zapier's polling triggers and actions (SPEC §5.3)."""

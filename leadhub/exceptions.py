@@ -1,0 +1,28 @@
+"""Domain exceptions that services raise and leadhub.api.errors maps to the §4 envelope once.
+
+They know nothing of HTTP, so the API, the intake, the dashboard and Celery tasks can all
+raise and catch them.
+"""
+
+from typing import Any
+
+
+class AlreadyExists(Exception):
+    """The write would repeat an object that exists (one person, one contact; a tag's name; a
+    line's number). `field` names what clashed; `existing` is the object when it belongs to the
+    same workspace, None when the clash is with another workspace's row (never revealed)."""
+
+    def __init__(self, message: str, *, field: str, existing: Any | None = None):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+        self.existing = existing
+
+
+class Invalid(Exception):
+    """Input a service refuses by its rules (not by its form): `errors` maps each field to its
+    messages, as a 400 VALIDATION_ERROR shows them."""
+
+    def __init__(self, errors: dict[str, list[str]]):
+        super().__init__(errors)
+        self.errors = errors

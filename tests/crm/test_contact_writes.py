@@ -1,0 +1,222 @@
+"""One write path: the same change to a contact, made from the intake, the native API or a
+service call, stores the same thing, records the same timeline and emits the same events; and
+the contact's fields are declared once (representation, event payload, max lengths)."""
+
+import pytest
+
+from crm.catalog.services import tag_create
+from crm.contacts import services
+from crm.contacts.fields import EVENT_EXTRA, REPRESENTATION, TEXT_FIELDS, max_length
+from crm.models import Contact, DispositionStatus, Line, Tag, TimelineEntry
+from crm.normalize import parse_phone
+from leadhub.exceptions import AlreadyExists
+from webhooks.models import Event
+
+from .support import contact_make
+
+pytestmark = pytest.mark.django_db
+INTAKE = "/api/v1/webhook/forms"
+
+
+@pytest.fixture
+def intake(client, workspace_a, make_key):
+    key = make_key(workspace_a, scopes=["intake"])
+
+    def send(**fields):
+        return client.post(INTAKE, {"api_token": key, **fields}, content_type="application/json")
+
+    return send
+
+
+@pytest.fixture
+def catalog(workspace_a):
+    return {
+        "line": Line.objects.create(workspace=workspace_a, name="Main", phone_number="+18185550000"),
+        "tag": Tag.objects.create(workspace=workspace_a, name="facebook"),
+        "disposition": DispositionStatus.objects.create(workspace=workspace_a, name="Interested"),
+    }
+
+
+def types():
+    return list(Event.objects.order_by("created_at", "id").values_list("type", flat=True))
+
+
+# --- lead.created carries the state after the whole request ----------------------------------
+
+
+def test_intake_lead_created_carries_owner_line_tag_and_disposition(intake, agent_a, catalog):
+    response = intake(
+        phone_number="8187405020",
+        user_id=agent_a.pk,
+        line_id=catalog["line"].pk,
+        tag_id=catalog["tag"].pk,
+        disposition_status_id=catalog["disposition"].pk,
+    )
+    assert response.status_code == 201
+    assert types() == ["lead.created"]
+    data = Event.objects.get().data
+    assert data["owner_id"] == agent_a.pk
+    assert data["line_id"] == catalog["line"].pk
+    assert data["tags"] == ["facebook"]
+    assert data["disposition_status"] == {"id": catalog["disposition"].pk, "name": "Interested"}
+    contact = Contact.objects.get()
+    kinds = set(contact.timeline.values_list("kind", flat=True))
+    assert kinds == {"created", "owner", "line", "tag", "disposition"}
+
+
+def test_api_create_with_owner_and_tags_is_one_lead_created_carrying_them(api_a, workspace_a, owner_a):
+    tag_create(workspace=workspace_a, name="vip")
+    response = api_a.post(
+        "/api/v1/contacts", {"phone_number": "8187405020", "owner_id": owner_a.pk, "tags": ["vip"]}, format="json"
+    )
+    assert response.status_code == 201
+    assert types() == ["lead.created"]
+    data = Event.objects.get().data
+    assert data["owner_id"] == owner_a.pk
+    assert data["tags"] == ["vip"]
+    assert data == {**response.json(), **{key: data[key] for key in EVENT_EXTRA}}
+
+
+def test_a_qualified_new_lead_emits_created_then_qualified_with_the_same_state(intake, agent_a):
+    intake(phone_number="8187405020", name="Ada", user_id=agent_a.pk)
+    assert types() == ["lead.created", "lead.qualified"]
+    created, qualified = (event.data for event in Event.objects.order_by("created_at", "id"))
+    assert created == qualified
+    assert created["owner_id"] == agent_a.pk and created["status"] == "qualified"
+
+
+# --- the same change from every channel ---------------------------------------------------------
+
+
+def _owner_change_by_intake(intake, contact, owner):
+    assert intake(phone_number=contact.phone_number, user_id=owner.pk, force_update=True).status_code == 200
+
+
+def _owner_change_by_api(api, contact, owner):
+    assert api.patch(f"/api/v1/contacts/{contact.id}", {"owner_id": owner.pk}, format="json").status_code == 200
+
+
+def _owner_change_by_service(contact, owner):
+    services.contact_set_owner(contact=contact, owner=owner)
+
+
+@pytest.mark.parametrize("channel", ["intake", "api", "service"])
+def test_an_owner_change_emits_one_lead_updated_and_an_owner_entry_from_every_channel(
+    channel, intake, api_a, workspace_a, agent_a
+):
+    contact = contact_make(workspace_a, phone="8187405020")
+    Event.objects.all().delete()
+    if channel == "intake":
+        _owner_change_by_intake(intake, contact, agent_a)
+    elif channel == "api":
+        _owner_change_by_api(api_a, contact, agent_a)
+    else:
+        _owner_change_by_service(contact, agent_a)
+    assert types() == ["lead.updated"]
+    assert Event.objects.get().data["owner_id"] == agent_a.pk
+    entry = contact.timeline.get(kind=TimelineEntry.Kind.OWNER)
+    assert entry.data == {"owner_id": agent_a.pk}
+
+
+def test_a_tags_only_patch_emits_lead_updated_with_the_tags(api_a, workspace_a):
+    contact = contact_make(workspace_a, phone="8187405020")
+    tag_create(workspace=workspace_a, name="vip")
+    Event.objects.all().delete()
+    response = api_a.patch(f"/api/v1/contacts/{contact.id}", {"tags": ["vip"]}, format="json")
+    assert response.status_code == 200
+    assert types() == ["lead.updated"]
+    assert Event.objects.get().data["tags"] == ["vip"]
+    assert contact.timeline.get(kind=TimelineEntry.Kind.TAG).data == {"added": ["vip"], "removed": []}
+
+
+def test_a_tag_added_by_intake_to_an_existing_contact_emits_lead_updated(intake, workspace_a, catalog):
+    contact_make(workspace_a, phone="8187405020")
+    Event.objects.all().delete()
+    assert intake(phone_number="8187405020", tag_id=catalog["tag"].pk).status_code == 202
+    assert types() == ["lead.updated"]
+    assert Event.objects.get().data["tags"] == ["facebook"]
+
+
+def test_a_patch_that_changes_nothing_emits_nothing(api_a, workspace_a):
+    contact = contact_make(workspace_a, phone="8187405020", name="Ada")
+    Event.objects.all().delete()
+    assert api_a.patch(f"/api/v1/contacts/{contact.id}", {"name": "Ada"}, format="json").status_code == 200
+    assert types() == []
+
+
+def test_a_force_update_changing_fields_and_owner_is_one_lead_updated(intake, workspace_a, agent_a):
+    contact_make(workspace_a, phone="8187405020")
+    Event.objects.all().delete()
+    intake(phone_number="8187405020", company_name="Engines", user_id=agent_a.pk, force_update=True)
+    assert types() == ["lead.updated"]
+    data = Event.objects.get().data
+    assert data["company_name"] == "Engines" and data["owner_id"] == agent_a.pk
+
+
+# --- identity clashes are a domain exception ----------------------------------------------------
+
+
+def test_contact_create_of_an_existing_person_raises_already_exists_and_writes_nothing(workspace_a):
+    ada = contact_make(workspace_a, phone="8187405020")
+    before = (Event.objects.count(), TimelineEntry.objects.count())
+    with pytest.raises(AlreadyExists) as caught:
+        services.contact_create(
+            workspace=workspace_a,
+            phone=parse_phone("(818) 740 5020", default_region="US"),
+            email=None,
+            values={"name": "Someone"},
+            attribution={"utm_source": "google"},
+        )
+    assert caught.value.field == "phone_number"
+    assert caught.value.existing == ada
+    assert (Event.objects.count(), TimelineEntry.objects.count()) == before
+    ada.refresh_from_db()
+    assert ada.latest_touch == {} and ada.name == ""
+
+
+def test_contact_update_onto_another_contacts_phone_raises_already_exists(workspace_a):
+    ada = contact_make(workspace_a, phone="8187405020")
+    bob = contact_make(workspace_a, phone="8187405021")
+    with pytest.raises(AlreadyExists) as caught:
+        services.contact_update(contact=bob, values={"phone_number": ada.phone_number})
+    assert (caught.value.field, caught.value.existing) == ("phone_number", ada)
+
+
+def test_a_repeated_tag_is_409_naming_the_existing_tag(api_a, workspace_a):
+    tag = tag_create(workspace=workspace_a, name="vip")
+    response = api_a.post("/api/v1/tags", {"name": "vip"}, format="json")
+    assert response.status_code == 409
+    assert response.json()["error"] == {
+        "code": "CONFLICT",
+        "message": "A tag with this name exists already.",
+        "details": {"field": "name", "id": str(tag.pk)},
+    }
+
+
+# --- the fields, declared once ------------------------------------------------------------------
+
+
+def test_the_api_shows_exactly_the_declared_fields_in_order(api_a, workspace_a):
+    contact = contact_make(workspace_a, phone="8187405020")
+    assert list(api_a.get(f"/api/v1/contacts/{contact.id}").json()) == list(REPRESENTATION)
+
+
+def test_lead_events_carry_the_representation_and_the_spec_names(intake):
+    intake(phone_number="8187405020", email="ada@example.com")
+    data = Event.objects.get(type="lead.created").data
+    assert set(data) == {*REPRESENTATION, *EVENT_EXTRA}  # jsonb keeps no key order
+    assert data["phone"] == data["phone_number"] == "+18187405020"
+
+
+@pytest.mark.parametrize("name", TEXT_FIELDS)
+def test_text_fields_take_up_to_the_models_max_length_and_no_more(intake, api_a, name):
+    limit = max_length(name)
+    assert limit == (Contact._meta.get_field(name).max_length or 10000)
+    value = "a" * limit
+    assert intake(phone_number="8187405020", **{name: value}).status_code == 201
+    too_long = intake(phone_number="8187405021", **{name: value + "a"})
+    assert too_long.status_code == 400
+    assert name in too_long.json()["errors"]
+    response = api_a.post("/api/v1/contacts", {"phone_number": "8187405022", name: value + "a"}, format="json")
+    assert response.status_code == 400
+    assert name in response.json()["error"]["details"]
