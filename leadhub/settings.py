@@ -337,6 +337,8 @@ SPECTACULAR_SETTINGS = {
         "DeliveryStatusEnum": "webhooks.models.Delivery.Status",
         "ConversationStatusEnum": "messaging.models.Conversation.Status",
         "MessageStatusEnum": "messaging.models.Message.Status",
+        "ConversationChannelEnum": "messaging.models.Conversation.Channel",
+        "SendChannelEnum": "messaging.models.SEND_CHANNELS",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
@@ -434,5 +436,11 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {"django.server": {"level": "WARNING"}},
+    "loggers": {
+        "django.server": {"level": "WARNING"},
+        # The provider SDKs log every request and its headers at INFO.
+        "twilio.http_client": {"level": "WARNING"},
+        "httpx": {"level": "WARNING"},
+        "httpx2": {"level": "WARNING"},
+    },
 }

@@ -179,6 +179,10 @@ class Conversation(models.Model):
         return f"{self.channel} {self.session_id or self.id}"
 
 
+# The channels a message can be sent on (the widget's conversations are not sent to).
+SEND_CHANNELS = (Conversation.Channel.WHATSAPP.value, Conversation.Channel.SMS.value)
+
+
 class Message(models.Model):
     """One message of a conversation; `position` is its place in the transcript (0, 1, ...).
 

@@ -28,8 +28,8 @@ from webhooks.services import event_emit
 from .. import ai, consent, twilio
 from ..brains.retrieval import documents_for
 from ..brains.selectors import brain_by_slug
-from ..conversations.services import conversation_open_for, conversation_turn, message_append, message_payload
 from ..models import Brain, ConsentChange, Conversation, Message
+from ..transcript import conversation_open_for, conversation_turn, message_append, message_payload
 
 logger = logging.getLogger(__name__)
 

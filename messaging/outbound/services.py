@@ -27,15 +27,15 @@ from webhooks.services import event_emit
 
 from .. import twilio
 from ..consent import consent_change
-from ..conversations.services import (
+from ..lines.selectors import account_of, line_default
+from ..models import FINAL_STATUSES, STATUS_RANK, ConsentChange, Conversation, LineProvider, Message
+from ..transcript import (
     conversation_lock,
     conversation_open_for,
     conversation_takeover,
     message_append,
     message_payload,
 )
-from ..lines.selectors import account_of, line_default
-from ..models import FINAL_STATUSES, STATUS_RANK, ConsentChange, Conversation, LineProvider, Message
 
 logger = logging.getLogger(__name__)
 

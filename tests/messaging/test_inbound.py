@@ -8,9 +8,9 @@ import xml.etree.ElementTree as ET
 from crm.models import Contact
 from messaging.brains.services import brain_create
 from messaging.consent import OPTED_IN_REPLY, OPTED_OUT_REPLY
-from messaging.conversations.services import conversation_takeover
 from messaging.lines.services import line_update
 from messaging.models import ConsentChange, Conversation, Message
+from messaging.transcript import conversation_takeover
 from tests.crm.support import error_of
 from webhooks.models import Event
 
@@ -135,7 +135,7 @@ def test_stop_opts_out_with_a_ledger_row_and_stops_everything_outbound(line_a, m
     change = ConsentChange.objects.get()
     assert (change.opted_out, change.source, change.keyword) == (True, "keyword", "STOP")
     assert change.message.content == "  stop "
-    assert contact.timeline.filter(data__source="consent", data__keyword="STOP").exists()
+    assert contact.timeline.filter(data__source="consent:keyword", data__fields=["sms_opt_out"]).exists()
     # The API refuses, and the brain stays quiet to anything else the contact writes.
     error = error_of(
         api_a.post("/api/zapier-webhook?action=send-whatsapp", {"to": LEAD_NUMBER, "message": "x"}, format="json"),

@@ -101,7 +101,7 @@ def test_new_credentials_are_verified_again(api_a, twilio_api):
 
 def test_unknown_fields_are_400(api_a, twilio_api):
     error = error_of(api_a.post(URL, _body(token="x"), format="json"), 400, "VALIDATION_ERROR")
-    assert error["details"] == {"token": ["Unknown field."]}
+    assert error["details"]["token"][0].startswith("Unknown field.")
 
 
 def test_outsider_gets_404_and_changes_nothing(api_a, api_b, twilio_api):

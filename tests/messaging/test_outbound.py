@@ -170,7 +170,7 @@ def test_21610_from_a_send_opts_the_contact_out(api_a, line_a, twilio_api, hando
         "21610",
         message.pk,
     )
-    assert TimelineEntry.objects.filter(contact=contact, data__source="consent").exists()
+    assert TimelineEntry.objects.filter(contact=contact, data__source="consent:provider").exists()
     error_of(_send(api_a, channel="sms"), 400, "VALIDATION_ERROR")
 
 
