@@ -137,5 +137,3 @@ def conversation_takeover(*, conversation: Conversation, user: AbstractBaseUser 
             taken_over_at=timezone.now(), taken_over_by=user, updated_at=timezone.now()
         )
     )
-
-
