@@ -5,9 +5,23 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format bench install migrate clean
+.PHONY: run test lint format bench install migrate clean vendor
 
-install: $(STAMP)
+install: $(STAMP) vendor
+
+# The dashboard's front-end files (htmx, Chart.js) come from the npm registry at the versions
+# pinned in package.json / package-lock.json, and are copied into the static folder that
+# whitenoise serves: the browser never loads anything from a CDN. Needs Node.js and npm.
+VENDOR := leadhub/web/static/vendor
+VENDOR_STAMP := $(VENDOR)/.installed
+
+vendor: $(VENDOR_STAMP)
+
+$(VENDOR_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
+	mkdir -p $(VENDOR)
+	cp node_modules/htmx.org/dist/htmx.min.js node_modules/chart.js/dist/chart.umd.min.js $(VENDOR)/
+	touch $(VENDOR_STAMP)
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -40,4 +54,4 @@ bench: install
 	$(BIN)/python bench/webhooks.py $(WEBHOOK_BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) var .pytest_cache
+	rm -rf $(VENV) var .pytest_cache node_modules $(VENDOR)

@@ -1,11 +1,14 @@
 """Reads for tenancy: which workspaces a user reaches, and with what role."""
 
+import uuid
+from dataclasses import dataclass
+
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
-from django.db.models import Q, QuerySet
+from django.db.models import OuterRef, Q, QuerySet, Subquery
 from django.http import Http404
 
-from .models import AgencyMembership, ApiKey, Membership, Role, Workspace
+from .models import ADMIN_ROLES, Agency, AgencyMembership, ApiKey, Membership, Role, Workspace
 
 _RANK = {Role.AGENT: 1, Role.ADMIN: 2, Role.OWNER: 3}
 
@@ -37,3 +40,53 @@ def api_key_get(*, workspace: Workspace, api_key_id) -> ApiKey:
         return ApiKey.objects.get(workspace=workspace, pk=api_key_id)
     except (ApiKey.DoesNotExist, ValueError, ValidationError):
         raise Http404("No such API key.") from None
+
+
+@dataclass(frozen=True)
+class WorkspaceAccess:
+    """What a person may do in one workspace: the dashboard's gate answers this."""
+
+    workspace: Workspace
+    role: str
+    via_agency: bool  # the strongest role comes from agency staff, not a membership
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role in ADMIN_ROLES
+
+
+def workspace_access(*, user: AbstractBaseUser, workspace_id) -> WorkspaceAccess:
+    """The workspace and the user's strongest role in it, in one query; a workspace the user
+    may not enter, a missing one and a malformed id all raise the same 404."""
+    if not user.is_authenticated:
+        raise Http404("No such workspace.")
+    try:
+        workspace_uuid = uuid.UUID(str(workspace_id))
+    except (ValueError, TypeError, AttributeError):
+        raise Http404("No such workspace.") from None
+    workspace = (
+        Workspace.objects.select_related("plan", "agency")
+        .annotate(
+            member_role=Subquery(Membership.objects.filter(workspace=OuterRef("pk"), user=user).values("role")[:1]),
+            staff_role=Subquery(
+                AgencyMembership.objects.filter(agency=OuterRef("agency"), user=user).values("role")[:1]
+            ),
+        )
+        .filter(pk=workspace_uuid)
+        .first()
+    )
+    if workspace is None or not (workspace.member_role or workspace.staff_role):
+        raise Http404("No such workspace.")
+    member, staff = workspace.member_role, workspace.staff_role
+    role = max((r for r in (member, staff) if r), key=lambda r: _RANK[r])
+    return WorkspaceAccess(workspace=workspace, role=role, via_agency=bool(staff) and role != member)
+
+
+def agencies_staffed(*, user: AbstractBaseUser) -> QuerySet[Agency]:
+    """The agencies whose staff the user is (the /agency/ view's choice)."""
+    return Agency.objects.filter(memberships__user=user).distinct().order_by("name")
+
+
+def api_keys_list(*, workspace: Workspace) -> QuerySet[ApiKey]:
+    """The workspace's API keys, newest first (contact_workspace_created's sibling index)."""
+    return ApiKey.objects.filter(workspace=workspace).select_related("created_by").order_by("-created_at")

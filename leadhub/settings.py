@@ -135,12 +135,16 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "oauth2_provider",
     "django_ratelimit",
+    "django_htmx",
     "leadhub",
     "leadhub.api",
     "accounts",
     "webhooks",
     "crm",
     "messaging",
+    "messaging.campaigns",
+    "leadhub.web",
+    "dashboard",
 ]
 
 MIDDLEWARE = [
@@ -153,6 +157,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -170,6 +175,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "leadhub.web.context_processors.layout",
             ],
         },
     },
@@ -280,7 +286,10 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
-LOGIN_URL = "/admin/login/"
+# The dashboard's log in and out (Django's auth views); the admin keeps its own page.
+LOGIN_URL = "/login/"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "/login/"
 
 OAUTH2_PROVIDER_APPLICATION_MODEL = "accounts.OAuthApplication"
 OAUTH2_PROVIDER = {
@@ -339,6 +348,8 @@ SPECTACULAR_SETTINGS = {
         "MessageStatusEnum": "messaging.models.Message.Status",
         "ConversationChannelEnum": "messaging.models.Conversation.Channel",
         "SendChannelEnum": "messaging.models.SEND_CHANNELS",
+        "CampaignStatusEnum": "messaging.campaigns.models.Campaign.Status",
+        "CampaignRecipientStatusEnum": "messaging.campaigns.models.Recipient.Status",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
@@ -394,6 +405,15 @@ CONVERSATION_IDLE_MINUTES = env_int("CONVERSATION_IDLE_MINUTES", 30, minimum=1)
 # Hand-off attempts of an outbound message on provider 5xx and timeouts before it is failed.
 MESSAGE_SEND_MAX_ATTEMPTS = env_int("MESSAGE_SEND_MAX_ATTEMPTS", 5, minimum=1)
 
+# --- Campaigns (SPEC §7) -----------------------------------------------------------------
+
+# Messages per second of a line whose own `mps` is not set (Twilio's long codes send 1/s).
+CAMPAIGN_DEFAULT_MPS = env_int("CAMPAIGN_DEFAULT_MPS", 1, minimum=1)
+# Provider calls a campaign driver makes at once (each waits on the provider's answer).
+CAMPAIGN_SEND_THREADS = env_int("CAMPAIGN_SEND_THREADS", 8, minimum=1)
+# The largest create request: 100,000 recipients with a small context each fit in 32 MiB.
+CAMPAIGN_MAX_REQUEST_BYTES = env_int("CAMPAIGN_MAX_REQUEST_BYTES", 32 * 1024 * 1024, minimum=1024)
+
 # --- E-mail (endpoint-disabled notices) ------------------------------------------------------
 
 # Until EMAIL_URL (SPEC §2) is configured, mail is written to the console (the worker's log);
@@ -424,8 +444,20 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = True
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("TRUST_X_FORWARDED_PROTO") else None
-SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", False)
+# The public scheme and host (behind a proxy): provider callbacks are built from it, and an
+# https base makes the session and CSRF cookies secure unless SECURE_COOKIES says otherwise.
+PUBLIC_BASE_URL = env_str("PUBLIC_BASE_URL").rstrip("/")
+if PUBLIC_BASE_URL:
+    _url("PUBLIC_BASE_URL", PUBLIC_BASE_URL, {"http", "https"})
+SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", PUBLIC_BASE_URL.startswith("https://"))
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+# The dashboard reads the CSRF token from the page (forms and htmx's header), never the cookie.
+CSRF_COOKIE_HTTPONLY = True
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+
+# The dashboard's CSV import: the largest file accepted (bytes).
+CSV_IMPORT_MAX_BYTES = env_int("CSV_IMPORT_MAX_BYTES", 20_000_000, minimum=1_000)
 
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()
 if LOG_LEVEL not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:

@@ -21,6 +21,7 @@ api_v1 = [
     path("", include("webhooks.urls")),
     path("", include("crm.urls")),
     path("", include("messaging.urls")),
+    path("", include("messaging.campaigns.urls")),
 ]
 
 urlpatterns = [
@@ -35,6 +36,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("admin/", admin.site.urls),
+    path("", include("dashboard.urls", namespace="web")),
 ]
 
 handler400 = "leadhub.api.errors.bad_request"

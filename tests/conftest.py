@@ -134,3 +134,10 @@ def _fresh_cache():
         cache.delete_pattern("*")  # django-redis: only this project's prefixed keys
     else:
         cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _var_dir_in_tmp(tmp_path, settings):
+    """Files the commands write at run time (var/credentials.env) go to the test's own directory,
+    never into the developer's var/."""
+    settings.VAR_DIR = tmp_path / "var"

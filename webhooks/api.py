@@ -73,6 +73,7 @@ class EndpointSerializer(serializers.ModelSerializer):
             "url",
             "description",
             "event_types",
+            "data_filter",
             "enabled",
             "disabled_at",
             "disabled_reason",

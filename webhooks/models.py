@@ -14,6 +14,9 @@ class Endpoint(models.Model):
     description = models.CharField(max_length=500, blank=True)
     # Empty: every event type.
     event_types = models.JSONField(default=list, blank=True)
+    # Empty: every event of those types. Otherwise only events whose data has each of these
+    # keys with exactly this value, e.g. {"campaign_id": "..."}: a campaign's own endpoint.
+    data_filter = models.JSONField(default=dict, blank=True)
     # "whsec_" + base64 of 24-64 random bytes. During a rotation the previous secret also
     # signs until previous_secret_expires_at (24 hours).
     secret = models.CharField(max_length=120)
@@ -41,8 +44,12 @@ class Endpoint(models.Model):
     def __str__(self) -> str:
         return self.url
 
-    def subscribes_to(self, event_type: str) -> bool:
-        return not self.event_types or event_type in self.event_types
+    def subscribes_to(self, event_type: str, data: dict | None = None) -> bool:
+        if self.event_types and event_type not in self.event_types:
+            return False
+        if self.data_filter:
+            return isinstance(data, dict) and all(data.get(key) == value for key, value in self.data_filter.items())
+        return True
 
 
 class Event(models.Model):

@@ -5,7 +5,6 @@ native envelope. The policy (what changes when) is lead_intake's.
 """
 
 from rest_framework import status
-from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
 from leadhub.api.authentication import (
@@ -14,7 +13,7 @@ from leadhub.api.authentication import (
     TokenParameterAuthentication,
 )
 from leadhub.api.errors import form_exception_handler
-from leadhub.api.parsers import JSONParser
+from leadhub.api.parsers import FORM_TOOL_PARSERS
 from leadhub.api.permissions import HasScopes, IsCredential
 from leadhub.api.ratelimit import IntakeRateThrottle
 from leadhub.api.views import ApiView
@@ -28,7 +27,8 @@ class IntakeView(ApiView):
     authentication_classes = [BearerApiKeyAuthentication, HeaderApiKeyAuthentication, TokenParameterAuthentication]
     permission_classes = [IsCredential, HasScopes]
     throttle_classes = [IntakeRateThrottle]
-    parser_classes = [JSONParser, FormParser, MultiPartParser]
+    parser_classes = FORM_TOOL_PARSERS  # JSON whatever the Content-Type says, or a form
+    field_aliases = {"phone": "phone_number", "mobile": "phone_number", "full_name": "name", "company": "company_name"}
     required_scopes = {"POST": ["intake"]}
     strict_input = False  # SPEC §5.1: form tools post whole forms; unknown fields are ignored
 

@@ -1,13 +1,17 @@
 """createworkspace NAME: a workspace with an owner, an API key, an OAuth client and a brain."""
 
 import json
+import sys
+from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
-from accounts.models import Plan
+from accounts.models import Plan, Workspace
 from accounts.services import api_key_create, oauth_application_create, owner_create, workspace_create
 from messaging.services import brain_create
+
+from .. import credentials as credentials_file
 
 
 def positive_int(value: str) -> int:
@@ -55,9 +59,17 @@ def print_credentials(command: BaseCommand, credentials: dict, *, as_json: bool)
     if as_json:
         command.stdout.write(json.dumps(credentials))
         return
-    width = max(len(key) for key in credentials)
-    for key, value in credentials.items():
-        command.stdout.write(f"{key.ljust(width)}  {value}")
+    for line in credentials_file.env_lines(credentials):
+        command.stdout.write(line)
+
+
+def write_credentials_file(path: Path, credentials: dict, *, title: str) -> Path | None:
+    """Write the env file; a place that cannot be written (a read-only container) is said, not fatal."""
+    try:
+        return credentials_file.write(path, credentials, title=title)
+    except OSError as exc:
+        sys.stderr.write(f"Could not write {path}: {exc.strerror}. The credentials are printed above only.\n")
+        return None
 
 
 class Command(BaseCommand):
@@ -83,3 +95,12 @@ class Command(BaseCommand):
             intake_rate=options["intake_rate"],
         )
         print_credentials(self, credentials, as_json=options["json"])
+        slug = Workspace.objects.values_list("slug", flat=True).get(pk=credentials["workspace_id"])
+        path = write_credentials_file(
+            credentials_file.workspace_path(slug), credentials, title=f"LeadHub workspace {options['name']!r}"
+        )
+        if path is not None:
+            sys.stderr.write(
+                f"Credentials written to {credentials_file.shown(path)} (mode 0600): "
+                f"source {credentials_file.shown(path)}\n"
+            )

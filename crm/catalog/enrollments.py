@@ -1,0 +1,50 @@
+"""Writes for sequence enrollments besides enrolling (services.sequence_enroll): an
+enrollment ends when its last step is sent, or stops when the person replies or opts out.
+Sending the steps is messaging's (it reads these models and calls these services)."""
+
+from django.db import transaction
+from django.utils import timezone
+
+from ..models import Contact, Enrollment, TimelineEntry
+
+
+def enrollment_complete(*, enrollment: Enrollment) -> bool:
+    """The last step has gone out."""
+    with transaction.atomic():
+        done = Enrollment.objects.filter(pk=enrollment.pk, status=Enrollment.Status.ACTIVE).update(
+            status=Enrollment.Status.COMPLETED, stopped_at=timezone.now()
+        )
+        if done:
+            TimelineEntry.objects.create(
+                workspace_id=enrollment.workspace_id,
+                contact_id=enrollment.contact_id,
+                kind=TimelineEntry.Kind.SEQUENCE,
+                data={"sequence_id": enrollment.sequence_id, "completed": True},
+            )
+    return bool(done)
+
+
+def enrollments_stop(*, contact: Contact, reason: str) -> int:
+    """Stop every active enrollment of the contact (`reason`: "reply", "opt_out", ...); each
+    stop is on the contact's timeline."""
+    with transaction.atomic():
+        stopping = list(
+            Enrollment.objects.select_for_update()
+            .filter(contact=contact, status=Enrollment.Status.ACTIVE)
+            .values_list("pk", "sequence_id")
+        )
+        if not stopping:
+            return 0
+        Enrollment.objects.filter(pk__in=[pk for pk, _ in stopping]).update(
+            status=Enrollment.Status.STOPPED, stopped_at=timezone.now()
+        )
+        TimelineEntry.objects.bulk_create(
+            TimelineEntry(
+                workspace_id=contact.workspace_id,
+                contact=contact,
+                kind=TimelineEntry.Kind.SEQUENCE,
+                data={"sequence_id": sequence_id, "stopped": reason},
+            )
+            for _, sequence_id in stopping
+        )
+    return len(stopping)

@@ -1,0 +1,100 @@
+"""Reads that span apps, for the dashboard's agency view and stats page: each figure is one
+grouped query over every workspace asked for, never a query per workspace."""
+
+import datetime
+from typing import Any
+
+from django.apps import apps
+from django.db.models import Avg, Count, DurationField, ExpressionWrapper, F, OuterRef, Q, Subquery
+
+from accounts.models import Agency, Workspace
+from crm.models import HOT_MESSAGE_COUNT, Contact
+from messaging.models import Message
+from webhooks.models import Delivery
+
+
+def _first_reply():
+    """The first message the workspace sent to the lead, at or after the lead arrived."""
+    return (
+        Message.objects.filter(
+            conversation__contact=OuterRef("pk"),
+            role=Message.Role.ASSISTANT,
+            created_at__gte=OuterRef("created_at"),
+        )
+        .order_by("created_at")
+        .values("created_at")[:1]
+    )
+
+
+def speed_to_lead(*, workspace_ids: list, since: datetime.datetime, until: datetime.datetime) -> dict:
+    """workspace id -> {"avg": timedelta | None, "answered": n} for leads that arrived in
+    [since, until): the time from a lead's arrival to its first reply."""
+    rows = (
+        Contact.objects.filter(workspace_id__in=workspace_ids, created_at__gte=since, created_at__lt=until)
+        .annotate(first_reply=Subquery(_first_reply()))
+        .filter(first_reply__isnull=False)
+        .values("workspace_id")
+        .annotate(
+            avg=Avg(ExpressionWrapper(F("first_reply") - F("created_at"), output_field=DurationField())),
+            answered=Count("id"),
+        )
+        .order_by()
+    )
+    return {row["workspace_id"]: {"avg": row["avg"], "answered": row["answered"]} for row in rows}
+
+
+def _booking_model():
+    # The booking app arrives separately (issue 10); until it is installed there is no column.
+    if not apps.is_installed("booking"):
+        return None
+    return apps.get_model("booking", "Booking")
+
+
+def agency_overview(*, agency: Agency, days: int = 7) -> dict[str, Any]:
+    """Every workspace of the agency with its new and hot leads, speed to lead, bookings and
+    failed deliveries of the last `days` days: one query per column."""
+    now = datetime.datetime.now(datetime.UTC)
+    since = now - datetime.timedelta(days=days)
+    workspaces = list(Workspace.objects.filter(agency=agency).select_related("plan").order_by("name"))
+    ids = [workspace.pk for workspace in workspaces]
+    leads = {
+        row["workspace_id"]: row
+        for row in Contact.objects.filter(workspace_id__in=ids, created_at__gte=since)
+        .values("workspace_id")
+        .annotate(new=Count("id"), hot=Count("id", filter=Q(message_count__gte=HOT_MESSAGE_COUNT)))
+        .order_by()
+    }
+    speed = speed_to_lead(workspace_ids=ids, since=since, until=now)
+    failed = dict(
+        Delivery.objects.filter(workspace_id__in=ids, status=Delivery.Status.FAILED, created_at__gte=since)
+        .values("workspace_id")
+        .annotate(n=Count("id"))
+        .order_by()
+        .values_list("workspace_id", "n")
+    )
+    booking = _booking_model()
+    bookings = None
+    if booking is not None:
+        bookings = dict(
+            booking.objects.filter(workspace_id__in=ids, created_at__gte=since)
+            .exclude(status="cancelled")
+            .values("workspace_id")
+            .annotate(n=Count("id"))
+            .order_by()
+            .values_list("workspace_id", "n")
+        )
+    rows = []
+    for workspace in workspaces:
+        lead_row = leads.get(workspace.pk, {})
+        rows.append(
+            {
+                "workspace": workspace,
+                "new": lead_row.get("new", 0),
+                "hot": lead_row.get("hot", 0),
+                "speed": speed.get(workspace.pk, {}).get("avg"),
+                "answered": speed.get(workspace.pk, {}).get("answered", 0),
+                "bookings": None if bookings is None else bookings.get(workspace.pk, 0),
+                "failed": failed.get(workspace.pk, 0),
+            }
+        )
+    return {"rows": rows, "since": since, "days": days, "has_bookings": bookings is not None}

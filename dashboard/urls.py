@@ -1,0 +1,45 @@
+"""Every page of the dashboard in one map: the shell's, the agency view, and each app's views
+under /w/<workspace_id>/ (each such view goes through leadhub.web.access.workspace_page)."""
+
+from django.urls import include, path
+
+from accounts import views as accounts_views
+from crm import views as crm_views
+from leadhub.web import views as shell_views
+from webhooks import views as webhooks_views
+
+from . import views
+
+app_name = "web"
+
+workspace_patterns = [
+    path("", views.workspace_home, name="workspace"),
+    path("leads/", crm_views.leads, name="leads"),
+    path("leads/export.csv", views.leads_export, name="leads-export"),
+    path("leads/import/", views.leads_import, name="leads-import"),
+    path("leads/import/<str:import_id>/", views.leads_import_detail, name="leads-import-detail"),
+    path("leads/import/<str:import_id>/progress", views.leads_import_progress, name="leads-import-progress"),
+    path("leads/import/<str:import_id>/rejected.csv", views.leads_import_rejected, name="leads-import-rejected"),
+    path("leads/<str:contact_id>/", crm_views.lead, name="lead"),
+    path("leads/<str:contact_id>/notes", crm_views.lead_note, name="lead-note"),
+    path("leads/<str:contact_id>/tags", crm_views.lead_tags, name="lead-tags"),
+    path("leads/<str:contact_id>/update", crm_views.lead_update, name="lead-update"),
+    path("stats/", views.stats, name="stats"),
+    path("webhooks/", webhooks_views.endpoints, name="webhooks"),
+    path("webhooks/deliveries/<str:delivery_id>/", webhooks_views.delivery, name="delivery"),
+    path("webhooks/deliveries/<str:delivery_id>/replay", webhooks_views.delivery_replay, name="delivery-replay"),
+    path("webhooks/deliveries/<str:delivery_id>/give-up", webhooks_views.delivery_give_up, name="delivery-give-up"),
+    path("webhooks/<str:endpoint_id>/", webhooks_views.endpoint, name="webhook"),
+    path("webhooks/<str:endpoint_id>/enabled", webhooks_views.endpoint_enabled, name="webhook-enabled"),
+    path("webhooks/<str:endpoint_id>/replay", webhooks_views.endpoint_replay, name="webhook-replay"),
+    path("keys/", accounts_views.keys, name="keys"),
+    path("keys/<str:key_id>/revoke", accounts_views.key_revoke, name="key-revoke"),
+]
+
+urlpatterns = [
+    path("", shell_views.home, name="home"),
+    path("login/", shell_views.LoginView.as_view(), name="login"),
+    path("logout/", shell_views.LogoutView.as_view(), name="logout"),
+    path("agency/", views.agency, name="agency"),
+    path("w/<str:workspace_id>/", include(workspace_patterns)),
+]

@@ -1,0 +1,404 @@
+"""The campaign engine: beat starts due campaigns and drives running ones; a driver hands the
+due recipients to the provider at the line's pace, outside quiet hours, never twice.
+
+How a recipient goes out at most once, through worker kills and broker restarts:
+
+- One driver per campaign at a time: it holds the campaign's lease (a conditional UPDATE), and
+  renews it as it goes. A lost drive message or a dead worker only delays the campaign: beat
+  finds the running campaign with a free lease and starts another driver.
+- Recipients are claimed in small chunks with SELECT ... FOR UPDATE SKIP LOCKED and marked
+  `sending` (committed) before the provider is called; the provider's answer is recorded
+  right after. A recipient left `sending` by a driver that died between the two may or may not
+  have reached the provider, so it is never sent again: it becomes `failed` with reason
+  `interrupted` (at most a chunk, a tenth of a second of sending, per kill).
+
+Pace: every sender reserves its slots on the line's LinePace row (`mps` a second), so two
+campaigns on one line, or two workers, share the line's rate. Quiet hours: a recipient due in
+its quiet hours gets a new `due_at` (the first allowed moment in all its zones) and waits in
+the database.
+"""
+
+import logging
+import math
+import time
+import uuid
+from collections import defaultdict
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from crm.models import Contact
+
+from . import quiet, rendering
+from .models import Campaign, LinePace, Recipient
+
+logger = logging.getLogger(__name__)
+
+LEASE = timedelta(seconds=60)
+# A chunk is about this much sending at the line's pace (at most CHUNK_MAX recipients): what a
+# killed driver can leave interrupted.
+CHUNK_SECONDS = 0.1
+CHUNK_MAX = 50
+# Quiet hours are re-applied to the due recipients this often while a driver runs.
+HOLD_EVERY = timedelta(seconds=30)
+# A `sending` recipient older than this belongs to a dead driver (HTTP calls time out long before).
+STALE_SENDING = timedelta(minutes=2)
+
+
+@dataclass(frozen=True)
+class Item:
+    """What a sender needs of one recipient: plain values, no database."""
+
+    recipient_id: int
+    phone: str
+    body: str
+
+
+@dataclass(frozen=True)
+class Outcome:
+    sid: str = ""
+    error_code: str = ""
+    error: str = ""
+    opted_out: bool = False  # the provider said the person unsubscribed (21610)
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.sid)
+
+
+HandOff = Callable[[Item], Outcome]
+# Builds the hand-off function of a campaign (provider account, numbers, callback URLs); it is
+# called in the driver's thread, the function it returns in the pool's.
+SenderFactory = Callable[[Campaign], HandOff]
+
+
+@dataclass
+class DriveResult:
+    sent: int = 0
+    failed: int = 0
+    skipped: int = 0
+    held: int = 0
+    interrupted: int = 0
+    completed: bool = False
+
+
+def line_mps(line) -> float:
+    value = getattr(line, "mps", None)
+    return float(value) if value else float(settings.CAMPAIGN_DEFAULT_MPS)
+
+
+# --- Beat ------------------------------------------------------------------------------------
+
+
+def campaigns_start_due(*, now: datetime | None = None) -> int:
+    """Scheduled campaigns whose time has come become running."""
+    now = now or timezone.now()
+    return Campaign.objects.filter(status=Campaign.Status.SCHEDULED, schedule_at__lte=now).update(
+        status=Campaign.Status.RUNNING, started_at=now
+    )
+
+
+# Beat reserves a campaign for the driver it enqueues this long: the driver adopts the lease
+# when it starts; a lost message frees the campaign for the next beat.
+KICK_LEASE = timedelta(seconds=15)
+
+
+def campaigns_kick(*, now: datetime | None = None) -> list[tuple[uuid.UUID, uuid.UUID]]:
+    """Beat's work: start the due campaigns, then reserve each campaign to drive for one
+    driver. Returns (campaign id, lease token) pairs, one driver task each."""
+    now = now or timezone.now()
+    campaigns_start_due(now=now)
+    kicks = []
+    for campaign_id in campaigns_to_drive(now=now):
+        token = campaign_lease_take(campaign_id, now=now, duration=KICK_LEASE)
+        if token is not None:
+            kicks.append((campaign_id, token))
+    return kicks
+
+
+def campaigns_to_drive(*, now: datetime | None = None, limit: int = 100) -> list[uuid.UUID]:
+    """Running campaigns nobody drives that have recipients due (or left `sending`)."""
+    now = now or timezone.now()
+    free = Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lte=now)
+    ids = list(
+        Campaign.objects.filter(free, status=Campaign.Status.RUNNING)
+        .order_by("started_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+    if not ids:
+        return []
+    due = set(
+        Recipient.objects.filter(
+            Q(status=Recipient.Status.QUEUED, due_at__lte=now) | Q(status=Recipient.Status.SENDING),
+            campaign_id__in=ids,
+        )
+        .values_list("campaign_id", flat=True)
+        .distinct()
+    )
+    idle = [pk for pk in ids if pk not in due]
+    for pk in idle:
+        campaign_complete_if_done(campaign_id=pk, now=now)
+    return [pk for pk in ids if pk in due]
+
+
+def campaign_complete_if_done(*, campaign_id, now: datetime | None = None) -> bool:
+    now = now or timezone.now()
+    if Recipient.objects.filter(
+        campaign_id=campaign_id, status__in=[Recipient.Status.QUEUED, Recipient.Status.SENDING]
+    ).exists():
+        return False
+    return bool(
+        Campaign.objects.filter(pk=campaign_id, status=Campaign.Status.RUNNING).update(
+            status=Campaign.Status.COMPLETED, completed_at=now
+        )
+    )
+
+
+# --- Lease -----------------------------------------------------------------------------------
+
+
+def campaign_lease_take(campaign_id, *, now: datetime, duration: timedelta = LEASE) -> uuid.UUID | None:
+    """Hold the campaign (nobody else drives it) until now + duration; None when held already."""
+    token = uuid.uuid4()
+    free = Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lte=now)
+    taken = Campaign.objects.filter(free, pk=campaign_id, status=Campaign.Status.RUNNING).update(
+        lease_token=token, lease_expires_at=now + duration
+    )
+    return token if taken else None
+
+
+def _lease_renew(campaign_id, token: uuid.UUID) -> bool:
+    return bool(
+        Campaign.objects.filter(pk=campaign_id, lease_token=token, status=Campaign.Status.RUNNING).update(
+            lease_expires_at=timezone.now() + LEASE
+        )
+    )
+
+
+def _lease_release(campaign_id, token: uuid.UUID) -> None:
+    Campaign.objects.filter(pk=campaign_id, lease_token=token).update(lease_token=None, lease_expires_at=None)
+
+
+# --- Driving ---------------------------------------------------------------------------------
+
+
+def recipients_interrupted(*, campaign: Campaign, now: datetime) -> int:
+    """Recipients a dead driver left `sending`: they may have reached the provider, so they are
+    not sent again."""
+    return Recipient.objects.filter(
+        campaign=campaign, status=Recipient.Status.SENDING, handed_off_at__lte=now - STALE_SENDING
+    ).update(
+        status=Recipient.Status.FAILED,
+        reason=Recipient.INTERRUPTED,
+        error="The worker stopped while handing this message to the provider; not sent again, to never send twice.",
+    )
+
+
+def recipients_hold(*, campaign: Campaign, now: datetime) -> tuple[int, int]:
+    """Move the due recipients that are in their quiet hours to their next allowed moment,
+    one UPDATE per group of zones. Returns (held, skipped for lack of any allowed hour)."""
+    due = Recipient.objects.filter(campaign=campaign, status=Recipient.Status.QUEUED, due_at__lte=now)
+    groups = {tuple(zones) for zones in due.values_list("time_zones", flat=True).distinct()}
+    held = skipped = 0
+    for zones in groups:
+        moment = quiet.next_allowed(now, zones, campaign.quiet_start, campaign.quiet_end)
+        if moment == now:
+            continue
+        rows = due.filter(time_zones=list(zones))
+        if moment is None:
+            skipped += rows.update(status=Recipient.Status.SKIPPED, reason=Recipient.NO_ALLOWED_HOURS)
+        else:
+            held += rows.update(due_at=moment)
+    return held, skipped
+
+
+@dataclass
+class _Claimed:
+    send: list[Recipient]
+    skipped: int
+    held: int
+
+
+def _claim(*, campaign: Campaign, now: datetime, limit: int) -> _Claimed:
+    """Take up to `limit` due recipients (SKIP LOCKED): the opted out are skipped, those in
+    quiet hours pushed to their morning, the rest marked `sending` and returned."""
+    with transaction.atomic():
+        ids = list(
+            Recipient.objects.filter(campaign=campaign, status=Recipient.Status.QUEUED, due_at__lte=now)
+            .order_by("due_at", "id")
+            .select_for_update(skip_locked=True)
+            .values_list("pk", flat=True)[:limit]
+        )
+        if not ids:
+            return _Claimed([], 0, 0)
+        rows = list(Recipient.objects.filter(pk__in=ids).select_related("contact").order_by("due_at", "id"))
+        opted_out, later, send = [], defaultdict(list), []
+        for row in rows:
+            if row.contact is not None and row.contact.sms_opt_out:
+                opted_out.append(row.pk)
+                continue
+            moment = quiet.next_allowed(now, row.time_zones, campaign.quiet_start, campaign.quiet_end)
+            if moment != now:
+                later[moment].append(row.pk)
+                continue
+            send.append(row)
+        if opted_out:
+            Recipient.objects.filter(pk__in=opted_out).update(
+                status=Recipient.Status.SKIPPED, reason=Recipient.OPTED_OUT
+            )
+        held = 0
+        for moment, pks in later.items():
+            if moment is None:
+                opted_out += pks  # counted with the skipped
+                Recipient.objects.filter(pk__in=pks).update(
+                    status=Recipient.Status.SKIPPED, reason=Recipient.NO_ALLOWED_HOURS
+                )
+            else:
+                held += len(pks)
+                Recipient.objects.filter(pk__in=pks).update(due_at=moment)
+        if send:
+            Recipient.objects.filter(pk__in=[row.pk for row in send]).update(
+                status=Recipient.Status.SENDING, handed_off_at=now
+            )
+    return _Claimed(send, len(opted_out), held)
+
+
+def line_slots_reserve(*, line_id: int, count: int, mps: float, now: datetime) -> datetime:
+    """Reserve `count` send slots on the line; returns when the first one is (the others follow
+    every 1/mps seconds)."""
+    with transaction.atomic():
+        LinePace.objects.get_or_create(line_id=line_id)
+        pace = LinePace.objects.select_for_update().get(line_id=line_id)
+        start = max(now, pace.next_slot_at)
+        pace.next_slot_at = start + timedelta(seconds=count / mps)
+        pace.save(update_fields=["next_slot_at"])
+    return start
+
+
+def _opted_out_now(contact_ids: list) -> set:
+    """Consent at hand-off time: who opted out since the chunk was claimed."""
+    if not contact_ids:
+        return set()
+    return set(Contact.objects.filter(pk__in=contact_ids, sms_opt_out=True).values_list("pk", flat=True))
+
+
+def campaign_drive(
+    *,
+    campaign_id,
+    sender_for: SenderFactory,
+    token: uuid.UUID | None = None,
+    max_seconds: float = 20.0,
+    on_opt_out: Callable[[Recipient, Outcome], None] | None = None,
+) -> DriveResult | None:
+    """Drive one running campaign for up to `max_seconds`: None when another driver holds it.
+    `token` is a lease taken for this driver by beat (campaigns_kick); without one the driver
+    takes the lease itself."""
+    result = DriveResult()
+    now = timezone.now()
+    if token is None:
+        token = campaign_lease_take(campaign_id, now=now)
+    elif not _lease_renew(campaign_id, token):
+        token = None
+    if token is None:
+        return None
+    try:
+        campaign = Campaign.objects.select_related("line", "workspace").get(pk=campaign_id)
+        result.interrupted = recipients_interrupted(campaign=campaign, now=now)
+        template = rendering.template_compile(campaign.message_template)
+        hand_off = sender_for(campaign)
+        mps = line_mps(campaign.line)
+        chunk = max(1, min(CHUNK_MAX, math.ceil(mps * CHUNK_SECONDS)))
+        deadline = time.monotonic() + max_seconds
+        next_hold = now
+        threads = max(1, min(settings.CAMPAIGN_SEND_THREADS, chunk))
+        with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="campaign-send") as pool:
+            while time.monotonic() < deadline:
+                now = timezone.now()
+                if now >= next_hold:
+                    held, skipped = recipients_hold(campaign=campaign, now=now)
+                    result.held += held
+                    result.skipped += skipped
+                    next_hold = now + HOLD_EVERY
+                claimed = _claim(campaign=campaign, now=now, limit=chunk)
+                result.skipped += claimed.skipped
+                result.held += claimed.held
+                if not claimed.send:
+                    if not (claimed.skipped or claimed.held):
+                        break
+                    continue
+                _send_chunk(
+                    campaign=campaign,
+                    rows=claimed.send,
+                    template=template,
+                    hand_off=hand_off,
+                    pool=pool,
+                    mps=mps,
+                    result=result,
+                    on_opt_out=on_opt_out,
+                )
+                if not _lease_renew(campaign_id, token):
+                    break
+        result.completed = campaign_complete_if_done(campaign_id=campaign_id)
+    finally:
+        _lease_release(campaign_id, token)
+    return result
+
+
+def _send_chunk(*, campaign, rows, template, hand_off: HandOff, pool, mps: float, result: DriveResult, on_opt_out):
+    stopped = _opted_out_now([row.contact_id for row in rows if row.contact_id])
+    items, done = [], []
+    for row in rows:
+        if row.contact_id in stopped:
+            row.status, row.reason = Recipient.Status.SKIPPED, Recipient.OPTED_OUT
+            result.skipped += 1
+            done.append(row)
+            continue
+        row.body = rendering.render(
+            template, context=row.context or {}, contact_fields=rendering.contact_values(row.contact)
+        )
+        if len(row.body) > rendering.MAX_BODY:
+            row.status, row.reason = Recipient.Status.FAILED, "body_too_long"
+            row.error = f"The rendered message has {len(row.body)} characters; at most {rendering.MAX_BODY}."
+            result.failed += 1
+            done.append(row)
+            continue
+        items.append((row, Item(recipient_id=row.pk, phone=row.phone, body=row.body)))
+    start = (
+        line_slots_reserve(line_id=campaign.line_id, count=len(items), mps=mps, now=timezone.now()) if items else None
+    )
+    futures = []
+    for position, (row, item) in enumerate(items):
+        slot = start + timedelta(seconds=position / mps)
+        futures.append((row, pool.submit(_at_slot, hand_off, item, slot)))
+    for row, future in futures:
+        try:
+            outcome = future.result()
+        except Exception as exc:  # a sender bug must not leave the chunk `sending`
+            logger.exception("Hand-off of recipient %s failed unexpectedly", row.pk)
+            outcome = Outcome(error=f"Unexpected error: {type(exc).__name__}")
+        if outcome.ok:
+            row.status, row.provider_sid = Recipient.Status.SENT, outcome.sid
+            result.sent += 1
+        else:
+            row.status, row.error_code, row.error = Recipient.Status.FAILED, outcome.error_code, outcome.error[:500]
+            result.failed += 1
+            if outcome.opted_out and on_opt_out is not None:
+                on_opt_out(row, outcome)
+        done.append(row)
+    with transaction.atomic():
+        Recipient.objects.bulk_update(
+            done, ["status", "provider_sid", "body", "reason", "error_code", "error"], batch_size=500
+        )
+
+
+def _at_slot(hand_off: HandOff, item: Item, slot: datetime) -> Outcome:
+    wait = (slot - timezone.now()).total_seconds()
+    if wait > 0:
+        time.sleep(wait)
+    return hand_off(item)

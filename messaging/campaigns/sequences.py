@@ -1,0 +1,203 @@
+"""Sending sequences (SPEC §7): beat sends each active enrollment's due step, inside the
+contact's allowed hours; the first step is due its delay after enrollment, each next one its
+delay after the step before. A reply or an opt-out stops the enrollment (crm.catalog.enrollments).
+
+crm owns sequences and enrollments and never imports messaging; the progress of each
+enrollment (next step, when) is kept here in SequenceProgress, started by beat for every new
+active enrollment. A step goes out at most once: its SequenceSend row (unique per enrollment
+and step) is committed before the provider is called.
+"""
+
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from crm.catalog.enrollments import enrollment_complete, enrollments_stop
+from crm.models import Enrollment, Line, SequenceStep
+
+from . import quiet, rendering
+from .engine import HandOff, Item, Outcome, line_mps, line_slots_reserve
+from .models import DEFAULT_QUIET_END, DEFAULT_QUIET_START, SequenceProgress, SequenceSend
+
+logger = logging.getLogger(__name__)
+
+LEASE = timedelta(seconds=60)
+BATCH = 50
+
+# (line) -> the hand-off function sending an SMS from that line.
+LineSender = Callable[[Line], HandOff]
+# (enrollment, since) -> whether the contact wrote in since then.
+ReplyCheck = Callable[[Enrollment, datetime], bool]
+
+
+@dataclass
+class TickResult:
+    started: int = 0
+    sent: int = 0
+    failed: int = 0
+    held: int = 0
+    stopped: int = 0
+    completed: int = 0
+
+
+def progress_start(*, now: datetime) -> int:
+    """Give every active enrollment that has none a progress row: its first step is due its
+    delay after enrollment."""
+    fresh = list(
+        Enrollment.objects.filter(status=Enrollment.Status.ACTIVE)
+        .exclude(pk__in=SequenceProgress.objects.values("enrollment_id"))
+        .select_related("sequence")[:1000]
+    )
+    if not fresh:
+        return 0
+    first_delays = dict(
+        SequenceStep.objects.filter(sequence_id__in={e.sequence_id for e in fresh}, position=1).values_list(
+            "sequence_id", "delay_minutes"
+        )
+    )
+    rows = []
+    for enrollment in fresh:
+        delay = first_delays.get(enrollment.sequence_id)
+        due = None if delay is None else enrollment.enrolled_at + timedelta(minutes=delay)
+        rows.append(
+            SequenceProgress(enrollment=enrollment, workspace_id=enrollment.workspace_id, next_position=1, due_at=due)
+        )
+        if due is None:  # a sequence without steps: nothing to send
+            enrollment_complete(enrollment=enrollment)
+    SequenceProgress.objects.bulk_create(rows, ignore_conflicts=True)
+    return len(rows)
+
+
+def _claim(*, now: datetime) -> tuple[list[SequenceProgress], uuid.UUID]:
+    token = uuid.uuid4()
+    free = Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lte=now)
+    with transaction.atomic():
+        ids = list(
+            SequenceProgress.objects.filter(free, due_at__lte=now)
+            .order_by("due_at")
+            .select_for_update(skip_locked=True)
+            .values_list("pk", flat=True)[:BATCH]
+        )
+        SequenceProgress.objects.filter(pk__in=ids).update(lease_token=token, lease_expires_at=now + LEASE)
+    progress = list(
+        SequenceProgress.objects.filter(pk__in=ids, lease_token=token).select_related(
+            "enrollment__contact", "enrollment__sequence", "workspace"
+        )
+    )
+    return progress, token
+
+
+def _release(progress: SequenceProgress, **fields) -> None:
+    SequenceProgress.objects.filter(pk=progress.pk, lease_token=progress.lease_token).update(
+        lease_token=None, lease_expires_at=None, **fields
+    )
+
+
+def sequences_tick(
+    *, sender_for_line: LineSender, replied_since: ReplyCheck, now: datetime | None = None
+) -> TickResult:
+    """One beat: start new enrollments, then send the steps that are due."""
+    now = now or timezone.now()
+    result = TickResult(started=progress_start(now=now))
+    progress_rows, _token = _claim(now=now)
+    for progress in progress_rows:
+        try:
+            _step(progress, now=now, sender_for_line=sender_for_line, replied_since=replied_since, result=result)
+        except Exception:  # one enrollment's failure must not stop the others; its lease expires
+            logger.exception("Sequence step of enrollment %s failed unexpectedly", progress.pk)
+    return result
+
+
+def _line_of(enrollment: Enrollment) -> Line | None:
+    contact = enrollment.contact
+    if contact.line_id:
+        return contact.line
+    return Line.objects.filter(workspace_id=enrollment.workspace_id).order_by("created_at", "pk").first()
+
+
+def _step(progress, *, now, sender_for_line: LineSender, replied_since: ReplyCheck, result: TickResult) -> None:
+    enrollment = progress.enrollment
+    contact = enrollment.contact
+    if enrollment.status != Enrollment.Status.ACTIVE:
+        _release(progress, due_at=None)
+        return
+    if contact.sms_opt_out or replied_since(enrollment, enrollment.enrolled_at):
+        result.stopped += enrollments_stop(contact=contact, reason="opt_out" if contact.sms_opt_out else "reply")
+        _release(progress, due_at=None)
+        return
+    step = SequenceStep.objects.filter(sequence_id=enrollment.sequence_id, position=progress.next_position).first()
+    if step is None:
+        result.completed += enrollment_complete(enrollment=enrollment)
+        _release(progress, due_at=None)
+        return
+    zones = quiet.zones_for(
+        contact_timezone=contact.timezone,
+        e164=contact.phone_number or "",
+        fallback=progress.workspace.timezone,
+    )
+    moment = quiet.next_allowed(now, zones, DEFAULT_QUIET_START, DEFAULT_QUIET_END)
+    if moment != now:
+        result.held += 1
+        _release(progress, due_at=moment)  # None: never allowed, so never sent
+        return
+    line = _line_of(enrollment)
+    if line is None or not contact.phone_number:
+        _record_skip(progress, step, reason="no_line" if line is None else "no_phone")
+        _advance(progress, step=step, now=now, result=result)
+        return
+    body = _render(step.message, contact)
+    try:
+        with transaction.atomic():
+            send = SequenceSend.objects.create(
+                workspace_id=enrollment.workspace_id, enrollment=enrollment, position=step.position, body=body
+            )
+    except IntegrityError:  # this step went out (or was being sent) already: never twice
+        _advance(progress, step=step, now=now, result=result)
+        return
+    hand_off = sender_for_line(line)
+    start = line_slots_reserve(line_id=line.pk, count=1, mps=line_mps(line), now=timezone.now())
+    wait = (start - timezone.now()).total_seconds()
+    if wait > 0:
+        time.sleep(min(wait, 5))
+    outcome: Outcome = hand_off(Item(recipient_id=send.pk, phone=contact.phone_number, body=body))
+    send.status = SequenceSend.Status.SENT if outcome.ok else SequenceSend.Status.FAILED
+    send.provider_sid, send.error = outcome.sid, outcome.error[:500]
+    send.save(update_fields=["status", "provider_sid", "error"])
+    if outcome.ok:
+        result.sent += 1
+    else:
+        result.failed += 1
+    _advance(progress, step=step, now=now, result=result)
+
+
+def _record_skip(progress, step, *, reason: str) -> None:
+    SequenceSend.objects.get_or_create(
+        enrollment_id=progress.enrollment_id,
+        position=step.position,
+        defaults={"workspace_id": progress.workspace_id, "status": SequenceSend.Status.SKIPPED, "reason": reason},
+    )
+
+
+def _advance(progress, *, step, now, result: TickResult) -> None:
+    later = SequenceStep.objects.filter(sequence_id=step.sequence_id, position__gt=step.position)
+    following = later.order_by("position").first()
+    if following is None:
+        result.completed += enrollment_complete(enrollment=progress.enrollment)
+        _release(progress, due_at=None, next_position=step.position + 1)
+        return
+    _release(progress, due_at=now + timedelta(minutes=following.delay_minutes), next_position=following.position)
+
+
+def _render(message: str, contact) -> str:
+    try:
+        template = rendering.template_compile(message)
+    except rendering.InvalidTemplate:
+        return message
+    return rendering.render(template, context={}, contact_fields=rendering.contact_values(contact))

@@ -1,0 +1,88 @@
+"""The dashboard's people (owner, agent, outsider of tests/conftest.py, plus agency staff),
+logged-in browsers for them, and leads and webhook deliveries made through the services."""
+
+import pytest
+from django.db import transaction
+from django.test import Client
+
+from accounts.models import AgencyMembership, Role
+from tests.crm.support import contact_make
+from tests.webhooks.conftest import Receiver
+from webhooks import delivery as http
+from webhooks import services as webhook_services
+from webhooks.services import endpoint_create, event_emit
+
+
+def logged_in(user, *, enforce_csrf: bool = False) -> Client:
+    client = Client(enforce_csrf_checks=enforce_csrf)
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def owner_client(owner_a):
+    return logged_in(owner_a)
+
+
+@pytest.fixture
+def agent_client(agent_a):
+    return logged_in(agent_a)
+
+
+@pytest.fixture
+def outsider_client(outsider):
+    return logged_in(outsider)
+
+
+@pytest.fixture
+def staff_a(workspace_a, django_user_model):
+    """Agency staff (agent role) of workspace A's agency, with no membership of its own."""
+    user = django_user_model.objects.create_user(username="staff-a", password="staff-a-pass")
+    AgencyMembership.objects.create(agency=workspace_a.agency, user=user, role=Role.AGENT)
+    return user
+
+
+@pytest.fixture
+def lead_a(workspace_a):
+    return contact_make(workspace_a, phone="+1 818-740-5020", email="ada@example.com", name="Ada Lovelace")
+
+
+@pytest.fixture
+def lead_b(workspace_b):
+    return contact_make(workspace_b, phone="+1 818-740-5099", name="Other Person")
+
+
+@pytest.fixture
+def receiver(settings):
+    settings.WEBHOOK_ALLOW_HTTP = True
+    settings.WEBHOOK_ALLOWED_NETWORKS = ["127.0.0.0/8", "::1/128"]
+    receiver = Receiver()
+    receiver.thread.start()
+    yield receiver
+    receiver.stop()
+    http.pools.clear()
+
+
+@pytest.fixture
+def endpoint_a(workspace_a, receiver):
+    return endpoint_create(workspace=workspace_a, url=receiver.url).endpoint
+
+
+@pytest.fixture
+def endpoint_b(workspace_b, receiver):
+    return endpoint_create(workspace=workspace_b, url=receiver.url).endpoint
+
+
+def failed_delivery(workspace, endpoint, receiver, *, status=500, body=b'{"error": "database down"}'):
+    """A delivery that really reached the receiver, got `status`, and was given up (failed)."""
+    receiver.status = status
+    receiver.response_body = body
+    with transaction.atomic():
+        event_emit(workspace=workspace, type="lead.created", data={"id": "x", "name": "Ada"})
+    delivery = endpoint.deliveries.order_by("-created_at").first()
+    # Attempted here, unless a worker (the browser tests' eager Celery) did it on commit.
+    for claimed in webhook_services.deliveries_claim(delivery_ids=[str(delivery.pk)], limit=1):
+        webhook_services.delivery_attempt(delivery=claimed)
+    webhook_services.deliveries_give_up(workspace=workspace, deliveries=[delivery], actor="test")
+    delivery.refresh_from_db()
+    return delivery
