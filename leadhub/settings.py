@@ -348,6 +348,7 @@ SPECTACULAR_SETTINGS = {
         "MessageStatusEnum": "messaging.models.Message.Status",
         "ConversationChannelEnum": "messaging.models.Conversation.Channel",
         "SendChannelEnum": "messaging.models.SEND_CHANNELS",
+        "CampaignChannelEnum": "messaging.campaigns.models.Campaign.Channel",
         "CampaignStatusEnum": "messaging.campaigns.models.Campaign.Status",
         "CampaignRecipientStatusEnum": "messaging.campaigns.models.Recipient.Status",
     },
