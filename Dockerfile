@@ -1,14 +1,5 @@
 # LeadHub's production image: one image for web (gunicorn), worker, beat and migrate
 # (docker-compose.yml gives each its command). The default command serves the web.
-# The dashboard's front-end files (htmx, Chart.js) from the npm registry, at the versions that
-# package-lock.json pins, as `make vendor` takes them; only the two files reach the image.
-FROM node:20-slim AS assets
-WORKDIR /assets
-COPY package.json package-lock.json ./
-RUN npm ci --no-audit --no-fund --ignore-scripts \
-    && mkdir vendor \
-    && cp node_modules/htmx.org/dist/htmx.min.js node_modules/chart.js/dist/chart.umd.min.js vendor/
-
 FROM python:3.11-slim
 
 ENV PYTHONUNBUFFERED=1 \
@@ -29,7 +20,6 @@ COPY requirements.txt .
 RUN pip install --no-cache-dir -r requirements.txt
 
 COPY . .
-COPY --from=assets /assets/vendor/ leadhub/web/static/vendor/
 
 # Static files are collected at build into /app/staticfiles: outside var/, the embedded
 # default's state, which settings create on import and the image does not keep. Settings

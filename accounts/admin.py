@@ -3,9 +3,10 @@
 from django import forms
 from django.contrib import admin, messages
 from django.utils.html import format_html
+from oauth2_provider import admin as oauth_admin
 
 from .models import Agency, AgencyMembership, ApiKey, Membership, OAuthApplication, Plan, Workspace
-from .scopes import ALL_SCOPES, SCOPES
+from .scopes import SCOPES
 from .services import (
     api_key_create,
     api_key_revoke,
@@ -34,9 +35,8 @@ def _show_secret_once(request, what: str, secret: str) -> None:
 
 
 class ScopesFormMixin(forms.ModelForm):
-    scopes = forms.MultipleChoiceField(
-        choices=SCOPE_CHOICES, widget=forms.CheckboxSelectMultiple, initial=list(ALL_SCOPES)
-    )
+    # Least privilege: nothing is ticked until the operator ticks it (SPEC §3).
+    scopes = forms.MultipleChoiceField(choices=SCOPE_CHOICES, widget=forms.CheckboxSelectMultiple)
 
 
 @admin.register(Plan)
@@ -140,7 +140,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
         _copy_into(obj, created.api_key)
         _show_secret_once(request, "API key", created.secret)
 
-    @admin.action(description="Revoke selected API keys")
+    @admin.action(description="Revoke selected API keys", permissions=["change"])
     def revoke(self, request, queryset):
         for api_key in queryset.filter(revoked_at__isnull=True):
             api_key_revoke(api_key=api_key)
@@ -186,7 +186,7 @@ class OAuthApplicationAdmin(admin.ModelAdmin):
         messages.info(request, format_html("Client id: <code>{}</code>", created.application.client_id))
         _show_secret_once(request, "Client secret", created.client_secret)
 
-    @admin.action(description="Rotate the client secret (the old one stops working)")
+    @admin.action(description="Rotate the client secret (the old one stops working)", permissions=["change"])
     def rotate_secret(self, request, queryset):
         if queryset.count() != 1:
             messages.error(request, "Rotate one application at a time: its new secret is shown once.")
@@ -194,7 +194,22 @@ class OAuthApplicationAdmin(admin.ModelAdmin):
         rotated = oauth_application_rotate_secret(application=queryset.get())
         _show_secret_once(request, f"New client secret of {rotated.application.name}", rotated.client_secret)
 
-    @admin.action(description="Revoke all access tokens")
+    @admin.action(description="Revoke all access tokens", permissions=["change"])
     def revoke_tokens(self, request, queryset):
         total = sum(oauth_application_revoke_tokens(application=application) for application in queryset)
         messages.success(request, f"Revoked {total} tokens.")
+
+
+# django-oauth-toolkit's token admins (ACCESS_TOKEN_ADMIN_CLASS, REFRESH_TOKEN_ADMIN_CLASS), with
+# the permission their revoke action needs declared. (oauth2_provider.admin defines its classes
+# before it imports these, so the import above finds them.)
+class AccessTokenAdmin(oauth_admin.AccessTokenAdmin):
+    @admin.action(description="Revoke selected access tokens", permissions=["change"])
+    def revoke_tokens(self, request, queryset):
+        return super().revoke_tokens(request, queryset)
+
+
+class RefreshTokenAdmin(oauth_admin.RefreshTokenAdmin):
+    @admin.action(description="Revoke selected refresh tokens", permissions=["change"])
+    def revoke_tokens(self, request, queryset):
+        return super().revoke_tokens(request, queryset)

@@ -11,6 +11,7 @@ from .scopes import ALL_SCOPES
 
 
 def _all_scopes() -> list[str]:
+    # The scopes' default until migration 0003 (kept for the migrations that name it).
     return list(ALL_SCOPES)
 
 
@@ -133,7 +134,7 @@ class ApiKey(models.Model):
     # The key carries 256 bits of randomness, so an unsalted SHA-256 cannot be reversed and
     # lets authentication find the row by an indexed equality lookup.
     key_hash = models.CharField(max_length=64, unique=True, editable=False)
-    scopes = models.JSONField(default=_all_scopes)
+    scopes = models.JSONField(default=list)  # the least: a credential gets the scopes asked for
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     created_at = models.DateTimeField(default=now, editable=False)
     last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
@@ -162,7 +163,7 @@ class OAuthApplication(AbstractApplication):
     """
 
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="oauth_applications")
-    scopes = models.JSONField(default=_all_scopes, help_text="Scopes this client may request")
+    scopes = models.JSONField(default=list, help_text="Scopes this client may request")
     secret_rotated_at = models.DateTimeField(null=True, blank=True, editable=False)
     disabled_at = models.DateTimeField(null=True, blank=True)
 

@@ -2,6 +2,7 @@
 
 import hashlib
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -14,14 +15,25 @@ from django.utils.text import slugify
 from oauth2_provider.generators import generate_client_secret
 from oauth2_provider.models import get_access_token_model
 
-from .models import Agency, ApiKey, Membership, OAuthApplication, Plan, Role, Workspace
+from leadhub.exceptions import NotAllowed
+
+from .models import ADMIN_ROLES, Agency, ApiKey, Membership, OAuthApplication, Plan, Role, Workspace
 from .scopes import ALL_SCOPES, unknown_scopes
+from .selectors import workspace_role
 
 API_KEY_PREFIX = "lh_"
 # last_used_at is kept to the minute: writing it on every request would cost a write
 # per API call for no information anyone reads at a finer grain.
 LAST_USED_GRANULARITY = timedelta(minutes=1)
 CREDENTIAL_CACHE_SECONDS = 60
+# Each process also keeps the keys it has read for this long, so that an API request needs
+# neither Redis nor the database for its credential. Revoking a key, changing its scopes or its
+# workspace's limits therefore takes effect in every process within these seconds (at once in
+# the process that made the change): the figure Kong's key-auth cache uses.
+CREDENTIAL_LOCAL_SECONDS = 5.0
+_LOCAL_MAX = 10_000  # keys remembered per process; beyond it the memory starts over
+_local_keys: dict[str, tuple[float, "ApiKey"]] = {}
+_clock = time.monotonic  # tests move it
 
 
 class ScopeError(ValueError):
@@ -38,6 +50,27 @@ def _check_scopes(scopes: list[str] | tuple[str, ...]) -> list[str]:
     if bad:
         raise ScopeError(f"Unknown scopes: {', '.join(bad)}")
     return list(dict.fromkeys(scopes))
+
+
+def scopes_allowed_for_role(role: str | None) -> frozenset[str]:
+    """What a credential made by a person of this role may hold (SPEC §3): owners and admins
+    manage credentials and may grant any scope; agents and people outside the workspace make
+    none."""
+    return frozenset(ALL_SCOPES) if role in ADMIN_ROLES else frozenset()
+
+
+def _check_creator(workspace: Workspace, created_by: AbstractBaseUser | None, scopes: list[str]) -> None:
+    """A credential's scopes never exceed what its creator's role allows. Without a person
+    (createworkspace, bootstrap, createkey: an operator at the console) or by a superuser
+    (the operators' admin) there is no role to cap them."""
+    if created_by is None or created_by.is_superuser:
+        return
+    allowed = scopes_allowed_for_role(workspace_role(user=created_by, workspace=workspace))
+    if not allowed:
+        raise NotAllowed("Only an owner or admin of the workspace may create its API keys and OAuth apps.")
+    beyond = [scope for scope in scopes if scope not in allowed]
+    if beyond:
+        raise NotAllowed(f"Your role may not grant the scopes {', '.join(beyond)}.")
 
 
 def _unique_slug(name: str) -> str:
@@ -129,16 +162,20 @@ def api_key_create(
     *,
     workspace: Workspace,
     name: str,
-    scopes: list[str] | tuple[str, ...] = ALL_SCOPES,
+    scopes: list[str] | tuple[str, ...],
     created_by: AbstractBaseUser | None = None,
 ) -> NewApiKey:
+    """A key with exactly the scopes asked for (never all by default), capped by the role of
+    `created_by`; the secret is shown once and stored as a hash."""
+    scopes = _check_scopes(scopes)
+    _check_creator(workspace, created_by, scopes)
     secret = API_KEY_PREFIX + secrets.token_urlsafe(32)
     api_key = ApiKey.objects.create(
         workspace=workspace,
         name=name,
         prefix=secret[: ApiKey.PREFIX_LENGTH],
         key_hash=api_key_hash(secret),
-        scopes=_check_scopes(scopes),
+        scopes=scopes,
         created_by=created_by,
     )
     return NewApiKey(api_key=api_key, secret=secret)
@@ -152,9 +189,15 @@ def _forget_credentials(key_hashes: list[str]) -> None:
     # Now, and again after commit: a request that read the old row before the commit may
     # have cached it in between.
     keys = [_credential_cache_key(key_hash) for key_hash in key_hashes]
-    if keys:
+
+    def forget() -> None:
+        for key_hash in key_hashes:
+            _local_keys.pop(key_hash, None)
         cache.delete_many(keys)
-        transaction.on_commit(lambda: cache.delete_many(keys))
+
+    if keys:
+        forget()
+        transaction.on_commit(forget)
 
 
 def workspace_credentials_forget(*, workspace: Workspace) -> None:
@@ -181,18 +224,24 @@ def api_key_revoke(*, api_key: ApiKey) -> ApiKey:
 def api_key_authenticate(*, secret: str) -> ApiKey | None:
     """The active key with this secret, its workspace and plan loaded; None when there is none.
 
-    Every API request asks this, so the answer is kept in the shared cache for
-    CREDENTIAL_CACHE_SECONDS; revoking or changing a key, or changing its workspace's limits,
-    drops it at once (see _forget_credentials). A change to a Plan row reaches cached keys
+    Every API request asks this, so the answer is kept in the process for
+    CREDENTIAL_LOCAL_SECONDS and in the shared cache for CREDENTIAL_CACHE_SECONDS. Revoking or
+    changing a key, or changing its workspace's limits, drops it from the shared cache and this
+    process at once (see _forget_credentials), and from the other processes within
+    CREDENTIAL_LOCAL_SECONDS. A change to a Plan row reaches cached keys
     when they expire. last_used_at is written when the key is loaded, so at most once per
     expiry: that is its granularity.
     """
     if not secret.startswith(API_KEY_PREFIX):
         return None
     key_hash = api_key_hash(secret)
+    remembered = _local_keys.get(key_hash)
+    if remembered is not None and remembered[0] > _clock():
+        return remembered[1]
     cache_key = _credential_cache_key(key_hash)
     api_key = cache.get(cache_key)
     if api_key is not None:
+        _remember(key_hash, api_key)
         return api_key
     try:
         api_key = ApiKey.objects.select_related("workspace__plan", "workspace__agency").get(
@@ -205,7 +254,14 @@ def api_key_authenticate(*, secret: str) -> ApiKey | None:
         ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
         api_key.last_used_at = now
     cache.set(cache_key, api_key, CREDENTIAL_CACHE_SECONDS)
+    _remember(key_hash, api_key)
     return api_key
+
+
+def _remember(key_hash: str, api_key: ApiKey) -> None:
+    if len(_local_keys) >= _LOCAL_MAX:
+        _local_keys.clear()
+    _local_keys[key_hash] = (_clock() + CREDENTIAL_LOCAL_SECONDS, api_key)
 
 
 @dataclass(frozen=True)
@@ -218,10 +274,13 @@ def oauth_application_create(
     *,
     workspace: Workspace,
     name: str,
-    scopes: list[str] | tuple[str, ...] = ALL_SCOPES,
+    scopes: list[str] | tuple[str, ...],
     created_by: AbstractBaseUser | None = None,
 ) -> NewOAuthApplication:
-    """A confidential client-credentials client; its secret is hashed on save and shown once."""
+    """A confidential client-credentials client with exactly the scopes asked for, capped by the
+    role of `created_by`; its secret is hashed on save and shown once."""
+    scopes = _check_scopes(scopes)
+    _check_creator(workspace, created_by, scopes)
     client_secret = generate_client_secret()
     application = OAuthApplication.objects.create(
         workspace=workspace,
@@ -230,7 +289,7 @@ def oauth_application_create(
         client_type=OAuthApplication.CLIENT_CONFIDENTIAL,
         authorization_grant_type=OAuthApplication.GRANT_CLIENT_CREDENTIALS,
         client_secret=client_secret,
-        scopes=_check_scopes(scopes),
+        scopes=scopes,
     )
     return NewOAuthApplication(application=application, client_secret=client_secret)
 

@@ -131,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     log_path = run.RESULTS_DIR / f"dashboard-{stamp}.gunicorn.log"
     with run.Server(env, log_path) as server:
-        server.wait_ready()
+        server.wait_ready(timeout=180)  # a busy shared machine boots three workers slowly
         browser = Browser(server.base_url)
         browser.login()
         rows = measure(browser, pages, args.samples)

@@ -1,8 +1,8 @@
 """The 1,000,000-contact part of `make bench`: seed one workspace in bulk, then time the reads
 a dashboard and a partner make most, one request at a time, and report p50/p95.
 
-Targets (the leads issue): first contacts page ≤ 50 ms, exact lookup by e-mail and by phone
-≤ 10 ms, stats ≤ 200 ms (p95).
+Targets (issue 8): first contacts page ≤ 30 ms, exact lookup by e-mail and by phone ≤ 10 ms,
+stats ≤ 50 ms (p95).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ PHONE_AREA = "650"  # apart from the intake scenario's numbers (818, 213)
 SAMPLES = 100
 WARMUP = 5
 
-TARGETS_MS = {"first page": 50.0, "search by e-mail": 10.0, "search by phone": 10.0, "stats": 200.0}
+TARGETS_MS = {"first page": 30.0, "search by e-mail": 10.0, "search by phone": 10.0, "stats": 50.0}
 
 # Every column of crm_contact with the SQL that fills it for row i (1..n). Django sets
 # defaults in Python, not in the database, so each NOT NULL column needs a value here.
@@ -88,9 +88,23 @@ def seed(database_url: str, workspace_id: str, count: int) -> float:
             f"INSERT INTO crm_contact ({columns}) SELECT {values} FROM generate_series(1, %(count)s) AS i",
             {"workspace": workspace_id, "count": count},
         )
+        # The daily counters the contact writer keeps for each lead (crm/stats/counters.py),
+        # as the migration that introduced them counts existing leads.
+        conn.execute(
+            "INSERT INTO crm_dailyleadcount (workspace_id, day, source, shard, leads, hot, qualified, booked) "
+            "SELECT workspace_id, (created_at AT TIME ZONE 'UTC')::date, source, 0, count(*), "
+            "count(*) FILTER (WHERE message_count >= 5), count(*) FILTER (WHERE qualified_at IS NOT NULL), "
+            "count(*) FILTER (WHERE status IN ('booked', 'won')) "
+            "FROM crm_contact WHERE workspace_id = %(workspace)s GROUP BY 1, 2, 3 "
+            "ON CONFLICT (workspace_id, day, source, shard) DO UPDATE SET leads = crm_dailyleadcount.leads + "
+            "excluded.leads, hot = crm_dailyleadcount.hot + excluded.hot, qualified = crm_dailyleadcount.qualified "
+            "+ excluded.qualified, booked = crm_dailyleadcount.booked + excluded.booked",
+            {"workspace": workspace_id},
+        )
         # What autovacuum does to a table in production: statistics, and the visibility map
         # that lets counts be answered from an index alone.
         conn.execute("VACUUM ANALYZE crm_contact")
+        conn.execute("VACUUM ANALYZE crm_dailyleadcount")
         return time.perf_counter() - started
 
 

@@ -1,10 +1,11 @@
 """Where one authenticated API request spends its time, in-process, with the bench's settings.
 
-    .venv/bin/python bench/profile_request.py [--requests 500] [--cprofile]
+    .venv/bin/python bench/profile_request.py [--requests 500] [--cprofile [workspace|intake]]
 
 Like bench/run.py it recreates BENCH_DATABASE_URL and flushes BENCH_REDIS_URL, then drives
 Django's test client (no gunicorn, no network between client and app) against PostgreSQL and
-Redis and prints, for `GET /livez` and `GET /api/v1/workspace`:
+Redis and prints, for `GET /livez`, `GET /api/v1/workspace` and the lead intake `POST
+/api/v1/webhook/forms` (a new contact per request, as bench/run.py posts them):
 
 - SQL statements and Redis commands per request (the SQL includes Django's connection health
   check, which the ORM's query counting does not see);
@@ -81,7 +82,13 @@ class Tally:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--requests", type=int, default=500, help="requests per measurement (default 500)")
-    parser.add_argument("--cprofile", action="store_true", help="also print the costliest functions")
+    parser.add_argument(
+        "--cprofile",
+        nargs="?",
+        const="workspace",
+        choices=["workspace", "intake"],
+        help="also print the costliest functions of that request (default workspace)",
+    )
     args = parser.parse_args(argv)
     n = args.requests
 
@@ -115,11 +122,33 @@ def main(argv: list[str] | None = None) -> int:
     def workspace():
         return client.get("/api/v1/workspace", **auth)
 
-    assert livez().status_code == 200 and workspace().status_code == 200
+    intake_token = credentials.get("intake_key") or secret
+    counter = iter(range(10**9))
+
+    def intake():
+        n = next(counter)
+        phone = f"+1818{200 + (n // 10000) % 700 + 20:03d}{n % 10000:04d}"
+        body = {
+            "api_token": intake_token,
+            "phone_number": phone,
+            "name": "Bench Lead",
+            "email": f"lead{phone[1:]}@example.com",
+            "lead_source": "bench",
+            "utm_source": "wrk",
+        }
+        response = client.post("/api/v1/webhook/forms", json.dumps(body), content_type="application/json")
+        assert response.status_code == 201, response.content
+        return response
+
+    assert livez().status_code == 200 and workspace().status_code == 200 and intake().status_code == 201
 
     print(f"{n} requests each; medians of wall time, means of CPU time (this process only)\n")
     rows = []
-    for name, fn in (("GET /livez", livez), ("GET /api/v1/workspace", workspace)):
+    for name, fn in (
+        ("GET /livez", livez),
+        ("GET /api/v1/workspace", workspace),
+        ("POST /api/v1/webhook/forms", intake),
+    ):
         fn()
         tally.reset()
         fn()
@@ -129,7 +158,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{name}: {wall:.2f} ms wall, {cpu:.2f} ms CPU")
         print(f"  SQL per request ({sum(sql.values())}): {json.dumps(sql)}")
         print(f"  Redis per request ({sum(cmds.values())}): {json.dumps(cmds)}")
-    print(f"  → /api/v1/workspace costs {rows[1][2] / rows[0][2]:.1f}× /livez in CPU\n")
+    print(f"  → /api/v1/workspace costs {rows[1][2] / rows[0][2]:.1f}× /livez in CPU")
+    print(f"  → a new lead costs {rows[2][2] / rows[0][2]:.1f}× /livez in CPU\n")
 
     # --- The parts, one at a time -----------------------------------------------------------
     queryset = ApiKey.objects.select_related("workspace__plan", "workspace__agency").filter(
@@ -234,8 +264,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.cprofile:
         profile = cProfile.Profile()
         profile.enable()
+        target = intake if args.cprofile == "intake" else workspace
         for _ in range(n):
-            workspace()
+            target()
         profile.disable()
         stream = io.StringIO()
         stats = pstats.Stats(profile, stream=stream).strip_dirs()

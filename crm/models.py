@@ -277,3 +277,33 @@ class Enrollment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.contact_id} in {self.sequence_id} ({self.status})"
+
+
+class DailyLeadCount(models.Model):
+    """Per workspace, creation day (UTC) and source: how many leads, and how many of them are
+    hot, qualified and booked now. Kept by the contact writer in the transaction of each change
+    (crm/stats/counters.py), so GET /api/v1/stats reads these rows and never scans contacts.
+
+    Each change adds to one of SHARDS rows of its (workspace, day, source), picked at random,
+    so that concurrent leads of one workspace do not queue on one row's lock; reads sum them.
+    """
+
+    SHARDS = 8
+
+    workspace = models.ForeignKey("accounts.Workspace", on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    source = models.CharField(max_length=100, blank=True)
+    shard = models.PositiveSmallIntegerField(default=0)
+    leads = models.IntegerField(default=0)
+    hot = models.IntegerField(default=0)
+    qualified = models.IntegerField(default=0)
+    booked = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            # Also the index of the stats read: a workspace's rows over a range of days.
+            models.UniqueConstraint(fields=["workspace", "day", "source", "shard"], name="daily_lead_count_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.source or '-'}: {self.leads}"

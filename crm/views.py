@@ -76,8 +76,13 @@ def lead_filters(request: HttpRequest) -> tuple[LeadFilterForm, dict[str, Any]]:
 @require_GET
 def leads(request: HttpRequest) -> HttpResponse:
     form, filters = lead_filters(request)
-    queryset = selectors.contacts_list(workspace=request.workspace, filters=filters).select_related("owner")
+    queryset = (
+        selectors.contacts_list(workspace=request.workspace, filters=filters)
+        .select_related("owner")
+        .prefetch_related(None)  # tags come below, as names, in one query
+    )
     page = keyset_page(queryset, request.GET.get("cursor"))
+    _attach_tag_names(page.items)
     context = {
         "section": "leads",
         "form": form,
@@ -89,6 +94,17 @@ def leads(request: HttpRequest) -> HttpResponse:
     if request.htmx and request.htmx.target == "results":
         return render(request, "crm/_leads_results.html", context)
     return render(request, "crm/leads.html", context)
+
+
+def _attach_tag_names(contacts: list[Contact]) -> None:
+    """contact.tag_names for a page of contacts, in one query (a related manager per row
+    would clone a queryset 50 times a page)."""
+    names: dict = {contact.pk: [] for contact in contacts}
+    rows = Contact.tags.through.objects.filter(contact_id__in=list(names)).values_list("contact_id", "tag__name")
+    for contact_id, name in rows.order_by("tag__name"):
+        names[contact_id].append(name)
+    for contact in contacts:
+        contact.tag_names = names[contact.pk]
 
 
 # --- A lead --------------------------------------------------------------------------------

@@ -5,7 +5,7 @@ import datetime
 from typing import Any
 
 from django.apps import apps
-from django.db.models import Avg, Count, DurationField, ExpressionWrapper, F, OuterRef, Q, Subquery
+from django.db.models import Count, F, Min, Q
 
 from accounts.models import Agency, Workspace
 from crm.models import HOT_MESSAGE_COUNT, Contact
@@ -13,34 +13,35 @@ from messaging.models import Message
 from webhooks.models import Delivery
 
 
-def _first_reply():
-    """The first message the workspace sent to the lead, at or after the lead arrived."""
-    return (
-        Message.objects.filter(
-            conversation__contact=OuterRef("pk"),
-            role=Message.Role.ASSISTANT,
-            created_at__gte=OuterRef("created_at"),
-        )
-        .order_by("created_at")
-        .values("created_at")[:1]
-    )
-
-
 def speed_to_lead(*, workspace_ids: list, since: datetime.datetime, until: datetime.datetime) -> dict:
-    """workspace id -> {"avg": timedelta | None, "answered": n} for leads that arrived in
-    [since, until): the time from a lead's arrival to its first reply."""
+    """workspace id -> {"avg": timedelta, "answered": n} for leads that arrived in [since, until)
+    and were answered: the time from a lead's arrival to the first message sent to it.
+
+    Driven from the replies (the messages index by workspace and time), one row per answered
+    lead, averaged here: a correlated subquery per lead would be estimated (and, with
+    PostgreSQL's JIT, compiled) as if every lead of the range had to be looked up.
+    """
     rows = (
-        Contact.objects.filter(workspace_id__in=workspace_ids, created_at__gte=since, created_at__lt=until)
-        .annotate(first_reply=Subquery(_first_reply()))
-        .filter(first_reply__isnull=False)
-        .values("workspace_id")
-        .annotate(
-            avg=Avg(ExpressionWrapper(F("first_reply") - F("created_at"), output_field=DurationField())),
-            answered=Count("id"),
+        Message.objects.filter(
+            workspace_id__in=workspace_ids,
+            role=Message.Role.ASSISTANT,
+            created_at__gte=since,
+            conversation__contact__created_at__gte=since,
+            conversation__contact__created_at__lt=until,
         )
+        .filter(created_at__gte=F("conversation__contact__created_at"))
+        .values_list("workspace_id", "conversation__contact_id", "conversation__contact__created_at")
+        .annotate(first_reply=Min("created_at"))
         .order_by()
     )
-    return {row["workspace_id"]: {"avg": row["avg"], "answered": row["answered"]} for row in rows}
+    totals: dict = {}
+    for workspace_id, _contact_id, arrived, first_reply in rows:
+        total, answered = totals.get(workspace_id, (datetime.timedelta(0), 0))
+        totals[workspace_id] = (total + (first_reply - arrived), answered + 1)
+    return {
+        workspace_id: {"avg": total / answered, "answered": answered}
+        for workspace_id, (total, answered) in totals.items()
+    }
 
 
 def _booking_model():

@@ -4,8 +4,10 @@ under /w/<workspace_id>/ (each such view goes through leadhub.web.access.workspa
 from django.urls import include, path
 
 from accounts import views as accounts_views
+from booking import views as booking_views
 from crm import views as crm_views
 from leadhub.web import views as shell_views
+from messaging.campaigns import views as campaigns_views
 from webhooks import views as webhooks_views
 
 from . import views
@@ -24,6 +26,9 @@ workspace_patterns = [
     path("leads/<str:contact_id>/notes", crm_views.lead_note, name="lead-note"),
     path("leads/<str:contact_id>/tags", crm_views.lead_tags, name="lead-tags"),
     path("leads/<str:contact_id>/update", crm_views.lead_update, name="lead-update"),
+    path("leads/<str:contact_id>/bookings", booking_views.contact_bookings, name="contact-bookings"),
+    path("bookings/", booking_views.bookings, name="bookings"),
+    path("bookings/<str:booking_id>/cancel", booking_views.booking_cancel, name="booking-cancel"),
     path("stats/", views.stats, name="stats"),
     path("webhooks/", webhooks_views.endpoints, name="webhooks"),
     path("webhooks/deliveries/<str:delivery_id>/", webhooks_views.delivery, name="delivery"),
@@ -32,6 +37,8 @@ workspace_patterns = [
     path("webhooks/<str:endpoint_id>/", webhooks_views.endpoint, name="webhook"),
     path("webhooks/<str:endpoint_id>/enabled", webhooks_views.endpoint_enabled, name="webhook-enabled"),
     path("webhooks/<str:endpoint_id>/replay", webhooks_views.endpoint_replay, name="webhook-replay"),
+    path("campaigns/", campaigns_views.campaigns, name="campaigns"),
+    path("campaigns/<str:campaign_id>/cancel", campaigns_views.campaign_cancel, name="campaign-cancel"),
     path("keys/", accounts_views.keys, name="keys"),
     path("keys/<str:key_id>/revoke", accounts_views.key_revoke, name="key-revoke"),
 ]

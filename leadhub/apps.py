@@ -1,8 +1,16 @@
 """The project package as an app, for the management commands that compose several apps."""
 
 from django.apps import AppConfig
+from django.contrib.admin import apps as admin_apps
 
 
 class LeadhubConfig(AppConfig):
     name = "leadhub"
     verbose_name = "LeadHub"
+
+
+class OperatorsAdminConfig(admin_apps.AdminConfig):
+    """django.contrib.admin with the operators-only site as admin.site (leadhub/admin.py)."""
+
+    default = False  # "leadhub" itself is LeadhubConfig
+    default_site = "leadhub.admin.OperatorsAdminSite"

@@ -6,6 +6,8 @@ raise and catch them.
 
 from typing import Any
 
+from django.core.exceptions import PermissionDenied
+
 
 class AlreadyExists(Exception):
     """The write would repeat an object that exists (one person, one contact; a tag's name; a
@@ -26,3 +28,13 @@ class Invalid(Exception):
     def __init__(self, errors: dict[str, list[str]]):
         super().__init__(errors)
         self.errors = errors
+
+
+class NotAllowed(PermissionDenied):
+    """The actor's role may not do this (SPEC §3: API keys, OAuth apps, webhook endpoints, lines
+    and replay are for owners and admins). A 403 FORBIDDEN with the message, in the API and in
+    Django's own views alike."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message

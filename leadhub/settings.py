@@ -10,6 +10,8 @@ from urllib.parse import urlparse
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from leadhub import email_url
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("LEADHUB_VAR_DIR", BASE_DIR / "var"))
 
@@ -123,7 +125,7 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "leadhub.apps.OperatorsAdminConfig",  # django.contrib.admin, superusers only
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -142,6 +144,7 @@ INSTALLED_APPS = [
     "webhooks",
     "crm",
     "messaging",
+    "booking",
     "messaging.campaigns",
     "leadhub.web",
     "dashboard",
@@ -223,8 +226,21 @@ if REDIS_URL:
                 "SOCKET_CONNECT_TIMEOUT": 1,
                 "SOCKET_TIMEOUT": 1,
             },
-        }
+        },
+        # The rate-limit counters: the same Redis, a client that counts in one round trip
+        # (leadhub.api.ratelimit.CountingRedisClient).
+        "ratelimit": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "leadhub",
+            "OPTIONS": {
+                "CLIENT_CLASS": "leadhub.api.ratelimit.CountingRedisClient",
+                "SOCKET_CONNECT_TIMEOUT": 1,
+                "SOCKET_TIMEOUT": 1,
+            },
+        },
     }
+    RATELIMIT_USE_CACHE = "ratelimit"
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "leadhub"}}
     # django-ratelimit refuses a per-process cache (E003, and W001 "not supported") because
@@ -255,8 +271,6 @@ CELERY_BEAT_SCHEDULE = {
         "task": "leadhub.api.tasks.idempotency_keys_purge",
         "schedule": 3600.0,
     },
-    # Claims due webhook deliveries (retries, and any whose dispatch message was lost). A
-    # sweep not started within its interval is dropped: the next one does the same work.
     # Completes conversations idle for CONVERSATION_IDLE_MINUTES (conversation.completed).
     "complete-idle-conversations": {
         "task": "messaging.tasks.conversations_complete_idle",
@@ -269,6 +283,14 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 60.0,
         "options": {"expires": 60.0},
     },
+    # Sends booking e-mails whose task message was lost (the tasks themselves retry SMTP).
+    "sweep-booking-emails": {
+        "task": "booking.tasks.booking_notify_sweep",
+        "schedule": 900.0,
+        "options": {"expires": 900.0},
+    },
+    # Claims due webhook deliveries (retries, and any whose dispatch message was lost). A
+    # sweep not started within its interval is dropped: the next one does the same work.
     "sweep-webhook-deliveries": {
         "task": "webhooks.tasks.deliveries_sweep",
         "schedule": 5.0,
@@ -297,6 +319,8 @@ OAUTH2_PROVIDER = {
     "SCOPES_BACKEND_CLASS": "accounts.oauth.WorkspaceScopes",
     "OAUTH2_VALIDATOR_CLASS": "accounts.oauth.WorkspaceOAuth2Validator",
     "APPLICATION_ADMIN_CLASS": "accounts.admin.OAuthApplicationAdmin",
+    "ACCESS_TOKEN_ADMIN_CLASS": "accounts.admin.AccessTokenAdmin",
+    "REFRESH_TOKEN_ADMIN_CLASS": "accounts.admin.RefreshTokenAdmin",
     "CLIENT_SECRET_HASHER": "pbkdf2_sha256_client_secret",
 }
 
@@ -415,12 +439,32 @@ CAMPAIGN_SEND_THREADS = env_int("CAMPAIGN_SEND_THREADS", 8, minimum=1)
 # The largest create request: 100,000 recipients with a small context each fit in 32 MiB.
 CAMPAIGN_MAX_REQUEST_BYTES = env_int("CAMPAIGN_MAX_REQUEST_BYTES", 32 * 1024 * 1024, minimum=1024)
 
-# --- E-mail (endpoint-disabled notices) ------------------------------------------------------
+# --- E-mail (booking invites, endpoint-disabled notices) -------------------------------------
 
-# Until EMAIL_URL (SPEC §2) is configured, mail is written to the console (the worker's log);
-# pytest-django swaps in the locmem backend for tests.
-EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+# EMAIL_URL (SPEC §8): smtp://, smtp+tls://, smtps://; unset, mail is written to the console
+# (the worker's log). pytest-django swaps in the locmem backend for tests.
+try:
+    _email = email_url.parse(env_str("EMAIL_URL"))
+except ValueError as exc:  # the value is not repeated: it may hold a password
+    raise ImproperlyConfigured(f"EMAIL_URL {exc}") from None
+EMAIL_BACKEND = _email["EMAIL_BACKEND"]
+EMAIL_HOST = _email.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = _email.get("EMAIL_PORT", 25)
+EMAIL_HOST_USER = _email.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = _email.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = _email.get("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = _email.get("EMAIL_USE_SSL", False)
+EMAIL_TIMEOUT = _email.get("EMAIL_TIMEOUT")
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "LeadHub <noreply@localhost>")
+
+# --- Booking --------------------------------------------------------------------------------
+
+# Calendly's API: a gateway or a test double may stand in (SPEC §8).
+CALENDLY_API_BASE_URL = _url(
+    "CALENDLY_API_BASE_URL", env_str("CALENDLY_API_BASE_URL", "https://api.calendly.com"), {"http", "https"}
+).rstrip("/")
+# Calendly webhooks older than this (their signature's timestamp) are refused: replays.
+CALENDLY_WEBHOOK_TOLERANCE_SECONDS = 300
 
 # Per-workspace limits come from the plan (see accounts.Plan); this is the public one.
 PUBLIC_RATE_PER_MINUTE = env_int("PUBLIC_RATE_PER_MINUTE", 100, minimum=1)
@@ -463,6 +507,10 @@ CSV_IMPORT_MAX_BYTES = env_int("CSV_IMPORT_MAX_BYTES", 20_000_000, minimum=1_000
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()
 if LOG_LEVEL not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
     raise ImproperlyConfigured(f"LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL, not {LOG_LEVEL!r}")
+# Periodic work is quiet at INFO unless it did something: beat's "Sending due task" every 5 s
+# and the worker's "received"/"succeeded" lines for every task are detail (DEBUG shows them);
+# tasks log what they did themselves, and failures still log as errors.
+_DETAIL_LEVEL = "WARNING" if LOG_LEVEL == "INFO" else LOG_LEVEL
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -475,5 +523,11 @@ LOGGING = {
         "twilio.http_client": {"level": "WARNING"},
         "httpx": {"level": "WARNING"},
         "httpx2": {"level": "WARNING"},
+        "celery.beat": {"level": _DETAIL_LEVEL},
+        "celery.app.trace": {"level": _DETAIL_LEVEL},
+        "celery.worker.strategy": {"level": _DETAIL_LEVEL},
     },
 }
+
+# Set by `make run` only: where the worker and beat say they are up, for its banner.
+RUN_DIR = env_str("LEADHUB_RUN_DIR")

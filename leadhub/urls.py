@@ -5,6 +5,8 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from oauth2_provider import views as oauth_views
 
+from booking.calendly_api import CalendlyWebhookView
+from booking.public import BookMeetingView
 from messaging.inbound.api import InboundView, StatusCallbackView
 from messaging.outbound.api import ZapierView
 from messaging.widget.api import SaveLeadView
@@ -21,6 +23,7 @@ api_v1 = [
     path("", include("webhooks.urls")),
     path("", include("crm.urls")),
     path("", include("messaging.urls")),
+    path("", include("booking.urls")),
     path("", include("messaging.campaigns.urls")),
 ]
 
@@ -33,6 +36,8 @@ urlpatterns = [
     path("api/save-lead", SaveLeadView.as_view(), name="save-lead"),
     path("api/whatsapp-inbound", InboundView.as_view(), name="whatsapp-inbound"),
     path("api/twilio/status", StatusCallbackView.as_view(), name="twilio-status"),
+    path("api/book-meeting", BookMeetingView.as_view(), name="book-meeting"),
+    path("api/calendly/webhook", CalendlyWebhookView.as_view(), name="calendly-webhook"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("admin/", admin.site.urls),

@@ -7,6 +7,7 @@ from django.db import connection
 from rest_framework.test import APIClient
 
 from accounts.models import Plan, Role
+from accounts.scopes import ALL_SCOPES
 from accounts.services import api_key_create, membership_set, oauth_application_create, workspace_create
 
 
@@ -81,9 +82,8 @@ def outsider(workspace_b, django_user_model):
 
 @pytest.fixture
 def make_key():
-    def make(workspace, scopes=None, name="test key"):
-        kwargs = {} if scopes is None else {"scopes": scopes}
-        return api_key_create(workspace=workspace, name=name, **kwargs).secret
+    def make(workspace, scopes=ALL_SCOPES, name="test key"):
+        return api_key_create(workspace=workspace, name=name, scopes=scopes).secret
 
     return make
 
@@ -112,7 +112,7 @@ def api_b(workspace_b, make_key, client_for):
 
 @pytest.fixture
 def oauth_app_a(workspace_a):
-    return oauth_application_create(workspace=workspace_a, name="Partner CRM")
+    return oauth_application_create(workspace=workspace_a, name="Partner CRM", scopes=ALL_SCOPES)
 
 
 @pytest.fixture

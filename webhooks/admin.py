@@ -94,13 +94,13 @@ class EndpointAdmin(admin.ModelAdmin):
         obj.pk = saved.pk
         obj._state.adding = False
 
-    @admin.action(description="Enable (resumes their kept deliveries)")
+    @admin.action(description="Enable (resumes their kept deliveries)", permissions=["change"])
     def enable(self, request, queryset):
         for endpoint in queryset.select_related("workspace"):
             endpoint_update(workspace=endpoint.workspace, endpoint=endpoint, enabled=True)
         self.message_user(request, f"{queryset.count()} endpoint(s) enabled.")
 
-    @admin.action(description="Disable")
+    @admin.action(description="Disable", permissions=["change"])
     def disable(self, request, queryset):
         for endpoint in queryset.select_related("workspace"):
             endpoint_update(workspace=endpoint.workspace, endpoint=endpoint, enabled=False)
@@ -116,11 +116,11 @@ class EndpointAdmin(admin.ModelAdmin):
             )
         self.message_user(request, f"{total} failed deliveries replayed.")
 
-    @admin.action(description="Replay failed deliveries of the last 24 hours")
+    @admin.action(description="Replay failed deliveries of the last 24 hours", permissions=["change"])
     def replay_failed_last_day(self, request, queryset):
         self._replay_failed(request, queryset, timezone.now() - timedelta(days=1))
 
-    @admin.action(description="Replay failed deliveries of the last 7 days")
+    @admin.action(description="Replay failed deliveries of the last 7 days", permissions=["change"])
     def replay_failed_last_week(self, request, queryset):
         self._replay_failed(request, queryset, timezone.now() - timedelta(days=7))
 
@@ -193,7 +193,11 @@ class DeliveryAdmin(admin.ModelAdmin):
     def has_change_permission(self, request, obj=None) -> bool:
         return False  # read-only: the page shows the attempts and the replay button
 
-    @admin.action(description="Replay the selected deliveries (same webhook-id)")
+    def has_replay_permission(self, request) -> bool:
+        # The rows are read-only; replaying and giving up are what "change" means for them.
+        return request.user.has_perm("webhooks.change_delivery")
+
+    @admin.action(description="Replay the selected deliveries (same webhook-id)", permissions=["replay"])
     def replay(self, request, queryset):
         by_workspace = defaultdict(list)
         for delivery in queryset.select_related("workspace"):
@@ -204,7 +208,7 @@ class DeliveryAdmin(admin.ModelAdmin):
         )
         self.message_user(request, f"{total} deliveries replayed.")
 
-    @admin.action(description="Give up on the selected pending deliveries (mark failed)")
+    @admin.action(description="Give up on the selected pending deliveries (mark failed)", permissions=["replay"])
     def give_up(self, request, queryset):
         by_workspace = defaultdict(list)
         for delivery in queryset.select_related("workspace"):

@@ -17,6 +17,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import ADMIN_ROLES, AgencyMembership, Membership, Workspace
+from leadhub import bulk
 
 from . import delivery as http
 from .events import EVENT_TYPES, PING
@@ -61,6 +62,33 @@ def event_emit(*, workspace: Workspace, type: str, data: dict, bot_id: str | Non
     return event
 
 
+def events_emit(*, workspace: Workspace, events: list[tuple[str, dict]], bot_id: str | None = None) -> list[Event]:
+    """event_emit for several events of one change (lead.created and lead.qualified, say): the
+    subscribed endpoints are read once, the events inserted in one statement, their deliveries
+    in one more. Same contract as event_emit: call it inside the change's transaction."""
+    for type_, _data in events:
+        if type_ not in EVENT_TYPES:
+            raise ValueError(f"Unknown event type {type_!r}")
+    rows = Event.objects.bulk_create(
+        [Event(workspace=workspace, type=type_, data=data, bot_id=bot_id) for type_, data in events]
+    )
+    subscribers = _subscribers(workspace)
+    if subscribers:
+        now = timezone.now()
+        deliveries = Delivery.objects.bulk_create(
+            [
+                Delivery(workspace=workspace, event=event, endpoint=endpoint, next_attempt_at=now)
+                for event in rows
+                for endpoint in subscribers
+                if endpoint.subscribes_to(event.type, event.data)
+            ]
+        )
+        if deliveries:
+            delivery_ids = [str(delivery.id) for delivery in deliveries]
+            transaction.on_commit(lambda: _enqueue_dispatch(delivery_ids))
+    return rows
+
+
 def event_emit_many(*, workspace: Workspace, type: str, datas: list[dict], bot_id: str | None = None) -> list[Event]:
     """event_emit for many events of one type at once (a campaign's new contacts): the
     subscribers are read once, events and deliveries inserted in bulk, one dispatch per 50
@@ -69,9 +97,20 @@ def event_emit_many(*, workspace: Workspace, type: str, datas: list[dict], bot_i
         raise ValueError(f"Unknown event type {type!r}")
     if not datas:
         return []
-    events = Event.objects.bulk_create(
-        [Event(workspace=workspace, type=type, data=data, bot_id=bot_id) for data in datas], batch_size=2000
-    )
+    events = [Event(workspace=workspace, type=type, data=data, bot_id=bot_id) for data in datas]
+    if bulk.supported():
+        bulk.insert_rows(
+            Event,
+            [{"id": event.id, "data": event.data} for event in events],
+            constants={
+                "workspace_id": workspace.pk,
+                "type": type,
+                "bot_id": bot_id,
+                "created_at": events[0].created_at,
+            },
+        )
+    else:
+        Event.objects.bulk_create(events, batch_size=2000)
     endpoints = _subscribers(workspace)
     now = timezone.now()
     deliveries = [

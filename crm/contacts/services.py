@@ -17,7 +17,8 @@ from webhooks.services import event_emit
 
 from ..models import Contact, DispositionStatus, Line, Note, Tag, TimelineEntry
 from ..normalize import Phone
-from .fields import iso
+from ..stats.counters import counted, counters_add, deltas
+from .fields import contact_payload, iso
 from .writer import ContactWrite, UpsertResult
 
 __all__ = [
@@ -27,6 +28,7 @@ __all__ = [
     "contact_count_messages",
     "contact_create",
     "contact_delete",
+    "contact_mark_booked",
     "contact_set_consent",
     "contact_set_disposition",
     "contact_set_line",
@@ -203,8 +205,29 @@ def _update(contact: Contact, values: dict[str, Any], source: str) -> list[str]:
         return write.update(values)
 
 
+def contact_mark_booked(
+    *, contact: Contact, booking: dict[str, Any], bot_id: str | None = None, source: str = "booking"
+) -> Contact:
+    """A meeting was booked with this contact (SPEC §5): its status becomes `booked` (a contact
+    already won or lost keeps that), and `lead.booked` is emitted for every booked meeting, the
+    booking (id, start, end …) in its `data.booking`. Joins the caller's transaction."""
+    with ContactWrite(workspace=contact.workspace, source=source, bot_id=bot_id, contact=contact) as write:
+        if contact.status not in (Contact.Status.BOOKED, Contact.Status.WON, Contact.Status.LOST):
+            write.update({"status": Contact.Status.BOOKED})
+        event_emit(
+            workspace=contact.workspace,
+            type="lead.booked",
+            data={**contact_payload(contact), "booking": booking},
+            bot_id=bot_id,
+        )
+    return contact
+
+
 def contact_delete(*, contact: Contact) -> None:
-    contact.delete()
+    """Delete the contact with its notes and timeline; the daily counters forget it."""
+    with transaction.atomic():
+        counters_add(deltas(contact.workspace_id, counted(contact), None))
+        contact.delete()
 
 
 def note_create(*, contact: Contact, body: str, author: AbstractBaseUser | None = None) -> Note:

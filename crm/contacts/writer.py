@@ -17,16 +17,17 @@ widget, a conversation, the dashboard): there is no other code that writes a con
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import Workspace
 from leadhub.exceptions import AlreadyExists, Invalid
-from webhooks.services import event_emit
+from webhooks.services import events_emit
 
 from ..models import Contact, Tag, TimelineEntry
 from ..normalize import Phone, place_fields
+from ..stats.counters import Counted, counted, counters_add, deltas, row_params, upsert_sql
 from . import selectors
 from .fields import (
     ATTRIBUTION_FIELDS,
@@ -116,6 +117,68 @@ def _find(
     return None
 
 
+_CONTACT_FIELDS = [field for field in Contact._meta.concrete_fields]
+_TIMELINE_COLUMNS = ("workspace_id", "contact_id", "kind", "data", "created_at")
+
+
+def _insert_new(contact: Contact, opening: list[tuple[str, dict]]) -> bool:
+    """PostgreSQL: insert the contact with its opening timeline entries in one statement, unless
+    this person is a contact already; True when it was inserted.
+
+    The INSERT does nothing on a conflict with a unique identity (the same phone, or the same
+    e-mail without a phone); the timeline rows are inserted only with the contact. A phone with
+    an e-mail also belongs to a contact that has that e-mail and no phone yet: the same
+    statement looks for one (it cannot see its own insert), and if there is one the new row is
+    removed again and the caller takes the usual path, which joins that contact.
+    """
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(field.column) for field in _CONTACT_FIELDS)
+    values = [field.get_db_prep_save(field.pre_save(contact, True), connection) for field in _CONTACT_FIELDS]
+    timeline_field = TimelineEntry._meta.get_field("data")
+    rows = ", ".join(["(%s, %s::jsonb)"] * len(opening))
+    timeline_params: list = []
+    for kind, data in opening:
+        timeline_params += [kind, timeline_field.get_db_prep_save(data, connection)]
+    email_clash = "false"
+    clash_params: list = []
+    if contact.phone_number and contact.email:
+        email_clash = (
+            "EXISTS (SELECT 1 FROM crm_contact WHERE workspace_id = %s AND email = %s AND phone_number IS NULL)"
+        )
+        clash_params = [contact.workspace_id, contact.email]
+    (count_row,) = deltas(contact.workspace_id, None, counted(contact))
+    # Only the model's column names and placeholders are formatted in; every value is a parameter.
+    placeholders = ", ".join(["%s"] * len(values))
+    sql = (
+        f"WITH new AS (INSERT INTO crm_contact ({columns}) VALUES ({placeholders}) "  # noqa: S608
+        "ON CONFLICT DO NOTHING RETURNING id), "
+        f"opening AS (INSERT INTO crm_timelineentry ({', '.join(_TIMELINE_COLUMNS)}) "
+        f"SELECT %s, new.id, rows.kind, rows.data, %s FROM new, (VALUES {rows}) AS rows (kind, data)), "
+        f"counted AS ({upsert_sql(select_from=f'new WHERE NOT {email_clash}')}) "
+        f"SELECT (SELECT id FROM new), {email_clash}"
+    )
+    params = [
+        *values,
+        contact.workspace_id,
+        contact.created_at,
+        *timeline_params,
+        *row_params(count_row),
+        *clash_params,
+        *clash_params,
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        inserted, clash = cursor.fetchone()
+    if inserted is None:
+        return False
+    if clash:  # rare: the person is a phoneless contact already; undo (timeline rows cascade)
+        Contact.objects.filter(pk=contact.pk).delete()
+        return False
+    contact._state.adding = False
+    contact._state.db = "default"
+    return True
+
+
 class ContactWrite:
     """One use case on one contact; see the module's docstring."""
 
@@ -129,6 +192,9 @@ class ContactWrite:
         self._timeline: list[tuple[str, dict]] = []
         self._qualified_at_insert = False
         self._tags: list[str] | None = None  # the names after the write, when known without a query
+        # What the contact counted for in the daily counters before this write (None: not yet
+        # counted, i.e. created by this write).
+        self._counted: Counted | None = counted(contact) if contact is not None else None
         self._atomic = transaction.atomic()
 
     # --- the block ---------------------------------------------------------------------------
@@ -213,7 +279,33 @@ class ContactWrite:
             if key in RELATION_FIELDS + STATE_FIELDS and value is not None:
                 fields[key] = value
 
-        contact = _find(workspace, phone=e164, email=email, session_id=session_id, own=own)
+        submission: dict[str, Any] | None = None
+        if submitted is not None or claimed:
+            submission = {"source": self.source}
+            if submitted is not None:
+                submission["fields"] = sorted(submitted)
+            if claimed:
+                submission["claimed"] = claimed
+        # What a new contact's timeline starts with.
+        opening: list[tuple[str, dict]] = [(TimelineEntry.Kind.CREATED, submission or {"source": self.source})]
+        if qualified:
+            opening.append((TimelineEntry.Kind.STATUS, {"from": "new", "to": "qualified"}))
+        opening += [
+            (_OWN_KIND[key], self._relation_entry(key, fields[key])) for key in RELATION_FIELDS if key in fields
+        ]
+
+        contact = None
+        # The one-statement insert is for callers that name the person only by phone or e-mail
+        # (not a public caller's own contact, not a widget session).
+        if connection.vendor == "postgresql" and session_id is None and own is None and not public:
+            new = Contact(
+                workspace=workspace, phone_number=e164, email=email, first_touch=touch, latest_touch=touch, **fields
+            )
+            if _insert_new(new, opening):
+                contact, self.created = new, True
+                self._counted = counted(new)  # counted by the same statement
+        if contact is None and not self.created:
+            contact = _find(workspace, phone=e164, email=email, session_id=session_id, own=own)
         if contact is None:
             try:
                 with transaction.atomic():  # a savepoint: the insert may lose a race
@@ -226,30 +318,19 @@ class ContactWrite:
                         **fields,
                     )
                 self.created = True
+                self._timeline += opening
             except IntegrityError:
                 contact = _find(workspace, phone=e164, email=email, session_id=None)
                 if contact is None:
                     raise
         self.contact = contact
 
-        submission: dict[str, Any] | None = None
-        if submitted is not None or claimed:
-            submission = {"source": self.source}
-            if submitted is not None:
-                submission["fields"] = sorted(submitted)
-            if claimed:
-                submission["claimed"] = claimed
         if self.created:
             self._qualified_at_insert = qualified
             self._tags = []
-            self.timeline(TimelineEntry.Kind.CREATED, submission or {"source": self.source})
-            if qualified:
-                self.timeline(TimelineEntry.Kind.STATUS, {"from": "new", "to": "qualified"})
-            for key in ("owner", "line", "disposition_status"):
-                if key in fields:
-                    self.timeline(_OWN_KIND[key], self._relation_entry(key, fields[key]))
             return UpsertResult(contact=contact, created=True, changed=False)
 
+        self._counted = counted(contact)
         if submission is not None:
             self.timeline(TimelineEntry.Kind.INTAKE, submission)
         if public:
@@ -445,6 +526,7 @@ class ContactWrite:
     def _finish(self) -> None:
         contact = self.contact
         qualified = self._qualified_at_insert or self._qualify()
+        counters_add(deltas(self.workspace.pk, self._counted, counted(contact)))
         if self._timeline:
             TimelineEntry.objects.bulk_create(
                 [
@@ -462,5 +544,4 @@ class ContactWrite:
         if not types:
             return
         payload = contact_payload(contact, tags=self._tags)
-        for type_ in types:
-            event_emit(workspace=self.workspace, type=type_, data=payload, bot_id=self.bot_id)
+        events_emit(workspace=self.workspace, events=[(type_, payload) for type_ in types], bot_id=self.bot_id)

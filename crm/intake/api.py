@@ -19,7 +19,7 @@ from leadhub.api.ratelimit import IntakeRateThrottle
 from leadhub.api.views import ApiView
 
 from . import schema
-from .serializers import IntakeSerializer
+from .serializers import intake_validate
 from .services import lead_intake
 
 
@@ -37,14 +37,9 @@ class IntakeView(ApiView):
 
     @schema.intake
     def post(self, request):
-        serializer = IntakeSerializer(data=request.data, context={"workspace": request.workspace})
-        serializer.is_valid(raise_exception=True)
-        result = lead_intake(
-            workspace=request.workspace,
-            data=serializer.validated_data,
-            # Only fields the intake knows: other names are the client's, unchecked.
-            submitted=[key for key in request.data if key in serializer.fields],
-        )
+        # Only fields the intake knows count as submitted: other names are the client's, unchecked.
+        data, submitted = intake_validate(request.data, workspace=request.workspace)
+        result = lead_intake(workspace=request.workspace, data=data, submitted=submitted)
         contact_id = result.contact.id
         if result.created:
             return Response({"message": "Contact created.", "contact_id": contact_id}, status=status.HTTP_201_CREATED)

@@ -1,16 +1,19 @@
 """Authentication by API key or OAuth token; each sets request.workspace and the credential."""
 
+import hashlib
 from dataclasses import dataclass
 
 from django.contrib.auth.models import AnonymousUser
+from django.utils import timezone
 from oauth2_provider.contrib.rest_framework import OAuth2Authentication
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.request import Request
 
+from accounts import services as account_services
 from accounts.models import ApiKey, Workspace
 from accounts.scopes import effective_scopes
-from accounts.services import API_KEY_PREFIX, api_key_authenticate
+from accounts.services import API_KEY_PREFIX, CREDENTIAL_LOCAL_SECONDS, api_key_authenticate
 
 
 @dataclass(frozen=True)
@@ -21,7 +24,8 @@ class Credential:
     id: str  # the API key's id or the OAuth client_id
     label: str  # a key's visible prefix or the OAuth application's name
     workspace: Workspace
-    scopes: frozenset[str]
+    scopes: frozenset[str]  # effective: with the scopes that granted ones imply
+    granted: frozenset[str] = frozenset()  # as the credential was given them
 
     @property
     def rate_key(self) -> str:
@@ -80,6 +84,7 @@ def _api_key_credential(api_key: ApiKey) -> Credential:
         label=api_key.prefix,
         workspace=api_key.workspace,
         scopes=effective_scopes(api_key.scopes),
+        granted=frozenset(api_key.scopes),
     )
 
 
@@ -101,6 +106,13 @@ class HeaderApiKeyAuthentication(_ApiKeyAuthentication):
         return None if value is None else value.strip()
 
 
+# Access tokens this process has checked, by the SHA-256 of the token: (until, credential).
+# Like API keys (accounts.services.CREDENTIAL_LOCAL_SECONDS), a revoked or expired token, a
+# disabled application or a rotated secret stops working in every process within that time.
+_oauth_local: dict[str, tuple[float, Credential]] = {}
+_OAUTH_LOCAL_MAX = 10_000
+
+
 class OAuthTokenAuthentication(OAuth2Authentication):
     """An access token from `POST /o/token/` (client credentials); the workspace is the
     application's, since such tokens have no user."""
@@ -109,6 +121,11 @@ class OAuthTokenAuthentication(OAuth2Authentication):
         token = _bearer(request)
         if token is None or token.startswith(API_KEY_PREFIX):
             return None
+        digest = hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
+        remembered = _oauth_local.get(digest)
+        if remembered is not None and remembered[0] > account_services._clock():
+            _attach(request, remembered[1])
+            return AnonymousUser(), remembered[1]
         result = super().authenticate(request) if token else None
         if result is None:
             raise AuthenticationFailed("The access token is invalid, expired or revoked.")
@@ -121,13 +138,33 @@ class OAuthTokenAuthentication(OAuth2Authentication):
             workspace=application.workspace,
             scopes=effective_scopes(access_token.scope.split()),
         )
+        if user is None:  # client credentials: the credential is all there is to remember
+            left = (access_token.expires - timezone.now()).total_seconds()
+            if len(_oauth_local) >= _OAUTH_LOCAL_MAX:
+                _oauth_local.clear()
+            _oauth_local[digest] = (account_services._clock() + min(CREDENTIAL_LOCAL_SECONDS, left), credential)
         _attach(request, credential)
         return user or AnonymousUser(), credential
 
 
+INTAKE_ONLY = frozenset({"intake"})
+TOKEN_PARAMETER_NOT_INTAKE_ONLY = (
+    "A key in the body or the query string (api_token) must have only the intake scope, since it "
+    "ends up in web pages, form tools and logs. Use an intake key there (createworkspace prints "
+    "one as intake_key), or send this key in the Authorization or X-LeadHub-Key header."
+)
+
+
 class TokenParameterAuthentication(_ApiKeyAuthentication):
     """`api_token` in the query string or the body (JSON or form): for form tools that cannot
-    set headers. Only the intake webhook uses it."""
+    set headers. Only the intake webhook uses it, and only with a key whose one scope is
+    `intake` (SPEC §5.1): a broader key there is refused (401) even though it is valid."""
+
+    def authenticate(self, request: Request):
+        result = super().authenticate(request)
+        if result is not None and frozenset(result[1].granted) != INTAKE_ONLY:
+            raise AuthenticationFailed(TOKEN_PARAMETER_NOT_INTAKE_ONLY)
+        return result
 
     def presented_key(self, request: Request) -> str | None:
         value = request.query_params.get("api_token")

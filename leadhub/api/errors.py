@@ -13,7 +13,7 @@ from django.views import defaults
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 
-from leadhub.exceptions import AlreadyExists, Invalid
+from leadhub.exceptions import AlreadyExists, Invalid, NotAllowed
 
 logger = logging.getLogger(__name__)
 
@@ -114,6 +114,8 @@ def exception_handler(exc: Exception, context: dict) -> Response:
         exc = conflict_of(exc)
     elif isinstance(exc, Invalid):
         exc = exceptions.ValidationError(exc.errors)
+    elif isinstance(exc, NotAllowed):
+        exc = exceptions.PermissionDenied(exc.message)
     elif isinstance(exc, Http404):
         exc = exceptions.NotFound("Not found.")
     elif isinstance(exc, DjangoPermissionDenied):

@@ -1,8 +1,11 @@
 """Idempotency-Key on the native API's POSTs (SPEC §4), after Stripe's.
 
 The first request with a key claims it by inserting a row; the unique constraint on
-(workspace, key) decides between concurrent requests, so two never both execute. Its status
-and body are kept for 24 hours: a repeat of the same request gets them again with
+(workspace, credential, key) decides between concurrent requests, so two never both execute.
+Keys are per credential, as Stripe's are per API key: another key of the workspace that sends
+the same Idempotency-Key makes its own request, and never sees the first one's answer. Its
+status and body (encrypted: answers may hold secrets) are kept for 24 hours: a repeat of the
+same request gets them again with
 `Idempotent-Replayed: true`, a different request with the key gets 422, a repeat while the
 first still runs gets 409. A 5xx is not kept, so the client can retry.
 """
@@ -58,8 +61,9 @@ class Claim:
     record: IdempotencyKey
 
 
-def begin(request, *, workspace) -> Claim | None:
-    """Claim the request's key, or raise Replay, Conflict (409) or IdempotencyKeyReused (422)."""
+def begin(request, *, workspace, credential: str) -> Claim | None:
+    """Claim the request's key for this credential (its rate_key), or raise Replay, Conflict
+    (409) or IdempotencyKeyReused (422)."""
     if workspace is None or not applies(request):
         return None
     key = request.META[HEADER].strip()
@@ -69,10 +73,12 @@ def begin(request, *, workspace) -> Claim | None:
     for _attempt in range(3):
         try:
             with transaction.atomic():
-                record = IdempotencyKey.objects.create(workspace=workspace, key=key, fingerprint=digest)
+                record = IdempotencyKey.objects.create(
+                    workspace=workspace, credential=credential, key=key, fingerprint=digest
+                )
             return Claim(record)
         except IntegrityError:
-            existing = IdempotencyKey.objects.filter(workspace=workspace, key=key).first()
+            existing = IdempotencyKey.objects.filter(workspace=workspace, credential=credential, key=key).first()
         if existing is None:
             continue  # purged between our insert and our read
         now = timezone.now()
@@ -98,11 +104,11 @@ def finish(claim: Claim, response) -> None:
         return
     if hasattr(response, "render") and not getattr(response, "is_rendered", True):
         response.render()
-    IdempotencyKey.objects.filter(pk=record.pk).update(
-        state=IdempotencyKey.State.DONE,
-        response_status=response.status_code,
-        response_body=response.content.decode("utf-8", errors="replace"),
-    )
+    record.state = IdempotencyKey.State.DONE
+    record.response_status = response.status_code
+    record.response_body = response.content.decode("utf-8", errors="replace")
+    # save(), not update(): the body goes through its field's encryption.
+    record.save(update_fields=["state", "response_status", "response_body"])
 
 
 def purge_expired() -> int:

@@ -4,7 +4,10 @@ A view states its scopes per method:
 
     required_scopes = {"GET": ["contacts:read"], "POST": ["contacts:write"]}
 
-A method missing from the map needs no scope beyond a valid credential.
+A method missing from the map needs no scope beyond a valid credential. HEAD needs what GET
+needs (it answers GET's headers: whether an object exists, its size). OPTIONS describes the
+view, so it needs the scopes of some method of it: a credential that can use the view for
+nothing learns nothing about it.
 """
 
 from rest_framework.exceptions import NotAuthenticated, PermissionDenied
@@ -31,17 +34,27 @@ class PlanAllowsApi(BasePermission):
 
 
 def required_scopes(view, method: str) -> list[str]:
+    """The scopes `method` needs on `view` (for OPTIONS: the least of any method's)."""
     scopes = getattr(view, "required_scopes", None) or {}
-    return list(scopes.get(method.upper(), ()))
+    method = method.upper()
+    if method == "HEAD":
+        method = "GET"
+    if method == "OPTIONS":
+        return min((list(needed) for needed in scopes.values() if needed), key=len, default=[])
+    return list(scopes.get(method, ()))
+
+
+def scopes_allow(view, method: str, granted: "frozenset[str] | set[str]") -> bool:
+    if method.upper() == "OPTIONS":
+        sets = [set(needed) for needed in (getattr(view, "required_scopes", None) or {}).values() if needed]
+        return not sets or any(needed <= granted for needed in sets)
+    return set(required_scopes(view, method)) <= granted
 
 
 class HasScopes(BasePermission):
     def has_permission(self, request, view) -> bool:
         credential = credential_of(request)
-        needed = required_scopes(view, request.method)
-        if credential is None or not needed:
+        if credential is None or scopes_allow(view, request.method, credential.scopes):
             return True
-        missing = [scope for scope in needed if scope not in credential.scopes]
-        if missing:
-            raise PermissionDenied(f"This credential lacks the scope {', '.join(missing)}.", code="missing_scope")
-        return True
+        missing = [scope for scope in required_scopes(view, request.method) if scope not in credential.scopes]
+        raise PermissionDenied(f"This credential lacks the scope {', '.join(missing)}.", code="missing_scope")

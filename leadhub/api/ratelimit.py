@@ -6,17 +6,63 @@ limited response carries RateLimit-Limit, RateLimit-Remaining and RateLimit-Rese
 one is a 429 with Retry-After.
 """
 
+import threading
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django_ratelimit.core import get_usage
+from django_redis.client import DefaultClient
+from django_redis.client.default import _main_exceptions
+from django_redis.exceptions import ConnectionInterrupted
 from rest_framework.throttling import BaseThrottle
 
 from .authentication import credential_of
 from .errors import RateLimited
 
 WINDOW_SECONDS = 60
+
+
+# One round trip to count: INCRBY, and the expiry when this made the key.
+_COUNT = """
+local count = redis.call('INCRBY', KEYS[1], ARGV[1])
+if count == tonumber(ARGV[1]) then redis.call('EXPIRE', KEYS[1], ARGV[2]) end
+return count
+"""
+_counted = threading.local()
+
+
+class CountingRedisClient(DefaultClient):
+    """The django-redis client of the rate-limit cache (CACHES["ratelimit"]).
+
+    django-ratelimit counts a request with `add(key, 1)` (SET NX) and, when the key existed,
+    `incr(key)` (a Lua EVAL): two round trips. Here `add` of a positive count increments and
+    sets the expiry in one script and answers whether it made the key; the `incr` that
+    django-ratelimit then calls on the same thread returns that count without asking Redis
+    again. Only the rate-limit counters live in this cache, so nothing else sees this meaning
+    of `add`.
+    """
+
+    def add(self, key: str, value: Any, timeout: Any = None, version: int | None = None, client=None) -> bool:
+        if isinstance(value, bool) or not isinstance(value, int) or value <= 0 or not timeout:
+            return super().add(key, value, timeout, version=version, client=client)
+        if client is None:
+            client = self.get_client(write=True)
+        made = self.make_key(key, version=version)
+        try:
+            count = int(client.eval(_COUNT, 1, made, value, int(timeout)))
+        except _main_exceptions as error:  # as django-redis reports it: the cache then fails open
+            raise ConnectionInterrupted(connection=client) from error
+        _counted.last = (str(made), count)
+        return count == value
+
+    def incr(self, key: str, delta: int = 1, version: int | None = None, client=None, ignore_key_check=False) -> int:
+        last = getattr(_counted, "last", None)
+        if last is not None and delta == 1 and last[0] == str(self.make_key(key, version=version)):
+            _counted.last = None
+            return last[1]
+        return super().incr(key, delta, version=version, client=client, ignore_key_check=ignore_key_check)
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.views import APIView
 
 from . import idempotency, strict
+from .authentication import credential_of
 
 
 class NativeApiMixin:
@@ -28,7 +29,12 @@ class NativeApiMixin:
         super().initial(request, *args, **kwargs)
         if self.strict_input:
             strict.check_request(self, request)
-        self.idempotency_claim = idempotency.begin(request, workspace=getattr(request, "workspace", None))
+        credential = credential_of(request)
+        self.idempotency_claim = idempotency.begin(
+            request,
+            workspace=getattr(request, "workspace", None),
+            credential=credential.rate_key if credential is not None else "",
+        )
 
     def handle_exception(self, exc):
         if isinstance(exc, idempotency.Replay):

@@ -9,6 +9,8 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import PermissionDenied as ApiPermissionDenied
 
 from accounts.selectors import WorkspaceAccess, workspace_access
 
@@ -55,9 +57,10 @@ def workspace_page(view: Callable | None = None, *, admin: bool = False):
                 if admin and not access.is_admin:
                     raise PermissionDenied
                 return view(request, *args, **kwargs)
-            except Http404:
+            # Selectors shared with the API may raise DRF's exceptions: the same answers here.
+            except (Http404, NotFound):
                 return error_page(request, 404)
-            except PermissionDenied:
+            except (PermissionDenied, ApiPermissionDenied):
                 return error_page(request, 403)
 
         gated.workspace_gate = {"admin": admin}  # tests find every gated route by this

@@ -12,6 +12,7 @@ from accounts.models import Workspace
 from crm.contacts.bulk import contacts_for_phones
 from crm.models import Line
 from crm.normalize import Phone
+from leadhub import bulk
 from webhooks.services import endpoint_create, event_emit
 
 from . import quiet, rendering
@@ -109,25 +110,26 @@ def campaign_create(
                 ):
                     missing[variable] = missing.get(variable, 0) + 1
             rows.append(
-                Recipient(
-                    workspace=workspace,
-                    campaign=campaign,
-                    index=index,
-                    phone=recipient.phone.e164,
-                    contact=contact,
-                    context=recipient.context,
-                    time_zones=quiet.zones_for(
+                {
+                    "index": index,
+                    "phone": recipient.phone.e164,
+                    "contact_id": contact.pk,
+                    "context": recipient.context,
+                    "time_zones": quiet.zones_for(
                         contact_timezone=contact.timezone,
                         e164=recipient.phone.e164,
                         number_zone=recipient.phone.time_zone,
                         fallback=workspace.timezone,
                     ),
-                    due_at=schedule_at,
-                )
+                }
             )
         campaign.missing_variables = missing
         campaign.save(force_insert=True)
-        Recipient.objects.bulk_create(rows, batch_size=BULK_BATCH)
+        constants = {"workspace_id": workspace.pk, "campaign_id": campaign.pk, "due_at": schedule_at}
+        if bulk.supported():
+            bulk.insert_rows(Recipient, rows, constants={**constants, "updated_at": timezone.now()})
+        else:
+            Recipient.objects.bulk_create([Recipient(**row, **constants) for row in rows], batch_size=BULK_BATCH)
     return NewCampaign(campaign=campaign, webhook_secret=secret)
 
 

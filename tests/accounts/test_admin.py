@@ -84,3 +84,69 @@ def test_workspace_admin_edits_rate_overrides(admin_client, workspace_a):
 def test_agents_cannot_reach_the_admin(client, agent_a):
     client.force_login(agent_a)
     assert client.get("/admin/accounts/apikey/").status_code == 302
+
+
+# --- Only operators (superusers) enter the admin (SPEC §1) -----------------------------------
+
+
+@pytest.fixture
+def staff_viewer(django_user_model):
+    """Staff with every view permission, and the change permission on OAuth applications: what a
+    support person might be given; still not an operator."""
+    from django.contrib.auth.models import Permission
+
+    user = django_user_model.objects.create_user(username="support", password="support-pass", is_staff=True)
+    user.user_permissions.set(
+        Permission.objects.filter(codename__startswith="view_")
+        | Permission.objects.filter(codename="change_oauthapplication")
+    )
+    return user
+
+
+def test_staff_who_are_not_superusers_cannot_enter_the_admin(client, staff_viewer, oauth_app_a):
+    application = oauth_app_a.application
+    client.force_login(staff_viewer)
+    for url in (
+        "/admin/",
+        "/admin/accounts/oauthapplication/",
+        f"/admin/accounts/oauthapplication/{application.pk}/change/",
+    ):
+        response = client.get(url)
+        assert response.status_code == 302, url
+        assert response["Location"].startswith("/admin/login/")
+    secret_before = OAuthApplication.objects.get(pk=application.pk).client_secret
+    response = client.post(
+        "/admin/accounts/oauthapplication/", {"action": "rotate_secret", "_selected_action": [application.pk]}
+    )
+    assert response.status_code == 302
+    assert OAuthApplication.objects.get(pk=application.pk).client_secret == secret_before
+    # The login form refuses them too (it is shown again, with its error).
+    client.logout()
+    refused = client.post("/admin/login/", {"username": "support", "password": "support-pass"})
+    assert refused.status_code == 200
+    assert b"superuser" in refused.content
+
+
+def test_every_state_changing_admin_action_declares_its_permission():
+    from django.contrib import admin
+
+    undeclared = [
+        f"{model._meta.label}.{name}"
+        for model, model_admin in admin.site._registry.items()
+        for name in model_admin.actions or ()
+        if not getattr(getattr(model_admin, name, None) or admin.site.get_action(name), "allowed_permissions", None)
+    ]
+    assert undeclared == []
+
+
+def test_an_action_is_offered_only_with_its_permission(rf, staff_viewer, django_user_model):
+    from django.contrib import admin
+
+    viewer_only = django_user_model.objects.create_user(username="viewer", is_staff=True)
+    viewer_only.user_permissions.set(staff_viewer.user_permissions.filter(codename__startswith="view_"))
+    request = rf.get("/admin/accounts/oauthapplication/")
+    request.user = viewer_only
+    model_admin = admin.site._registry[OAuthApplication]
+    assert "rotate_secret" not in model_admin.get_actions(request)
+    request.user = staff_viewer  # with change_oauthapplication
+    assert "rotate_secret" in model_admin.get_actions(request)

@@ -4,6 +4,7 @@ import base64
 import json
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 from rest_framework.test import APIClient
 
@@ -14,6 +15,7 @@ pytestmark = pytest.mark.django_db
 KEYS = {
     "workspace_id",
     "api_key",
+    "intake_key",
     "oauth_client_id",
     "oauth_client_secret",
     "bot_id",
@@ -43,6 +45,13 @@ def test_createworkspace_prints_credentials_that_work(capsys, client):
     oauth = APIClient()
     oauth.credentials(HTTP_AUTHORIZATION=f"Bearer {token.json()['access_token']}")
     assert oauth.get("/api/v1/workspace").json()["id"] == creds["workspace_id"]
+
+    # The intake key has the intake scope only, so a form may carry it in its body.
+    intake = client.post("/api/v1/webhook/forms", {"api_token": creds["intake_key"], "phone_number": "8187405020"})
+    assert intake.status_code == 201
+    assert ApiKey.objects.get(prefix=creds["intake_key"][: ApiKey.PREFIX_LENGTH]).scopes == ["intake"]
+    refused = client.post("/api/v1/webhook/forms", {"api_token": creds["api_key"], "phone_number": "8187405021"})
+    assert refused.status_code == 401
 
     assert Brain.objects.get(bot_id=creds["bot_id"]).workspace == workspace
     assert Membership.objects.get(user__username=creds["owner_username"]).role == "owner"
@@ -77,11 +86,20 @@ def test_bootstrap_is_idempotent(capsys):
     assert second["oauth_client_id"] == first["oauth_client_id"]
     assert second == first  # read back from var/credentials.env
     assert Workspace.objects.count() == 1
-    assert ApiKey.objects.count() == OAuthApplication.objects.count() == 1
+    assert ApiKey.objects.count() == 2  # the all-scopes key and the intake key
+    assert OAuthApplication.objects.count() == 1
 
 
-def test_the_demo_owner_can_use_the_admin(capsys, client):
+def test_the_demo_owner_is_an_operator_only_with_the_demo_flag(capsys, client):
     creds = run_json(capsys, "bootstrap")
+    owner = get_user_model().objects.get(username=creds["owner_username"])
+    assert not owner.is_superuser and not owner.is_staff
+    assert client.login(username=creds["owner_username"], password=creds["owner_password"])
+    assert client.get("/admin/accounts/apikey/").status_code == 302
+
+
+def test_make_runs_demo_owner_can_use_the_admin(capsys, client):
+    creds = run_json(capsys, "bootstrap", "--demo-superuser")
     assert client.login(username=creds["owner_username"], password=creds["owner_password"])
     assert client.get("/admin/accounts/apikey/").status_code == 200
 

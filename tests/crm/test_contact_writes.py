@@ -220,3 +220,13 @@ def test_text_fields_take_up_to_the_models_max_length_and_no_more(intake, api_a,
     response = api_a.post("/api/v1/contacts", {"phone_number": "8187405022", name: value + "a"}, format="json")
     assert response.status_code == 400
     assert name in response.json()["error"]["details"]
+
+
+def test_a_phone_with_the_email_of_a_phoneless_contact_joins_that_contact(intake, workspace_a):
+    ada = contact_make(workspace_a, email="ada@example.com")
+    response = intake(phone_number="8187405020", email="ada@example.com")
+    assert response.status_code == 202
+    assert response.json()["contact_id"] == str(ada.id)
+    assert Contact.objects.count() == 1
+    assert TimelineEntry.objects.filter(kind=TimelineEntry.Kind.CREATED).count() == 1
+    assert types() == ["lead.created"]  # ada's own, from contact_make

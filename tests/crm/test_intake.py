@@ -133,14 +133,14 @@ def test_a_bad_token_is_401(client):
 
 def test_a_key_without_intake_scope_is_refused(client, workspace_a, make_key):
     key = make_key(workspace_a, scopes=["contacts:read"])
-    response = client.post(URL, {"api_token": key, "phone_number": "8187405020"}, content_type="application/json")
+    response = client.post(URL, {"phone_number": "8187405020"}, content_type="application/json", HTTP_X_LEADHUB_KEY=key)
     assert response.status_code == 403
     assert "intake" in response.json()["message"]
 
 
-def test_a_contacts_write_key_may_post_intake(client, workspace_a, make_key):
+def test_a_contacts_write_key_may_post_intake_from_the_headers(client, workspace_a, make_key):
     key = make_key(workspace_a, scopes=["contacts:write"])
-    response = client.post(URL, {"api_token": key, "phone_number": "8187405020"}, content_type="application/json")
+    response = client.post(URL, {"phone_number": "8187405020"}, content_type="application/json", HTTP_X_LEADHUB_KEY=key)
     assert response.status_code == 201
 
 
@@ -179,6 +179,21 @@ def test_token_in_the_headers(client, token, header):
     value = f"Bearer {token}" if header == "HTTP_AUTHORIZATION" else token
     response = client.post(URL, {"phone_number": "8187405020"}, content_type="application/json", **{header: value})
     assert response.status_code == 201
+
+
+@pytest.mark.parametrize("where", ["body", "query"])
+def test_a_key_with_more_than_the_intake_scope_is_401_in_a_body_or_query_string(client, workspace_a, make_key, where):
+    key = make_key(workspace_a, scopes=["intake", "contacts:read"])
+    if where == "body":
+        response = client.post(URL, {"api_token": key, "phone_number": "8187405020"}, content_type="application/json")
+    else:
+        response = client.post(f"{URL}?api_token={key}", {"phone_number": "8187405020"})
+    assert response.status_code == 401
+    message = response.json()["message"]
+    assert "only the intake scope" in message and "header" in message
+    assert not Contact.objects.exists()
+    from_header = client.post(URL, {"phone_number": "8187405020"}, HTTP_AUTHORIZATION=f"Bearer {key}")
+    assert from_header.status_code == 201
 
 
 def test_malformed_json_is_400_in_the_intake_shape(client, token):

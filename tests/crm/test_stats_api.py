@@ -3,8 +3,11 @@
 import datetime
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from crm.contacts.services import contact_delete, contact_update
 from crm.models import Contact
 from messaging.services import brain_create
 from messaging.widget.services import widget_capture
@@ -15,22 +18,28 @@ from .support import contact_make, error_of
 pytestmark = pytest.mark.django_db
 
 
-def _at(contact, when):
-    Contact.objects.filter(pk=contact.pk).update(created_at=when)
+@pytest.fixture
+def made_at(monkeypatch):
+    """contact_make, as if the lead arrived at `when` (the writer counts it on that day)."""
+
+    def make(when, workspace, **kwargs):
+        monkeypatch.setattr(Contact._meta.get_field("created_at"), "_get_default", lambda: when)
+        try:
+            return contact_make(workspace, **kwargs)
+        finally:
+            monkeypatch.undo()
+
+    return make
 
 
-def test_stats_count_leads_by_day_source_and_stage(api_a, workspace_a, workspace_b):
+def test_stats_count_leads_by_day_source_and_stage(api_a, workspace_a, workspace_b, made_at):
     day = datetime.datetime(2026, 11, 2, 12, tzinfo=datetime.UTC)
-    a = contact_make(workspace_a, email="a@example.com", name="A", source="widget", message_count=6)
-    b = contact_make(workspace_a, email="b@example.com", source="intake")
-    c = contact_make(workspace_a, email="c@example.com", source="intake")
-    old = contact_make(workspace_a, email="old@example.com")
-    contact_make(workspace_b, email="b-only@example.com")
-    _at(a, day)
-    _at(b, day)
-    _at(c, day + datetime.timedelta(days=2))
-    _at(old, day - datetime.timedelta(days=100))
-    Contact.objects.filter(pk=b.pk).update(status="booked")
+    made_at(day, workspace_a, email="a@example.com", name="A", source="widget", message_count=6)
+    b = made_at(day, workspace_a, email="b@example.com", source="intake")
+    made_at(day + datetime.timedelta(days=2), workspace_a, email="c@example.com", source="intake")
+    made_at(day - datetime.timedelta(days=100), workspace_a, email="old@example.com")
+    made_at(day, workspace_b, email="b-only@example.com")
+    contact_update(contact=b, values={"status": "booked"})
 
     response = api_a.get("/api/v1/stats", {"from": "2026-11-01", "to": "2026-11-04"})
     assert response.status_code == 200, response.content
@@ -97,3 +106,37 @@ def test_stats_never_count_another_workspace(api_b, workspace_a):
     body = api_b.get("/api/v1/stats").json()
     assert body["leads"] == {"total": 0, "in_range": 0}
     assert Delivery.objects.count() == 0
+
+
+def _figures(api):
+    body = api.get("/api/v1/stats").json()
+    return body["leads"], body["by_source"], body["hot"], body["qualified"], body["booked"]
+
+
+def test_the_counters_follow_every_change_of_a_lead(api_a, workspace_a):
+    ada = contact_make(workspace_a, phone="8187405020", source="intake")
+    assert _figures(api_a) == ({"total": 1, "in_range": 1}, [{"source": "intake", "count": 1}], 0, 0, 0)
+    contact_update(contact=ada, values={"name": "Ada", "status": "booked", "source": "widget"})
+    assert _figures(api_a) == ({"total": 1, "in_range": 1}, [{"source": "widget", "count": 1}], 0, 1, 1)
+    contact_update(contact=ada, values={"message_count": 7, "status": "lost"})
+    assert _figures(api_a) == ({"total": 1, "in_range": 1}, [{"source": "widget", "count": 1}], 1, 1, 0)
+    contact_delete(contact=ada)
+    assert _figures(api_a) == ({"total": 0, "in_range": 0}, [], 0, 0, 0)
+
+
+def test_intake_leads_are_counted_as_they_arrive(client, api_a, workspace_a, make_key):
+    key = make_key(workspace_a, scopes=["intake"])
+    for phone in ("8187405020", "8187405021", "8187405020"):
+        client.post(
+            "/api/v1/webhook/forms",
+            {"api_token": key, "phone_number": phone, "name": "Lead", "source": "form"},
+            content_type="application/json",
+        )
+    assert _figures(api_a) == ({"total": 2, "in_range": 2}, [{"source": "form", "count": 2}], 0, 2, 0)
+
+
+def test_stats_never_read_the_contacts_table(api_a, workspace_a):
+    contact_make(workspace_a, phone="8187405020")
+    with CaptureQueriesContext(connection) as queries:
+        assert api_a.get("/api/v1/stats").status_code == 200
+    assert not [query["sql"] for query in queries if "crm_contact" in query["sql"]]

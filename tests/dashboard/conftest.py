@@ -1,11 +1,19 @@
 """The dashboard's people (owner, agent, outsider of tests/conftest.py, plus agency staff),
 logged-in browsers for them, and leads and webhook deliveries made through the services."""
 
+import datetime
+
 import pytest
 from django.db import transaction
 from django.test import Client
+from django.utils import timezone
 
-from accounts.models import AgencyMembership, Role
+from accounts.models import AgencyMembership, Plan, Role
+from booking.models import Booking
+from booking.services import Invitee, booking_create
+from crm.catalog.services import line_create
+from crm.normalize import parse_phone
+from messaging.campaigns.services import RecipientIn, campaign_create
 from tests.crm.support import contact_make
 from tests.webhooks.conftest import Receiver
 from webhooks import delivery as http
@@ -86,3 +94,39 @@ def failed_delivery(workspace, endpoint, receiver, *, status=500, body=b'{"error
     webhook_services.deliveries_give_up(workspace=workspace, deliveries=[delivery], actor="test")
     delivery.refresh_from_db()
     return delivery
+
+
+@pytest.fixture
+def campaign_a(workspace_a):
+    workspace_a.plan = Plan.objects.get(code=Plan.ENTERPRISE)
+    workspace_a.save(update_fields=["plan"])
+    line = line_create(workspace=workspace_a, name="Main", phone=parse_phone("+18187400000", default_region="US"))
+    return campaign_create(
+        workspace=workspace_a,
+        scenario="appointment_reminder",
+        name="December reminders",
+        channel="sms",
+        schedule_at=timezone.now() + datetime.timedelta(days=1),
+        message_template="Hi {{ first_name }}",
+        recipients=[
+            RecipientIn(phone=parse_phone("+18187405020", default_region="US"), context={"first_name": "Ada"}),
+            RecipientIn(phone=parse_phone("+18187405021", default_region="US"), context={"first_name": "Alan"}),
+        ],
+        line=line,
+        public_base_url="https://crm.example.com",
+    ).campaign
+
+
+@pytest.fixture
+def booking_a(workspace_a):
+    """A confirmed booking two days ahead (made as a request, then given its time)."""
+    booking = booking_create(
+        workspace=workspace_a, invitee=Invitee(name="Ada Lovelace", email="ada@example.com"), start=None
+    )
+    start = timezone.now() + datetime.timedelta(days=2)
+    end = start + datetime.timedelta(minutes=30)
+    Booking.objects.filter(pk=booking.pk).update(
+        status="confirmed", start=start, end=end, blocked_from=start, blocked_until=end
+    )
+    booking.refresh_from_db()
+    return booking

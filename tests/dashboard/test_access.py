@@ -8,9 +8,11 @@ from django.urls import URLPattern
 
 from accounts.models import ApiKey
 from accounts.services import api_key_create
+from booking.models import Booking
 from crm.models import Note
 from dashboard import urls as dashboard_urls
 from dashboard.imports import contact_import_create
+from messaging.campaigns.models import Campaign
 from webhooks.models import Delivery
 
 from .conftest import failed_delivery, logged_in
@@ -21,16 +23,25 @@ CSV = b"name,phone\nAda,+18187405020\n"
 
 
 @pytest.fixture
-def objects(workspace_a, owner_a, lead_a, endpoint_a, receiver):
+def objects(workspace_a, owner_a, lead_a, endpoint_a, receiver, campaign_a, booking_a):
     delivery = failed_delivery(workspace_a, endpoint_a, receiver)
     key = api_key_create(workspace=workspace_a, name="zapier", scopes=["contacts:read"]).api_key
     contact_import = contact_import_create(workspace=workspace_a, user=owner_a, filename="a.csv", raw=CSV)
-    return {"lead": lead_a, "endpoint": endpoint_a, "delivery": delivery, "key": key, "import": contact_import}
+    return {
+        "lead": lead_a,
+        "endpoint": endpoint_a,
+        "delivery": delivery,
+        "key": key,
+        "import": contact_import,
+        "campaign": campaign_a,
+        "booking": booking_a,
+    }
 
 
 def routes(o):
     """(name, method, path under /w/<id>/, admin only, POST data)."""
     lead, endpoint, delivery, key, imp = o["lead"], o["endpoint"], o["delivery"], o["key"], o["import"]
+    campaign, booking = o["campaign"], o["booking"]
     return [
         ("workspace", "GET", "", False, None),
         ("leads", "GET", "leads/", False, None),
@@ -43,6 +54,9 @@ def routes(o):
         ("lead-note", "POST", f"leads/{lead.pk}/notes", False, {"body": "Called back"}),
         ("lead-tags", "POST", f"leads/{lead.pk}/tags", False, {}),
         ("lead-update", "POST", f"leads/{lead.pk}/update", False, {"status": "won", "owner": ""}),
+        ("contact-bookings", "GET", f"leads/{lead.pk}/bookings", False, None),
+        ("bookings", "GET", "bookings/", False, None),
+        ("booking-cancel", "POST", f"bookings/{booking.pk}/cancel", False, {}),
         ("stats", "GET", "stats/", False, None),
         ("webhooks", "GET", "webhooks/", True, None),
         ("delivery", "GET", f"webhooks/deliveries/{delivery.pk}/", True, None),
@@ -51,6 +65,8 @@ def routes(o):
         ("webhook", "GET", f"webhooks/{endpoint.pk}/", True, None),
         ("webhook-enabled", "POST", f"webhooks/{endpoint.pk}/enabled", True, {"enabled": "false"}),
         ("webhook-replay", "POST", f"webhooks/{endpoint.pk}/replay", True, {"since": "2020-01-01T00:00"}),
+        ("campaigns", "GET", "campaigns/", False, None),
+        ("campaign-cancel", "POST", f"campaigns/{campaign.pk}/cancel", False, {}),
         ("keys", "GET", "keys/", True, None),
         ("key-revoke", "POST", f"keys/{key.pk}/revoke", True, {}),
     ]
@@ -70,6 +86,8 @@ def state(workspace):
         list(ApiKey.objects.filter(workspace=workspace).values_list("revoked_at", flat=True)),
         list(workspace.webhook_endpoints.values_list("enabled", flat=True)),
         list(workspace.contacts.values_list("status", flat=True)),
+        list(Campaign.objects.filter(workspace=workspace).values_list("status", flat=True)),
+        list(Booking.objects.filter(workspace=workspace).values_list("status", flat=True)),
     )
 
 

@@ -113,6 +113,22 @@ def test_the_vendored_versions_are_the_pinned_ones():
     assert f"Chart.js v{pinned['chart.js']}" in chart
 
 
+def test_the_vendored_files_are_committed_with_their_sums():
+    """`make run` needs only Python: the files are in the repository, as `make vendor` took them."""
+    import hashlib
+    import subprocess
+
+    vendor = ROOT / "leadhub/web/static/vendor"
+    sums = dict(line.split()[::-1] for line in (vendor / "SHA256SUMS").read_text().splitlines())
+    assert set(sums) == {"htmx.min.js", "chart.umd.min.js"}
+    for name, digest in sums.items():
+        assert hashlib.sha256((vendor / name).read_bytes()).hexdigest() == digest, name
+    tracked = subprocess.run(
+        ["git", "ls-files", "leadhub/web/static/vendor"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert {f"leadhub/web/static/vendor/{name}" for name in sums} <= set(tracked)
+
+
 @pytest.mark.parametrize(
     ("env", "secure"),
     [

@@ -68,7 +68,7 @@ def test_a_second_bootstrap_points_to_the_file_and_prints_no_none(capsys, var_di
     assert "None" not in out and "lh_" not in out
     expected = "The demo workspace exists; its credentials are in var/credentials.env: source var/credentials.env"
     assert out.strip() == expected
-    assert Workspace.objects.count() == 1 and ApiKey.objects.count() == 1
+    assert Workspace.objects.count() == 1 and ApiKey.objects.count() == 2  # the all-scopes and the intake key
 
 
 def test_a_second_bootstrap_json_gives_the_same_credentials(capsys):

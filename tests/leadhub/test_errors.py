@@ -74,7 +74,7 @@ def test_an_oversized_body_is_a_4xx_not_a_500(api_a, settings):
 
 def test_pages_are_newest_first_with_next_links(api_a, workspace_a, django_assert_max_num_queries):
     for n in range(5):
-        api_key_create(workspace=workspace_a, name=f"key {n}")
+        api_key_create(workspace=workspace_a, name=f"key {n}", scopes=["contacts:read"])
     first = api_a.get("/api/v1/test/keys", {"limit": 2}).json()
     names = [item["name"] for item in first["results"]]
     assert names == ["key 4", "key 3"]
@@ -85,7 +85,7 @@ def test_pages_are_newest_first_with_next_links(api_a, workspace_a, django_asser
 
 def test_page_queries_do_not_grow_with_the_page(api_a, workspace_a, django_assert_max_num_queries):
     for n in range(30):
-        api_key_create(workspace=workspace_a, name=f"key {n}")
+        api_key_create(workspace=workspace_a, name=f"key {n}", scopes=["contacts:read"])
     with django_assert_max_num_queries(4):
         assert len(api_a.get("/api/v1/test/keys", {"limit": 100}).json()["results"]) == 31
 
@@ -102,6 +102,6 @@ def test_a_bad_cursor_is_a_validation_error_on_cursor(api_a):
 
 
 def test_lists_hold_only_the_callers_workspace(api_b, workspace_a, workspace_b):
-    api_key_create(workspace=workspace_a, name="secret of A")
+    api_key_create(workspace=workspace_a, name="secret of A", scopes=["contacts:read"])
     names = [item["name"] for item in api_b.get("/api/v1/test/keys").json()["results"]]
     assert "secret of A" not in names

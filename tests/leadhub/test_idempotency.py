@@ -17,6 +17,11 @@ pytestmark = pytest.mark.urls("tests.leadhub.urls")
 URL = "/api/v1/test/scoped"
 
 
+def credential_of_a(workspace):
+    """The rate_key of api_a's key (the only key of the workspace before the test posts)."""
+    return f"api_key:{ApiKey.objects.get(workspace=workspace).pk}"
+
+
 def created_keys(workspace):
     return ApiKey.objects.filter(workspace=workspace, scopes=["stats:read"]).count()
 
@@ -52,7 +57,12 @@ def test_the_same_key_with_another_request_is_422(api_a, workspace_a):
 def test_a_repeat_while_the_first_runs_is_409(api_a, workspace_a):
     body = {"name": "slow"}
     request = APIClient().post(URL, body, format="json").wsgi_request  # only to fingerprint
-    IdempotencyKey.objects.create(workspace=workspace_a, key="k-3", fingerprint=idempotency.fingerprint(request))
+    IdempotencyKey.objects.create(
+        workspace=workspace_a,
+        credential=credential_of_a(workspace_a),
+        key="k-3",
+        fingerprint=idempotency.fingerprint(request),
+    )
     response = api_a.post(URL, body, format="json", HTTP_IDEMPOTENCY_KEY="k-3")
     assert response.status_code == 409
     assert response.json()["error"]["code"] == "CONFLICT"
@@ -103,6 +113,7 @@ def test_a_claim_abandoned_by_a_dead_process_is_taken_over(api_a, workspace_a):
     request = APIClient().post(URL, body, format="json").wsgi_request
     IdempotencyKey.objects.create(
         workspace=workspace_a,
+        credential=credential_of_a(workspace_a),
         key="k-7",
         fingerprint=idempotency.fingerprint(request),
         created_at=timezone.now() - timedelta(minutes=5),
@@ -173,3 +184,29 @@ def test_concurrent_requests_with_one_key_execute_once(workspace_a, make_key):
     replay.credentials(HTTP_AUTHORIZATION=f"Bearer {secret}")
     again = replay.post(URL, {"name": "race", "delay": 0.5}, format="json", HTTP_IDEMPOTENCY_KEY="race")
     assert again.status_code == 201 and again["Idempotent-Replayed"] == "true"
+
+
+@pytest.mark.django_db
+def test_a_stored_answer_is_replayed_only_to_the_credential_that_made_it(workspace_a, make_key, client_for):
+    first_key, second_key = client_for(make_key(workspace_a)), client_for(make_key(workspace_a))
+    first = first_key.post(URL, {"name": "one"}, format="json", HTTP_IDEMPOTENCY_KEY="k-1")
+    other = second_key.post(URL, {"name": "one"}, format="json", HTTP_IDEMPOTENCY_KEY="k-1")
+    assert first.status_code == other.status_code == 201
+    assert "Idempotent-Replayed" not in other
+    assert other.json()["secret"] != first.json()["secret"]
+    assert created_keys(workspace_a) == 2
+    again = first_key.post(URL, {"name": "one"}, format="json", HTTP_IDEMPOTENCY_KEY="k-1")
+    assert again["Idempotent-Replayed"] == "true"
+    assert again.json() == first.json()
+
+
+@pytest.mark.django_db
+def test_a_stored_answer_is_not_kept_in_plain_text(api_a, workspace_a):
+    first = api_a.post(URL, {"name": "one"}, format="json", HTTP_IDEMPOTENCY_KEY="k-secret")
+    secret = first.json()["secret"]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT response_body FROM api_idempotencykey")
+        (stored,) = cursor.fetchone()
+    assert secret not in stored and "one" not in stored
+    again = api_a.post(URL, {"name": "one"}, format="json", HTTP_IDEMPOTENCY_KEY="k-secret")
+    assert again.json()["secret"] == secret

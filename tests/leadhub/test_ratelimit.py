@@ -5,6 +5,7 @@ from unittest import mock
 import pytest
 from django.core.management import call_command
 
+from accounts.scopes import ALL_SCOPES
 from accounts.services import oauth_application_create, workspace_set_limits
 
 pytestmark = pytest.mark.django_db
@@ -61,7 +62,7 @@ def test_oauth_client_shares_one_count_across_its_tokens(client, workspace_a):
     from tests.leadhub.test_oauth import get_token
 
     workspace_set_limits(workspace=workspace_a, api_rate_per_minute=1)
-    app = oauth_application_create(workspace=workspace_a, name="Partner")
+    app = oauth_application_create(workspace=workspace_a, name="Partner", scopes=ALL_SCOPES)
     tokens = [get_token(client, app.application.client_id, app.client_secret).json()["access_token"] for _ in range(2)]
     assert client.get(URL, HTTP_AUTHORIZATION=f"Bearer {tokens[0]}").status_code == 200
     assert client.get(URL, HTTP_AUTHORIZATION=f"Bearer {tokens[1]}").status_code == 429
@@ -86,13 +87,13 @@ def test_token_endpoint_is_limited_per_ip_with_an_rfc6749_body(client, settings,
 
 
 def test_a_cache_outage_lets_requests_through_uncounted(api_a, settings):
-    settings.CACHES = {
-        "default": {
-            "BACKEND": "django_redis.cache.RedisCache",
-            "LOCATION": "redis://127.0.0.1:1/0",
-            "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 0.2, "SOCKET_TIMEOUT": 0.2},
-        }
+    down = {
+        "BACKEND": "django_redis.cache.RedisCache",
+        "LOCATION": "redis://127.0.0.1:1/0",
+        "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 0.2, "SOCKET_TIMEOUT": 0.2},
     }
+    counting = {**down, "OPTIONS": {**down["OPTIONS"], "CLIENT_CLASS": "leadhub.api.ratelimit.CountingRedisClient"}}
+    settings.CACHES = {"default": down, "ratelimit": counting}
     response = api_a.get(URL)
     assert response.status_code == 200
     assert "RateLimit-Limit" not in response

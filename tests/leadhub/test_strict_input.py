@@ -12,6 +12,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from rest_framework.test import APIClient
 
 from accounts.models import Plan
+from accounts.scopes import ALL_SCOPES
 from accounts.services import api_key_create, workspace_create
 from crm.models import Contact
 
@@ -65,7 +66,9 @@ def api():
     # Every plan feature and scope, and no rate limit in the way: only strictness answers.
     workspace = workspace_create(name="Strict Co", plan_code=Plan.ENTERPRISE, api_rate_per_minute=100_000)
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {api_key_create(workspace=workspace, name='all').secret}")
+    client.credentials(
+        HTTP_AUTHORIZATION=f"Bearer {api_key_create(workspace=workspace, name='all', scopes=ALL_SCOPES).secret}"
+    )
     return client
 
 

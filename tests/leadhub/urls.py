@@ -40,7 +40,10 @@ class ScopedView(ApiView):
         if data.validated_data.get("explode"):
             raise RuntimeError("boom: this must never reach the client")
         created = api_key_create(workspace=request.workspace, name=data.validated_data["name"], scopes=["stats:read"])
-        return Response({"id": str(created.api_key.id), "name": created.api_key.name}, status=201)
+        # It answers the new key's secret, as creating a key or a webhook endpoint does.
+        return Response(
+            {"id": str(created.api_key.id), "name": created.api_key.name, "secret": created.secret}, status=201
+        )
 
 
 class KeySerializer(serializers.ModelSerializer):

@@ -25,14 +25,16 @@ def test_intake_widget_api_and_notes_reach_the_subscriber(
     key = make_key(workspace_a)
     intake = client.post(
         "/api/v1/webhook/forms",
-        {"api_token": key, "phone_number": "(818) 740 5020", "name": "Ada Lovelace"},
+        {"phone_number": "(818) 740 5020", "name": "Ada Lovelace"},
         content_type="application/json",
+        HTTP_X_LEADHUB_KEY=key,  # an all-scopes key goes in a header; in the body only intake keys
     )
     assert intake.status_code == 201
     client.post(
         "/api/v1/webhook/forms",
-        {"api_token": key, "phone_number": "8187405020", "city": "London", "force_update": True},
+        {"phone_number": "8187405020", "city": "London", "force_update": True},
         content_type="application/json",
+        HTTP_X_LEADHUB_KEY=key,
     )
     contact_id = intake.json()["contact_id"]
     api = client_for(key)
@@ -53,7 +55,7 @@ def test_intake_widget_api_and_notes_reach_the_subscriber(
 
 
 def test_another_workspaces_leads_never_reach_the_subscriber(client, workspace_b, endpoint_a, receiver, make_key):
-    key_b = make_key(workspace_b)
+    key_b = make_key(workspace_b, scopes=["intake"])
     client.post(
         "/api/v1/webhook/forms", {"api_token": key_b, "phone_number": "8187405020"}, content_type="application/json"
     )

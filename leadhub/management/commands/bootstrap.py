@@ -1,4 +1,8 @@
-"""bootstrap: the demo workspace, created once with an admin-capable owner; later runs change nothing.
+"""bootstrap: the demo workspace, created once; later runs change nothing.
+
+The Django admin is cross-tenant, for operators only (SPEC §1), so the demo's owner becomes a
+superuser only with `--demo-superuser`, which `make run` (a machine of one's own) passes and
+nothing else should.
 
 Its credentials go to var/credentials.env (mode 0600), which later runs point to: the secrets
 are stored only as hashes, so the file is where a person finds them again.
@@ -25,6 +29,11 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--json", action="store_true", help="Print the credentials as one JSON object")
+        parser.add_argument(
+            "--demo-superuser",
+            action="store_true",
+            help="Make the demo owner a superuser, who may use the Django admin (make run's local demo only)",
+        )
 
     def handle(self, *args, **options) -> None:
         path = credentials_file.demo_path()
@@ -35,10 +44,10 @@ class Command(BaseCommand):
                 credentials = provision_workspace(
                     name="Demo", plan_code=Plan.ENTERPRISE, agency_name="Demo Agency", slug=DEMO_SLUG
                 )
-                # The demo's owner may use the Django admin (/admin/) too.
-                get_user_model().objects.filter(username=credentials["owner_username"]).update(
-                    is_staff=True, is_superuser=True
-                )
+                if options["demo_superuser"]:
+                    get_user_model().objects.filter(username=credentials["owner_username"]).update(
+                        is_staff=True, is_superuser=True
+                    )
             written = write_credentials_file(path, credentials, title="LeadHub demo workspace (manage.py bootstrap)")
             if not options["json"]:
                 self.stdout.write("Demo workspace created. Its credentials (shown once here; kept in the file):")

@@ -8,6 +8,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
 from accounts.models import Plan, Workspace
+from accounts.scopes import ALL_SCOPES
 from accounts.services import api_key_create, oauth_application_create, owner_create, workspace_create
 from messaging.services import brain_create
 
@@ -41,12 +42,17 @@ def provision_workspace(
             intake_rate_per_minute=intake_rate,
         )
         owner = owner_create(workspace=workspace)
-        key = api_key_create(workspace=workspace, name="Default key", created_by=owner.user)
-        oauth = oauth_application_create(workspace=workspace, name=f"{name} API client", created_by=owner.user)
+        key = api_key_create(workspace=workspace, name="Default key", scopes=ALL_SCOPES, created_by=owner.user)
+        # Only the intake scope: the key a form carries in its body or URL (SPEC §5.1).
+        intake = api_key_create(workspace=workspace, name="Intake key", scopes=["intake"], created_by=owner.user)
+        oauth = oauth_application_create(
+            workspace=workspace, name=f"{name} API client", scopes=ALL_SCOPES, created_by=owner.user
+        )
         brain = brain_create(workspace=workspace, name=f"{name} assistant", slug="default", is_default=True)
     return {
         "workspace_id": str(workspace.id),
         "api_key": key.secret,
+        "intake_key": intake.secret,
         "oauth_client_id": oauth.application.client_id,
         "oauth_client_secret": oauth.client_secret,
         "bot_id": brain.bot_id,

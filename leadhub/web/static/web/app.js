@@ -36,5 +36,15 @@
     });
   }
   document.addEventListener("DOMContentLoaded", drawCharts);
+  // On a phone the list comes first: secondary filters start folded (one tap opens them).
+  document.addEventListener("DOMContentLoaded", function () {
+    if (window.innerWidth > 700) return;
+    document.querySelectorAll("details[data-collapse-narrow]").forEach(function (details) {
+      var used = Array.prototype.some.call(details.querySelectorAll("select, input"), function (field) {
+        return field.value !== "";
+      });
+      if (!used) details.open = false;
+    });
+  });
   document.addEventListener("htmx:afterSettle", drawCharts);
 })();

@@ -1,0 +1,198 @@
+"""`/api/book-meeting` (SPEC §8): the chat widget asks for free slots and books one.
+
+Public: the widget sends its brain's bot_id (not a secret), no credential. Limited per client
+IP (PUBLIC_RATE_PER_MINUTE, 100/min). CORS as save-lead's: answers name an allowed Origin
+of the brain back, and a POST from an Origin the brain does not allow is refused (403).
+Answers have the widget's own shape, derived from the API's envelope by `public_exception_handler`:
+`{"ok": true, ...}`, and `{"ok": false, "errors": {field: [...]}}` or `{"ok": false, "error": "..."}`.
+"""
+
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import exceptions, status
+from rest_framework.parsers import FormParser
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from leadhub.api.cors import add_cors_headers, origin_allowed, origin_of
+from leadhub.api.errors import exception_handler
+from leadhub.api.parsers import JSONParser
+from leadhub.api.ratelimit import public_limit_or_raise
+from messaging.selectors import brain_get_by_bot_id
+
+from . import services, widget
+from .api import booking_errors
+from .serializers import AvailabilityQuery, BookMeetingSerializer, validated
+
+
+class PlainTextJsonParser(JSONParser):
+    media_type = "text/plain"  # a widget may post JSON as text/plain to skip the preflight
+
+
+class UnknownBotId(exceptions.ValidationError):
+    def __init__(self):
+        super().__init__({"bot_id": ["No brain has this bot_id."]})
+
+
+class OriginRefused(exceptions.PermissionDenied):
+    default_detail = "This site may not book meetings with this bot (its origin is not allowed)."
+
+
+def public_exception_handler(exc, context):
+    """The API's answer to an exception, in the widget's `{ok: false, ...}` shape."""
+    response = exception_handler(exc, context)
+    error = response.data["error"]
+    if error["code"] in {"VALIDATION_ERROR", "BAD_REQUEST"}:
+        response.data = {"ok": False, "errors": error["details"] or {"body": [error["message"]]}}
+    else:
+        response.data = {"ok": False, "error": error["message"]}
+    return response
+
+
+_SLOTS = {
+    "ok": True,
+    "method": "native",
+    "slots": [
+        {"start": "2026-12-01T14:00:00Z", "end": "2026-12-01T14:30:00Z", "status": "available"},
+        {"start": "2026-12-01T14:30:00Z", "end": "2026-12-01T15:00:00Z", "status": "available"},
+    ],
+}
+_BOOKED = {
+    "ok": True,
+    "booking_id": "6f1c2b3a-4d5e-4f60-8a7b-9c0d1e2f3a4b",
+    "status": "confirmed",
+    "start": "2026-12-01T14:00:00Z",
+    "end": "2026-12-01T14:30:00Z",
+    "message": "You're booked for Tuesday 01 December 2026, 09:00 (America/New_York). An invite is on its way.",
+}
+
+
+class BookMeetingView(APIView):
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+    throttle_classes: list = []  # the per-IP limit is counted in each method
+    parser_classes = [JSONParser, PlainTextJsonParser, FormParser]
+    brain = None
+
+    def get_exception_handler(self):
+        return public_exception_handler
+
+    def _brain(self, bot_id: str):
+        self.brain = brain_get_by_bot_id(bot_id=bot_id)
+        if self.brain is None:
+            raise UnknownBotId()
+        return self.brain
+
+    @extend_schema(
+        operation_id="widget_availability",
+        summary="Widget: free slots",
+        description=(
+            "Public. `action=availability` and the brain's `bot_id`. Free slots from now to now + the horizon: "
+            "from Calendly when the workspace has connected it (`method: calendly`), else from the availability "
+            "rules (`method: native`); when neither can answer, `method: link` with the brain's `booking_url`. "
+            "100 requests per minute per IP."
+        ),
+        auth=[],
+        parameters=[
+            OpenApiParameter("action", str, enum=["availability"], required=True),
+            OpenApiParameter("bot_id", str, required=True),
+        ],
+        responses={200: OpenApiResponse(description="Slots, or the booking link.")},
+        examples=[
+            OpenApiExample("Slots", value=_SLOTS, response_only=True),
+            OpenApiExample(
+                "Link",
+                value={"ok": True, "method": "link", "booking_url": "https://cal.example.com/acme"},
+                response_only=True,
+            ),
+        ],
+        tags=["widget"],
+    )
+    def get(self, request):
+        public_limit_or_raise(request, group="book-meeting")
+        query = validated(AvailabilityQuery, request.query_params.dict())
+        brain = self._brain(query["bot_id"])
+        return Response(widget.availability(brain=brain))
+
+    @extend_schema(
+        operation_id="widget_book_meeting",
+        summary="Widget: book a meeting",
+        description=(
+            "Public. `name` and `email` required. With `start` equal to a free slot: 201 `confirmed`; a `start` "
+            "that is not free: 409. Without `start`: 201 `requested`, kept with `preferred_time` for the owner "
+            "to arrange. With Calendly connected, the answer carries a single-use scheduling link "
+            "(`booking_url`). Invalid fields, an unknown `bot_id` included: 400 `{ok: false, errors}`. A POST "
+            "from an Origin the brain does not allow: 403. 100 requests per minute per IP."
+        ),
+        auth=[],
+        request=BookMeetingSerializer,
+        responses={
+            201: OpenApiResponse(description="Booked or requested."),
+            409: OpenApiResponse(description="The time is not free."),
+        },
+        examples=[
+            OpenApiExample(
+                "Book a slot",
+                value={
+                    "bot_id": "bot_Q2x9aB1cD3eF4gH5",
+                    "name": "Ada Lovelace",
+                    "email": "ada@example.com",
+                    "start": "2026-12-01T14:00:00Z",
+                },
+                request_only=True,
+            ),
+            OpenApiExample("Booked", value=_BOOKED, response_only=True, status_codes=["201"]),
+            OpenApiExample(
+                "Taken",
+                value={"ok": False, "error": "This time is no longer available. Pick another slot."},
+                response_only=True,
+                status_codes=["409"],
+            ),
+        ],
+        tags=["widget"],
+    )
+    def post(self, request):
+        public_limit_or_raise(request, group="book-meeting")
+        if not hasattr(request.data, "get"):
+            raise exceptions.ValidationError({"body": ["Send a JSON object."]})
+        bot_id = request.data.get("bot_id")
+        if not isinstance(bot_id, str) or not bot_id:
+            raise exceptions.ValidationError({"bot_id": ["This field is required."]})
+        brain = self._brain(bot_id)
+        origin = origin_of(request)
+        if origin and not origin_allowed(origin, brain.allowed_origins):
+            raise OriginRefused()
+        workspace = brain.workspace
+        data = validated(BookMeetingSerializer, request.data, context={"workspace": workspace})
+        invitee = services.Invitee(name=data["name"], email=data["email"], phone=data.get("phone"))
+        with booking_errors():
+            answer = widget.book(
+                brain=brain,
+                invitee=invitee,
+                start=data.get("start"),
+                message=data["message"],
+                preferred_time=data["preferred_time"],
+                brain_slug=data["brain_slug"],
+            )
+        return Response(answer, status=status.HTTP_201_CREATED)
+
+    @extend_schema(exclude=True)
+    def options(self, request, *args, **kwargs):
+        """The CORS preflight: with `?bot_id=` its brain decides, else any brain allowing the origin."""
+        origin = origin_of(request)
+        bot_id = request.query_params.get("bot_id")
+        if bot_id:
+            brain = brain_get_by_bot_id(bot_id=bot_id)
+            allowed = brain is not None and origin_allowed(origin, brain.allowed_origins)
+        else:
+            allowed = widget.origin_allowed_anywhere(origin=origin)
+        response = Response(status=status.HTTP_204_NO_CONTENT)
+        return add_cors_headers(response, origin=origin, allowed=allowed, preflight=True)
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        if request.method != "OPTIONS":
+            origin = origin_of(request)
+            allowed = self.brain is not None and origin_allowed(origin, self.brain.allowed_origins)
+            add_cors_headers(response, origin=origin, allowed=allowed)
+        return response

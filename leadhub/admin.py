@@ -1,0 +1,38 @@
+"""The Django admin's site: for operators (superusers) only.
+
+The admin is cross-tenant (every workspace's keys, apps, endpoints and contacts), so a staff
+flag or a few model permissions must not open it (SPEC §1): `has_permission` requires an
+active superuser. Each state-changing action still declares the permission it needs, so that a
+site with a wider door could not run it for a viewer either.
+"""
+
+from django import forms
+from django.contrib import admin
+from django.contrib.admin.forms import AdminAuthenticationForm
+
+
+class OperatorAuthenticationForm(AdminAuthenticationForm):
+    error_messages = {
+        **AdminAuthenticationForm.error_messages,
+        "invalid_login": (
+            "Please enter the correct %(username)s and password of an operator (a superuser). "
+            "Note that both fields may be case-sensitive."
+        ),
+    }
+
+    def confirm_login_allowed(self, user):
+        super().confirm_login_allowed(user)
+        if not user.is_superuser:
+            raise forms.ValidationError(
+                self.error_messages["invalid_login"], code="invalid_login", params={"username": "username"}
+            )
+
+
+class OperatorsAdminSite(admin.AdminSite):
+    site_header = "LeadHub operators"
+    site_title = "LeadHub operators"
+    login_form = OperatorAuthenticationForm
+
+    def has_permission(self, request) -> bool:
+        user = request.user
+        return bool(user.is_active and user.is_superuser)

@@ -1,0 +1,109 @@
+"""The authenticated path: credentials remembered per process for at most 5 seconds, so a
+revoked key, a changed scope or a revoked OAuth token stops working everywhere within 5 s (at
+once in the process that made the change); in the steady state a request asks nothing of the
+database and makes one Redis round trip (its rate-limit count)."""
+
+import base64
+
+import pytest
+import redis
+from django.core.cache import cache
+from django.utils import timezone
+from oauth2_provider.models import get_access_token_model
+
+from accounts import services as account_services
+from accounts.models import ApiKey
+from accounts.services import CREDENTIAL_LOCAL_SECONDS, api_key_create, api_key_revoke, workspace_set_limits
+
+URL = "/api/v1/workspace"
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    """The processes' clock for remembered credentials, moved by hand."""
+    now = [1000.0]
+    monkeypatch.setattr(account_services, "_clock", lambda: now[0])
+
+    class Clock:
+        def advance(self, seconds):
+            now[0] += seconds
+
+    return Clock()
+
+
+def _as_another_process_would(api_key: ApiKey, **changes) -> None:
+    """Change the key's row and drop it from the shared cache, as a revoke or an update in another
+    process does: that process forgets its own memory, not this one's."""
+    ApiKey.objects.filter(pk=api_key.pk).update(**changes)
+    cache.delete(account_services._credential_cache_key(api_key.key_hash))
+
+
+def test_a_key_revoked_elsewhere_stops_working_within_5_seconds(client_for, workspace_a, clock):
+    new = api_key_create(workspace=workspace_a, name="k", scopes=["contacts:read"])
+    api = client_for(new.secret)
+    assert api.get(URL).status_code == 200
+    _as_another_process_would(new.api_key, revoked_at=timezone.now())
+    assert api.get(URL).status_code == 200  # remembered here for a moment
+    clock.advance(CREDENTIAL_LOCAL_SECONDS)
+    assert api.get(URL).status_code == 401
+
+
+def test_a_key_revoked_in_this_process_stops_working_at_once(client_for, workspace_a, clock):
+    new = api_key_create(workspace=workspace_a, name="k", scopes=["contacts:read"])
+    api = client_for(new.secret)
+    assert api.get(URL).status_code == 200
+    api_key_revoke(api_key=new.api_key)
+    assert api.get(URL).status_code == 401
+
+
+def test_a_scope_removed_elsewhere_is_refused_within_5_seconds(client_for, workspace_a, clock):
+    new = api_key_create(workspace=workspace_a, name="k", scopes=["contacts:read"])
+    api = client_for(new.secret)
+    assert api.get("/api/v1/contacts").status_code == 200
+    _as_another_process_would(new.api_key, scopes=["stats:read"])
+    clock.advance(CREDENTIAL_LOCAL_SECONDS)
+    assert api.get("/api/v1/contacts").status_code == 403
+
+
+def test_a_revoked_oauth_token_stops_working_within_5_seconds(client, oauth_app_a, clock):
+    credentials = base64.b64encode(f"{oauth_app_a.application.client_id}:{oauth_app_a.client_secret}".encode()).decode()
+    token = client.post(
+        "/o/token/", {"grant_type": "client_credentials"}, HTTP_AUTHORIZATION=f"Basic {credentials}"
+    ).json()["access_token"]
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {token}"}
+    assert client.get(URL, **auth).status_code == 200
+    get_access_token_model().objects.all().delete()  # revoked, by any process
+    assert client.get(URL, **auth).status_code == 200  # remembered here for a moment
+    clock.advance(CREDENTIAL_LOCAL_SECONDS)
+    assert client.get(URL, **auth).status_code == 401
+
+
+def test_the_steady_state_asks_nothing_of_the_database_and_counts_in_one_redis_round_trip(
+    client_for, workspace_a, django_assert_num_queries, monkeypatch
+):
+    if not hasattr(cache, "delete_pattern"):
+        pytest.skip("needs Redis (runs in the REDIS_URL pass)")
+    api = client_for(api_key_create(workspace=workspace_a, name="k", scopes=["contacts:read"]).secret)
+    assert api.get(URL).status_code == 200  # the first request reads the key
+    commands = []
+    execute = redis.Redis.execute_command
+
+    def counting(self, *args, **options):
+        commands.append(args[0])
+        return execute(self, *args, **options)
+
+    monkeypatch.setattr(redis.Redis, "execute_command", counting)
+    for remaining in (118, 117):
+        commands.clear()
+        with django_assert_num_queries(0):
+            response = api.get(URL)
+        assert response.status_code == 200
+        assert response.json()["rate_limit"]["remaining"] == remaining
+        assert commands == ["EVAL"]
+
+
+def test_the_rate_limit_still_refuses_past_the_limit_when_counted_in_one_round_trip(client_for, workspace_a):
+    workspace_set_limits(workspace=workspace_a, api_rate_per_minute=2)
+    api = client_for(api_key_create(workspace=workspace_a, name="k", scopes=["contacts:read"]).secret)
+    assert [api.get(URL).status_code for _ in range(3)] == [200, 200, 429]
