@@ -42,6 +42,8 @@ class Plan(models.Model):
     campaigns = models.BooleanField(default=False)
     api_rate_per_minute = models.PositiveIntegerField(default=120)
     intake_rate_per_minute = models.PositiveIntegerField(default=1000)
+    # Webhook endpoints a workspace may have: bounds what one tenant can ask of the engine.
+    max_webhook_endpoints = models.PositiveIntegerField(default=50)
 
     class Meta:
         ordering = ["id"]

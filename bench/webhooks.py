@@ -1,20 +1,27 @@
-"""Webhook delivery benchmark: throughput, commit-to-receipt latency, and a chaos run.
+"""Webhook delivery benchmark: drain rates beside a real peer, latency, fairness, and chaos.
 
-    .venv/bin/python bench/webhooks.py [--events 10000] [--endpoints 1 10] [--rate 200]
-        [--latency-seconds 20] [--concurrency 8] [--chaos] [--only throughput|latency|chaos]
+    .venv/bin/python bench/webhooks.py [--events 10000] [--endpoints 1 10] [--peer-events 2000]
+        [--rate 200] [--flood 20000] [--concurrency 2] [--only drain|peer|latency|flood|chaos]
 
 Each run starts from nothing: it drops and recreates the PostgreSQL database
 BENCH_WEBHOOKS_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/leadhub_bench_webhooks),
 starts a private redis-server on a free port (the broker; restarted in the chaos run), migrates,
-creates a workspace, and runs Celery workers (prefork, production's settings) and, for the
-chaos run, beat. The receiver is an asyncio HTTP/1.1 server on 127.0.0.1 in its own process
-that records every webhook-id with its arrival time. Events are emitted here with
-webhooks.services.event_emit, each in its own transaction unless stated.
+creates a workspace, and runs Celery workers (prefork, production's settings) and beat. The
+receiver is an asyncio HTTP/1.1 server on 127.0.0.1 in its own process that records every
+webhook-id with its arrival time.
 
-- throughput: N events to 1 and to 10 endpoints; deliveries/s from the first commit to the
-  last receipt (target: at least 1,000/s).
+- drain: N events to 1 and to 10 endpoints queued with no worker running; then the worker and
+  beat start; deliveries/s from the first receipt to the last (target: 1,000/s).
+- peer: django-webhook (PyPI), installed into a throwaway project generated in the run's
+  temporary folder (its own database, the same Redis and receiver, the same worker
+  concurrency), drains its own backlog the same way (target: LeadHub at least 5 × its rate).
+  It makes one Celery task per delivery, so its backlog is smaller (--peer-events); a drain
+  rate does not depend on the backlog's size.
 - latency: events emitted at --rate per second, one per transaction; p50/p95/p99 of receipt
   time minus commit time (target: p95 at most 100 ms).
+- flood: one workspace emits --flood events (100 per transaction) to --flood-endpoints
+  endpoints while another emits --quiet-rate per second: the second's commit → receipt
+  (target: p95 at most 500 ms).
 - chaos: 2,000 events, the receiver failing 30 % of requests at random, a worker killed
   (SIGKILL) and restarted twice, Redis restarted once; every event id must arrive; duplicates
   are counted. The workers run with WEBHOOK_RETRY_SCALE=0.01 (the schedule 100 times faster).
@@ -272,63 +279,275 @@ def emit_batched(workspace, count: int, batch: int = 100) -> tuple[float, float]
     return started, time.time()
 
 
-def run_throughput(workspace, receiver: Receiver, *, events: int, endpoints: int) -> dict:
+def drain_rate(records: list) -> tuple[float | None, float]:
+    """Deliveries per second from the first receipt to the last: how fast a backlog drains."""
+    if len(records) < 2:
+        return None, 0.0
+    times = sorted(at for _, at, _ in records)
+    span = times[-1] - times[0]
+    return (round((len(times) - 1) / span, 1) if span > 0 else None), round(span, 2)
+
+
+def run_drain(workspace, receiver: Receiver, env, logs: Path, *, events: int, endpoints: int, concurrency: int) -> dict:
+    """`events` events to `endpoints` endpoints queued with no worker running; then the
+    worker (and beat) start and drain them."""
     setup_endpoints(workspace, receiver, endpoints)
     receiver.ask("clear")
     expected = events * endpoints
-    first_commit, emitted = emit_batched(workspace, events)
-    complete = wait_for(receiver, expected, timeout=max(120, expected / 100))
+    emit_batched(workspace, events)
+    worker = Celery("worker", env, logs / f"drain-{endpoints}-worker.log", concurrency)
+    beat = Celery("beat", env, logs / f"drain-{endpoints}-beat.log")
+    started = time.time()
+    worker.start()
+    beat.start()
+    try:
+        complete = wait_for(receiver, expected, timeout=max(120, expected / 50))
+    finally:
+        beat.stop()
+        worker.stop()
     records = receiver.ask("dump")
-    last = max(at for _, at, _ in records) if records else time.time()
-    ids = [webhook_id for webhook_id, _, _ in records]
-    elapsed = last - first_commit
+    rate, span = drain_rate(records)
     return {
-        "scenario": f"throughput-{endpoints}",
+        "scenario": f"drain-{endpoints}",
+        "engine": "leadhub",
         "events": events,
         "endpoints": endpoints,
         "deliveries_expected": expected,
         "deliveries_received": len(records),
-        "distinct_event_ids": len(set(ids)),
+        "distinct_event_ids": len({webhook_id for webhook_id, _, _ in records}),
         "complete": complete,
-        "emit_seconds": round(emitted - first_commit, 2),
-        "seconds": round(elapsed, 2),
-        "deliveries_per_second": round(len(records) / elapsed, 1) if elapsed > 0 else None,
+        "seconds_first_to_last": span,
+        "seconds_from_worker_start": round(max(at for _, at, _ in records) - started, 2) if records else None,
+        "deliveries_per_second": rate,
+        "worker_concurrency": concurrency,
     }
 
 
 def run_latency(workspace, receiver: Receiver, *, rate: float, seconds: float) -> dict:
+    setup_endpoints(workspace, receiver, 1)
+    receiver.ask("clear")
+    committed = emit_steady(workspace, rate=rate, seconds=seconds)
+    actual = committed.pop("_rate")
+    complete = wait_for(receiver, len(committed), timeout=60)
+    latencies = [(at - committed[wid]) * 1000 for wid, at, _ in receiver.ask("dump") if wid in committed]
+    return {
+        "scenario": "latency",
+        "target_rate": rate,
+        "actual_rate": round(actual, 1),
+        "complete": complete,
+        **summary(latencies, len(committed)),
+    }
+
+
+def emit_steady(workspace, *, rate: float, seconds: float) -> dict[str, float]:
+    """One event per transaction at `rate` per second; {event id: commit time}."""
     from django.db import transaction
 
     from webhooks.services import event_emit
 
-    setup_endpoints(workspace, receiver, 1)
-    receiver.ask("clear")
     committed: dict[str, float] = {}
     total = int(rate * seconds)
     start = time.monotonic()
     for n in range(total):
-        due = start + n / rate
-        pause = due - time.monotonic()
+        pause = start + n / rate - time.monotonic()
         if pause > 0:
             time.sleep(pause)
         with transaction.atomic():
             event = event_emit(workspace=workspace, type="lead.created", data={"n": n})
         committed[str(event.id)] = time.time()  # after COMMIT, when on_commit has enqueued dispatch
-    actual_rate = total / (time.monotonic() - start)
-    complete = wait_for(receiver, total, timeout=60)
-    latencies = [(at - committed[wid]) * 1000 for wid, at, _ in receiver.ask("dump") if wid in committed]
+    committed["_rate"] = total / (time.monotonic() - start)
+    return committed
+
+
+def summary(latencies: list[float], sent: int) -> dict:
     return {
-        "scenario": "latency",
-        "events": total,
-        "target_rate": rate,
-        "actual_rate": round(actual_rate, 1),
+        "events": sent,
         "received": len(latencies),
-        "complete": complete,
         "p50_ms": round(percentile(latencies, 0.50), 1) if latencies else None,
         "p95_ms": round(percentile(latencies, 0.95), 1) if latencies else None,
         "p99_ms": round(percentile(latencies, 0.99), 1) if latencies else None,
         "max_ms": round(max(latencies), 1) if latencies else None,
         "mean_ms": round(statistics.fmean(latencies), 1) if latencies else None,
+    }
+
+
+def run_flood(workspace, receiver: Receiver, *, flood: int, flood_endpoints: int, rate: float) -> dict:
+    """Workspace A emits `flood` events (100 per transaction, to `flood_endpoints` endpoints)
+    while workspace B emits `rate` per second, one per transaction: B's commit → receipt."""
+    import django.db
+
+    from accounts.models import Plan
+    from accounts.services import workspace_create
+    from webhooks.models import Endpoint
+    from webhooks.services import endpoint_create
+
+    Endpoint.objects.all().delete()
+    Plan.objects.filter(code="enterprise").update(max_webhook_endpoints=max(50, flood_endpoints))
+    other = workspace_create(name=f"Quiet {time.time_ns()}", plan_code="enterprise")
+    for n in range(flood_endpoints):
+        endpoint_create(workspace=workspace, url=f"http://127.0.0.1:{receiver.port.value}/flood{n}")
+    endpoint_create(workspace=other, url=f"http://127.0.0.1:{receiver.port.value}/quiet")
+    receiver.ask("clear")
+    done = threading.Event()
+
+    def flooding() -> None:
+        try:
+            emit_batched(workspace, flood)
+        finally:
+            django.db.connection.close()
+            done.set()
+
+    flooder = threading.Thread(target=flooding)
+    started = time.monotonic()
+    flooder.start()
+    time.sleep(1.0)  # the flood is under way
+    seconds = 0.0
+    committed: dict[str, float] = {}
+    while not done.is_set() or seconds < 10:
+        batch = emit_steady(other, rate=rate, seconds=2.0)
+        batch.pop("_rate")
+        committed |= batch
+        seconds += 2.0
+    flood_emitted = time.monotonic() - started
+    complete = wait_for(receiver, flood * flood_endpoints + len(committed), timeout=600)
+    records = receiver.ask("dump")
+    latencies = [(at - committed[wid]) * 1000 for wid, at, _ in records if wid in committed]
+    flood_records = [record for record in records if record[0] not in committed]
+    rate_a, span_a = drain_rate(flood_records)
+    return {
+        "scenario": "flood",
+        "flood_events": flood,
+        "flood_endpoints": flood_endpoints,
+        "flood_emit_seconds": round(flood_emitted, 1),
+        "flood_deliveries_per_second": rate_a,
+        "flood_seconds": span_a,
+        "quiet_rate": rate,
+        "complete": complete,
+        **summary(latencies, len(committed)),
+    }
+
+
+# --- The peer: django-webhook, in a throwaway project ------------------------------------------
+
+PEER_PACKAGES = ["django-webhook==0.0.15", "django-model-utils==4.5.1"]
+PEER_SETTINGS = """
+import os
+SECRET_KEY = "bench"
+DEBUG = False
+ALLOWED_HOSTS = ["*"]
+INSTALLED_APPS = ["django.contrib.contenttypes", "django.contrib.auth", "django_webhook", "leads"]
+import dj_database_url
+DATABASES = {"default": dj_database_url.parse(os.environ["PEER_DATABASE_URL"], conn_max_age=600)}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+USE_TZ = True
+CELERY_BROKER_URL = os.environ["PEER_BROKER_URL"]
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+DJANGO_WEBHOOK = {"MODELS": ["leads.Lead"], "STORE_EVENTS": True, "USE_CACHE": True}
+"""
+PEER_CELERY = """
+import os
+from celery import Celery
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "peer.settings")
+app = Celery("peer")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+"""
+PEER_MODELS = """
+from django.db import models
+
+class Lead(models.Model):
+    name = models.CharField(max_length=100)
+    n = models.IntegerField()
+"""
+PEER_EMIT = """
+import os, sys, django
+django.setup()
+from django_webhook.models import Webhook, WebhookTopic
+from leads.models import Lead
+urls, events = sys.argv[1].split(","), int(sys.argv[2])
+topic = WebhookTopic.objects.get(name="leads.Lead/create")
+for url in urls:
+    Webhook.objects.create(url=url).topics.add(topic)
+for n in range(events):
+    Lead.objects.create(name="Bench Lead", n=n)
+"""
+
+
+def run_peer(receiver: Receiver, redis: Redis, logs: Path, *, events: int, endpoints: int, concurrency: int) -> dict:
+    """django-webhook (one Celery task per delivery, requests) draining the same receiver: its
+    events are queued with no worker running, then its worker starts, as for LeadHub."""
+    project = logs / "peer"
+    lib = logs / "peer-lib"
+    if not (lib / "django_webhook").exists():
+        subprocess.run(
+            [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(lib), *PEER_PACKAGES],
+            check=True,
+        )
+    (project / "peer").mkdir(parents=True, exist_ok=True)
+    (project / "leads" / "migrations").mkdir(parents=True, exist_ok=True)
+    (project / "peer" / "__init__.py").write_text("from .celery import app\n")
+    (project / "peer" / "settings.py").write_text(PEER_SETTINGS)
+    (project / "peer" / "celery.py").write_text(PEER_CELERY)
+    (project / "leads" / "__init__.py").write_text("")
+    (project / "leads" / "migrations" / "__init__.py").write_text("")
+    (project / "leads" / "models.py").write_text(PEER_MODELS)
+    (project / "emit.py").write_text(PEER_EMIT)
+    database_url = os.environ.get("BENCH_WEBHOOKS_DATABASE_URL", DEFAULT_DATABASE_URL) + "_peer"
+    reset_database(database_url)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_URL", "REDIS_URL"))} | {
+        "DJANGO_SETTINGS_MODULE": "peer.settings",
+        "PEER_DATABASE_URL": database_url,
+        "PEER_BROKER_URL": redis.url.rsplit("/", 1)[0] + "/1",
+        "PYTHONPATH": f"{project}:{lib}",
+    }
+    manage = [
+        "-c",
+        "import sys, django; from django.core.management import execute_from_command_line; "
+        "execute_from_command_line(['manage.py', *sys.argv[1:]])",
+    ]
+    for command in (["makemigrations", "leads", "-v", "0"], ["migrate", "-v", "0"]):
+        subprocess.run([sys.executable, *manage, *command], cwd=project, env=env, check=True)
+    receiver.ask("clear")
+    urls = ",".join(f"http://127.0.0.1:{receiver.port.value}/peer{n}" for n in range(endpoints))
+    subprocess.run([sys.executable, "emit.py", urls, str(events)], cwd=project, env=env, check=True)
+    worker = subprocess.Popen(
+        [
+            str(BIN / "celery"),
+            "-A",
+            "peer",
+            "worker",
+            "--concurrency",
+            str(concurrency),
+            "--loglevel",
+            "WARNING",
+            "--without-gossip",
+            "--without-mingle",
+        ],
+        cwd=project,
+        env=env,
+        stdout=(logs / "peer-worker.log").open("ab"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        complete = wait_for(receiver, events * endpoints, timeout=max(120, events * endpoints / 20))
+    finally:
+        os.killpg(worker.pid, signal.SIGTERM)
+        worker.wait(30)
+    records = receiver.ask("dump")
+    rate, span = drain_rate(records)
+    return {
+        "scenario": f"drain-{endpoints}",
+        "engine": "django-webhook 0.0.15",
+        "events": events,
+        "endpoints": endpoints,
+        "deliveries_expected": events * endpoints,
+        "deliveries_received": len(records),
+        "complete": complete,
+        "seconds_first_to_last": span,
+        "deliveries_per_second": rate,
+        "worker_concurrency": concurrency,
     }
 
 
@@ -410,14 +629,18 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--events", type=int, default=10_000)
     parser.add_argument("--endpoints", type=int, nargs="+", default=[1, 10])
+    parser.add_argument("--peer-events", type=int, default=2_000, help="django-webhook's backlog (it is slow)")
     parser.add_argument("--rate", type=float, default=200.0)
     parser.add_argument("--latency-seconds", type=float, default=20.0)
-    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--flood", type=int, default=20_000)
+    parser.add_argument("--flood-endpoints", type=int, default=10)
+    parser.add_argument("--quiet-rate", type=float, default=5.0)
+    parser.add_argument("--concurrency", type=int, default=2, help="worker processes (compose: one per core)")
     parser.add_argument("--chaos-events", type=int, default=2000)
     parser.add_argument("--chaos-timeout", type=float, default=3600.0)
-    parser.add_argument("--only", action="append", choices=["throughput", "latency", "chaos"])
+    parser.add_argument("--only", action="append", choices=["drain", "peer", "latency", "flood", "chaos"])
     args = parser.parse_args()
-    only = set(args.only or ["throughput", "latency"])
+    only = set(args.only or ["drain", "peer", "latency", "flood", "chaos"])
 
     database_url = os.environ.get("BENCH_WEBHOOKS_DATABASE_URL", DEFAULT_DATABASE_URL)
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
@@ -446,27 +669,60 @@ def main() -> int:
 
     workspace = workspace_create(name="Bench", plan_code="enterprise")
     results = []
-    worker = Celery("worker", env, logs / "worker.log", args.concurrency)
+
+    def report(row: dict) -> None:
+        results.append(row)
+        print(json.dumps(row), flush=True)
+
+    receiver = Receiver()
     try:
-        if only & {"throughput", "latency"}:
-            receiver = Receiver()
+        if "drain" in only:
+            for endpoints in args.endpoints:
+                report(
+                    run_drain(
+                        workspace,
+                        receiver,
+                        env,
+                        logs,
+                        events=args.events,
+                        endpoints=endpoints,
+                        concurrency=args.concurrency,
+                    )
+                )
+        if "peer" in only:
+            for endpoints in args.endpoints:
+                events = max(1, args.peer_events // endpoints)
+                report(
+                    run_peer(receiver, redis, logs, events=events, endpoints=endpoints, concurrency=args.concurrency)
+                )
+        if only & {"latency", "flood"}:
+            worker = Celery("worker", env, logs / "worker.log", args.concurrency)
+            beat = Celery("beat", env, logs / "beat.log")
             worker.start()
-            # Warm up: the worker is ready when a delivery arrives.
-            setup_endpoints(workspace, receiver, 1)
-            emit_batched(workspace, 20)
-            if not wait_for(receiver, 20, timeout=60):
-                raise RuntimeError(f"the worker delivered nothing; see {logs / 'worker.log'}")
-            if "throughput" in only:
-                for endpoints in args.endpoints:
-                    results.append(run_throughput(workspace, receiver, events=args.events, endpoints=endpoints))
-                    print(json.dumps(results[-1]), flush=True)
-            if "latency" in only:
-                results.append(run_latency(workspace, receiver, rate=args.rate, seconds=args.latency_seconds))
-                print(json.dumps(results[-1]), flush=True)
-            worker.stop()
-            receiver.stop()
+            beat.start()
+            try:
+                setup_endpoints(workspace, receiver, 1)
+                emit_batched(workspace, 20)  # warm up: the worker is ready when these arrive
+                if not wait_for(receiver, 20, timeout=60):
+                    raise RuntimeError(f"the worker delivered nothing; see {logs / 'worker.log'}")
+                if "latency" in only:
+                    report(run_latency(workspace, receiver, rate=args.rate, seconds=args.latency_seconds))
+                if "flood" in only:
+                    report(
+                        run_flood(
+                            workspace,
+                            receiver,
+                            flood=args.flood,
+                            flood_endpoints=args.flood_endpoints,
+                            rate=args.quiet_rate,
+                        )
+                    )
+            finally:
+                beat.stop()
+                worker.stop()
+        receiver.stop()
         if "chaos" in only:
-            results.append(
+            report(
                 run_chaos(
                     workspace,
                     env,
@@ -477,37 +733,49 @@ def main() -> int:
                     timeout=args.chaos_timeout,
                 )
             )
-            print(json.dumps(results[-1]), flush=True)
     finally:
-        worker.stop()
+        receiver.stop()
         redis.stop()
+    verdicts = verdicts_of(results)
+    print("\n".join(verdicts))
+    out = RESULTS_DIR / f"{stamp}.webhooks.json"
+    out.write_text(
+        json.dumps({"results": results, "verdicts": verdicts, "cpus": os.cpu_count(), "args": vars(args)}, indent=2)
+    )
+    print(f"results: {out}; logs: {logs}")
+    return 0
+
+
+def verdicts_of(results: list[dict]) -> list[str]:
     verdicts = []
+    peers = {row["endpoints"]: row for row in results if row.get("engine", "").startswith("django-webhook")}
     for row in results:
-        if row["scenario"].startswith("throughput"):
-            verdicts.append(
-                f"{row['scenario']}: {row['deliveries_per_second']}/s ≥ 1000/s: "
-                f"{'PASS' if (row['deliveries_per_second'] or 0) >= 1000 and row['complete'] else 'FAIL'}"
-            )
+        if row["scenario"].startswith("drain") and row.get("engine") == "leadhub":
+            rate = row["deliveries_per_second"] or 0
+            line = f"{row['scenario']}: {rate}/s ≥ 1000/s: {'PASS' if rate >= 1000 and row['complete'] else 'FAIL'}"
+            peer = peers.get(row["endpoints"])
+            if peer and peer["deliveries_per_second"]:
+                ratio = rate / peer["deliveries_per_second"]
+                line += f"; django-webhook {peer['deliveries_per_second']}/s, ×{ratio:.1f} ≥ 5: "
+                line += "PASS" if ratio >= 5 else "FAIL"
+            verdicts.append(line)
         elif row["scenario"] == "latency":
             passed = row["p95_ms"] is not None and row["p95_ms"] <= 100 and row["complete"]
             verdicts.append(
-                f"latency at {row['actual_rate']}/s: p95 {row['p95_ms']} ms ≤ 100 ms: {'PASS' if passed else 'FAIL'}"
+                f"latency at {row['target_rate']}/s: p95 {row['p95_ms']} ms ≤ 100 ms: {'PASS' if passed else 'FAIL'}"
+            )
+        elif row["scenario"] == "flood":
+            passed = row["p95_ms"] is not None and row["p95_ms"] <= 500 and row["complete"]
+            verdicts.append(
+                f"flood of {row['flood_events']}: the other workspace's p95 {row['p95_ms']} ms ≤ 500 ms: "
+                f"{'PASS' if passed else 'FAIL'}"
             )
         elif row["scenario"] == "chaos":
             verdicts.append(
                 f"chaos: {row['missing_event_ids']} missing, {row['duplicate_2xx']} duplicates: "
                 f"{'PASS' if row['complete'] else 'FAIL'}"
             )
-    print("\n".join(verdicts))
-    out = RESULTS_DIR / f"{stamp}.webhooks.json"
-    out.write_text(
-        json.dumps(
-            {"results": results, "verdicts": verdicts, "cpus": os.cpu_count(), "concurrency": args.concurrency},
-            indent=2,
-        )
-    )
-    print(f"results: {out}; logs: {logs}")
-    return 0
+    return verdicts
 
 
 if __name__ == "__main__":

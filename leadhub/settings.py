@@ -390,9 +390,11 @@ WEBHOOK_ALLOW_HTTP = env_bool("WEBHOOK_ALLOW_HTTP", False)
 WEBHOOK_ALLOWED_NETWORKS = env_networks("WEBHOOK_ALLOWED_NETWORKS")
 
 
-def _webhook_retry_scale() -> float:
-    # Benchmarks only (bench/webhooks.py's chaos run): shrinks every wait of the retry
-    # schedule by this factor, so that a run with failing receivers ends in minutes.
+def _webhook_retry_scale(*, debug: bool, allowed_networks: list[str]) -> float:
+    # Development and benchmarks only: shrinks every wait of the retry schedule by this factor
+    # (0.01: 30 s becomes 0.3 s), so that a failed delivery to replay shows up in minutes, not
+    # 31 hours. Refused unless the setup is one for development (DEBUG) or for local receivers
+    # (WEBHOOK_ALLOWED_NETWORKS), neither of which production (docker-compose.yml) sets.
     raw = env_str("WEBHOOK_RETRY_SCALE", "1")
     try:
         value = float(raw)
@@ -400,10 +402,23 @@ def _webhook_retry_scale() -> float:
         value = -1.0
     if not 0.001 <= value <= 1:
         raise ImproperlyConfigured(f"WEBHOOK_RETRY_SCALE must be a number from 0.001 to 1, not {raw!r}")
+    if value < 1 and not (debug or allowed_networks):
+        raise ImproperlyConfigured(
+            "WEBHOOK_RETRY_SCALE shortens the retry schedule for development only: it needs DEBUG=true or "
+            "WEBHOOK_ALLOWED_NETWORKS (a local setup); unset it in production"
+        )
     return value
 
 
-WEBHOOK_RETRY_SCALE = _webhook_retry_scale()
+WEBHOOK_RETRY_SCALE = _webhook_retry_scale(debug=DEBUG, allowed_networks=WEBHOOK_ALLOWED_NETWORKS)
+# The engine (webhooks.engine): attempts in flight at once per endpoint and per workspace,
+# over all workers (a tenant's share), and per engine loop (one per running task).
+WEBHOOK_ENDPOINT_MAX_IN_FLIGHT = env_int("WEBHOOK_ENDPOINT_MAX_IN_FLIGHT", 10, minimum=1)
+WEBHOOK_WORKSPACE_MAX_IN_FLIGHT = env_int("WEBHOOK_WORKSPACE_MAX_IN_FLIGHT", 50, minimum=1)
+WEBHOOK_ENGINE_SLOTS = env_int("WEBHOOK_ENGINE_SLOTS", 100, minimum=1)
+# With a shared cache (Redis), commits queue at most one dispatch task at a time (it claims for
+# everyone); the embedded default's cache is per process, so each commit queues its own.
+WEBHOOK_DISPATCH_COALESCE = bool(REDIS_URL)
 
 # --- Messaging: providers and AI (SPEC §7) ------------------------------------------------
 

@@ -1,6 +1,6 @@
 """The README's "Try it in five minutes", run as written against a live `make run` in a fresh
 clone: credentials from var/credentials.env, a webhook endpoint, a receiver verifying with
-standardwebhooks, a lead, a failed delivery and its replay. Then Ctrl-C, which must stop every
+standardwebhooks, a lead, a failed delivery given up on and replayed. Then Ctrl-C, which must stop every
 process cleanly. So the README cannot drift from the product.
 
 The clone is of the committed HEAD. It reuses this checkout's .venv and front-end files (the
@@ -119,6 +119,7 @@ def test_the_five_minutes_of_the_readme_work_as_written(clone, tmp_path):
         assert run.returncode == 0, out
         assert "verified lead.created Ada Lovelace" in out, out
         assert re.search(r"^pending 1 .+", run.stdout, flags=re.M), out  # the failed attempt, with its error
+        assert re.search(r"^failed$", run.stdout, flags=re.M), out  # given up on
         assert "verified lead.created Grace Hopper" in out, out
         assert "Traceback" not in out, out
 

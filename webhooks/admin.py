@@ -14,7 +14,6 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from .delivery import UnsafeUrl, url_vet
 from .events import EVENT_TYPES
 from .models import Attempt, Delivery, Endpoint, Event
 from .services import (
@@ -25,6 +24,7 @@ from .services import (
     endpoint_create,
     endpoint_update,
 )
+from .transport.ssrf import UnsafeUrl, url_vet
 
 
 def _actor(request) -> str:
@@ -183,9 +183,7 @@ class DeliveryAdmin(admin.ModelAdmin):
 
     @admin.display(description="body (the envelope, as signed)")
     def body(self, delivery: Delivery) -> str:
-        from .services import event_body
-
-        return format_html("<pre>{}</pre>", event_body(delivery.event).decode())
+        return format_html("<pre>{}</pre>", delivery.event.body().decode())
 
     def has_add_permission(self, request) -> bool:
         return False

@@ -14,6 +14,7 @@ from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 
 from leadhub.api.authentication import credential_of
+from leadhub.api.errors import Conflict
 from leadhub.api.views import ApiView, ApiViewSet
 
 from . import selectors, services
@@ -35,11 +36,22 @@ class PlanAllowsWebhooks(BasePermission):
 
 @contextmanager
 def _field_errors():
-    """A service's field errors (django ValidationError) as the API's 400 VALIDATION_ERROR."""
+    """A service's refusals as the API's errors: field errors are 400 VALIDATION_ERROR, the
+    plan's endpoint limit 403 FORBIDDEN, a replay still running or a delivery that is not
+    pending 409 CONFLICT."""
     try:
         yield
     except DjangoValidationError as exc:
         raise ValidationError(exc.message_dict if hasattr(exc, "error_dict") else exc.messages) from None
+    except services.EndpointLimitReached as exc:
+        raise PermissionDenied(str(exc)) from None
+    except (services.ReplayRunning, services.DeliveryNotPending) as exc:
+        raise Conflict(str(exc)) from None
+
+
+def _event_type_field(**kwargs) -> serializers.ChoiceField:
+    # A wrong type is answered with the list of valid ones (leadhub.api.strict adds them).
+    return serializers.ChoiceField(choices=EVENT_TYPES, **kwargs)
 
 
 class WebhooksApi:
@@ -62,9 +74,7 @@ class WebhooksApi:
 
 
 class EndpointSerializer(serializers.ModelSerializer):
-    event_types = serializers.ListField(
-        child=serializers.ChoiceField(choices=EVENT_TYPES), help_text="Subscribed event types; empty: all."
-    )
+    event_types = serializers.ListField(child=_event_type_field(), help_text="Subscribed event types; empty: all.")
 
     class Meta:
         model = Endpoint
@@ -94,9 +104,7 @@ class EndpointWithSecretSerializer(EndpointSerializer):
 
 class EndpointCreateSerializer(serializers.Serializer):
     url = serializers.CharField(max_length=2000, help_text="https:// only; the host must resolve to public addresses.")
-    event_types = serializers.ListField(
-        child=serializers.ChoiceField(choices=EVENT_TYPES), required=False, default=list
-    )
+    event_types = serializers.ListField(child=_event_type_field(), required=False, default=list)
     description = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
     secret = serializers.CharField(
         max_length=120,
@@ -108,7 +116,7 @@ class EndpointCreateSerializer(serializers.Serializer):
 
 class EndpointUpdateSerializer(serializers.Serializer):
     url = serializers.CharField(max_length=2000, required=False)
-    event_types = serializers.ListField(child=serializers.ChoiceField(choices=EVENT_TYPES), required=False)
+    event_types = serializers.ListField(child=_event_type_field(), required=False)
     description = serializers.CharField(max_length=500, required=False, allow_blank=True)
     enabled = serializers.BooleanField(required=False, help_text="true re-enables a disabled endpoint and resumes.")
 
@@ -168,6 +176,25 @@ class EventSerializer(serializers.ModelSerializer):
 
 class BulkReplaySerializer(serializers.Serializer):
     since = serializers.DateTimeField(help_text="Replay the endpoint's failed deliveries created at or after this.")
+
+
+class EndpointFiguresSerializer(serializers.Serializer):
+    window_hours = serializers.IntegerField(help_text="The attempts counted: those of the last 24 hours.")
+    attempts = serializers.IntegerField(help_text="Attempts in the window (at most the latest 1,000).")
+    success_rate = serializers.FloatField(allow_null=True, help_text="Share of those attempts answered 2xx.")
+    latency_p50_ms = serializers.IntegerField(allow_null=True)
+    latency_p95_ms = serializers.IntegerField(allow_null=True)
+    in_flight = serializers.IntegerField(help_text="Attempts being made right now.")
+    pending = serializers.IntegerField(help_text="Deliveries not yet acknowledged (due or waiting for a retry).")
+    failed = serializers.IntegerField(help_text="Deliveries that ran out of retries or were given up: replayable.")
+    next_retry_at = serializers.DateTimeField(allow_null=True)
+    enabled = serializers.BooleanField()
+    disabled_reason = serializers.CharField()
+    failing_since = serializers.DateTimeField(allow_null=True)
+    last_success_at = serializers.DateTimeField(allow_null=True)
+    backoff_until = serializers.DateTimeField(
+        allow_null=True, help_text="Set while the endpoint is backed off for timing out: no attempts until then."
+    )
 
 
 BULK_REPLAYED = inline_serializer(
@@ -375,7 +402,9 @@ class WebhookEndpointViewSet(WebhooksApi, ApiViewSet):
         summary="Replay an endpoint's failed deliveries",
         description=(
             "Every failed delivery of this endpoint created at or after `since` gets a new attempt series of the "
-            "same event (the same webhook-id). Needs webhooks:write."
+            "same event (the same webhook-id): each event once, none that already has a pending delivery to this "
+            "endpoint, at most 10,000. One replay runs per endpoint: while replayed deliveries are still pending, "
+            "another is refused with 409 CONFLICT. Needs webhooks:write."
         ),
         request=BulkReplaySerializer,
         responses={202: BULK_REPLAYED},
@@ -388,13 +417,50 @@ class WebhookEndpointViewSet(WebhooksApi, ApiViewSet):
     def replay(self, request, pk=None):
         endpoint = self._endpoint(pk)
         data = _valid(BulkReplaySerializer, request.data)
-        replays = services.deliveries_replay_failed(
-            workspace=self.workspace, endpoint=endpoint, since=data["since"], actor=_actor(request)
-        )
+        with _field_errors():
+            replays = services.deliveries_replay_failed(
+                workspace=self.workspace, endpoint=endpoint, since=data["since"], actor=_actor(request)
+            )
         return Response(
             {"replayed": len(replays), "delivery_ids": [str(replay.id) for replay in replays]},
             status=status.HTTP_202_ACCEPTED,
         )
+
+    @extend_schema(
+        operation_id="webhooks_figures",
+        summary="An endpoint's figures",
+        description=(
+            "Success rate and p50/p95 latency of the last 24 hours' attempts, attempts in flight, pending and "
+            "failed deliveries, the next retry, and why the endpoint is disabled or backed off: what to look at "
+            "before replaying. Needs webhooks:read."
+        ),
+        responses={200: EndpointFiguresSerializer},
+        examples=[
+            _example(
+                "Figures",
+                {
+                    "window_hours": 24,
+                    "attempts": 1200,
+                    "success_rate": 0.9825,
+                    "latency_p50_ms": 84,
+                    "latency_p95_ms": 412,
+                    "in_flight": 3,
+                    "pending": 21,
+                    "failed": 4,
+                    "next_retry_at": "2026-11-22T09:35:00Z",
+                    "enabled": True,
+                    "disabled_reason": "",
+                    "failing_since": None,
+                    "last_success_at": "2026-11-22T09:30:00Z",
+                    "backoff_until": None,
+                },
+            )
+        ],
+    )
+    @action(detail=True, methods=["get"])
+    def figures(self, request, pk=None):
+        figures = selectors.endpoint_figures(workspace=self.workspace, endpoint=self._endpoint(pk))
+        return Response(EndpointFiguresSerializer(figures).data)
 
 
 @extend_schema(tags=["webhooks"])
@@ -459,6 +525,32 @@ class DeliveryViewSet(WebhooksApi, ApiViewSet):
         replay = selectors.delivery_get(workspace=self.workspace, delivery_id=replay.pk)
         return Response(DeliverySerializer(replay).data, status=status.HTTP_202_ACCEPTED)
 
+    @extend_schema(
+        operation_id="deliveries_give_up",
+        summary="Give up on a delivery",
+        description=(
+            "Stops a pending delivery's retries and marks it failed at once, so it can be replayed when the "
+            "endpoint is fixed (instead of waiting out the retry schedule). A delivery that is not pending is "
+            "409 CONFLICT. An attempt already in flight may still succeed, and is then recorded. Needs "
+            "webhooks:write."
+        ),
+        request=None,
+        responses={200: DeliverySerializer},
+        examples=[
+            _example(
+                "Given up",
+                _DELIVERY | {"status": "failed", "next_attempt_at": None, "last_error": "Given up by api_key:CRM."},
+            )
+        ],
+    )
+    @action(detail=True, methods=["post"], url_path="give-up")
+    def give_up(self, request, pk=None):
+        delivery = selectors.delivery_get(workspace=self.workspace, delivery_id=pk)
+        with _field_errors():
+            delivery = services.delivery_give_up(workspace=self.workspace, delivery=delivery, actor=_actor(request))
+        delivery = selectors.delivery_get(workspace=self.workspace, delivery_id=delivery.pk)
+        return Response(DeliverySerializer(delivery).data)
+
 
 @extend_schema(tags=["webhooks"])
 class EventViewSet(WebhooksApi, ApiViewSet):
@@ -499,7 +591,7 @@ class EventViewSet(WebhooksApi, ApiViewSet):
 
 class RestHookSerializer(serializers.Serializer):
     target_url = serializers.CharField(max_length=2000)
-    event = serializers.ChoiceField(choices=EVENT_TYPES)
+    event = _event_type_field()
 
 
 HOOK_CREATED = inline_serializer("RestHookCreated", {"id": serializers.UUIDField()})
@@ -539,6 +631,8 @@ class RestHooksView(WebhooksApi, ApiView):
             raise ValidationError(
                 {"target_url" if field == "url" else field: errors for field, errors in exc.message_dict.items()}
             ) from None
+        except services.EndpointLimitReached as exc:
+            raise PermissionDenied(str(exc)) from None
         return Response({"id": str(new.endpoint.id)}, status=status.HTTP_201_CREATED)
 
 

@@ -1,10 +1,13 @@
 """Endpoints (subscriptions), events (the outbox), deliveries (one per event and endpoint) and
 attempts (one per try), after Saleor's webhook package."""
 
+import json
 import uuid
 
 from django.db import models
 from django.utils.timezone import now
+
+from leadhub.crypto import EncryptedTextField
 
 
 class Endpoint(models.Model):
@@ -17,10 +20,10 @@ class Endpoint(models.Model):
     # Empty: every event of those types. Otherwise only events whose data has each of these
     # keys with exactly this value, e.g. {"campaign_id": "..."}: a campaign's own endpoint.
     data_filter = models.JSONField(default=dict, blank=True)
-    # "whsec_" + base64 of 24-64 random bytes. During a rotation the previous secret also
-    # signs until previous_secret_expires_at (24 hours).
-    secret = models.CharField(max_length=120)
-    previous_secret = models.CharField(max_length=120, blank=True)
+    # "whsec_" + base64 of 24-64 random bytes, encrypted at rest (leadhub.crypto). During a
+    # rotation the previous secret also signs until previous_secret_expires_at (24 hours).
+    secret = EncryptedTextField()
+    previous_secret = EncryptedTextField(blank=True)
     previous_secret_expires_at = models.DateTimeField(null=True, blank=True)
     enabled = models.BooleanField(default=True)
     disabled_at = models.DateTimeField(null=True, blank=True)
@@ -31,6 +34,10 @@ class Endpoint(models.Model):
     # endpoint failing for 5 days without a success is disabled and its admins told.
     failing_since = models.DateTimeField(null=True, blank=True, editable=False)
     last_success_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # An endpoint that keeps timing out is backed off as a whole: no claims until then, and
+    # then one probe at a time until it answers again (webhooks.engine.health).
+    timeouts_in_row = models.PositiveIntegerField(default=0, editable=False)
+    backoff_until = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(default=now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -86,6 +93,10 @@ class Event(models.Model):
             "data": self.data,
         }
 
+    def body(self) -> bytes:
+        """The envelope as the bytes that are signed and sent."""
+        return json.dumps(self.envelope(), separators=(",", ":")).encode()
+
 
 class Delivery(models.Model):
     class Status(models.TextChoices):
@@ -117,11 +128,18 @@ class Delivery(models.Model):
         ordering = ["-created_at"]
         verbose_name_plural = "deliveries"
         indexes = [
-            # The sweep: pending deliveries due now, oldest first.
+            # The engine's claim: a skip scan over the endpoints that have pending deliveries,
+            # then each endpoint's due deliveries, oldest first (webhooks.engine.claim).
             models.Index(
-                fields=["next_attempt_at"],
+                fields=["workspace", "endpoint", "next_attempt_at"],
                 condition=models.Q(status="pending"),
-                name="delivery_pending_due",
+                name="delivery_pending_by_endpoint",
+            ),
+            # Attempts in flight per workspace and endpoint: the leased deliveries, few at any time.
+            models.Index(
+                fields=["workspace", "endpoint"],
+                condition=models.Q(lease_token__isnull=False),
+                name="delivery_leased",
             ),
             # An endpoint's delivery log, by status, newest first.
             models.Index(fields=["endpoint", "status", "-created_at"], name="delivery_endpoint_status"),

@@ -95,6 +95,9 @@ def endpoints(request: HttpRequest) -> HttpResponse:
         for field, errors in exc.message_dict.items():
             form.add_error(field if field in form.fields else None, errors)
         return _endpoints_page(request, form, status=400)
+    except services.EndpointLimitReached as exc:
+        form.add_error(None, str(exc))
+        return _endpoints_page(request, form, status=403)
     response = _endpoints_page(request, EndpointForm(), new=new)
     response["Cache-Control"] = "no-store"
     return response
@@ -160,9 +163,13 @@ def endpoint_replay(request: HttpRequest, endpoint_id: str) -> HttpResponse:
         since = form.cleaned_data["since"]
         if timezone.is_naive(since):
             since = timezone.make_aware(since, datetime.UTC)
-        replays = services.deliveries_replay_failed(
-            workspace=workspace, endpoint=endpoint, since=since, actor=_actor(request)
-        )
+        try:
+            replays = services.deliveries_replay_failed(
+                workspace=workspace, endpoint=endpoint, since=since, actor=_actor(request)
+            )
+        except services.ReplayRunning as exc:
+            messages.error(request, str(exc))
+            return redirect(reverse("web:webhook", args=[workspace.pk, endpoint.pk]))
     messages.success(request, f"{len(replays)} deliveries replayed.")
     return redirect(reverse("web:webhook", args=[workspace.pk, endpoint.pk]))
 

@@ -96,7 +96,7 @@ def task_worker(transactional_db, settings):
 @pytest.fixture
 def receiver(settings):
     from tests.webhooks.conftest import Receiver
-    from webhooks import delivery as http
+    from webhooks.transport import http
 
     settings.WEBHOOK_ALLOW_HTTP = True
     settings.WEBHOOK_ALLOWED_NETWORKS = ["127.0.0.0/8", "::1/128"]
@@ -104,4 +104,4 @@ def receiver(settings):
     receiver.thread.start()
     yield receiver
     receiver.stop()
-    http.pools.clear()
+    http.client_reset()

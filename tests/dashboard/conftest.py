@@ -16,9 +16,10 @@ from crm.normalize import parse_phone
 from messaging.campaigns.services import RecipientIn, campaign_create
 from tests.crm.support import contact_make
 from tests.webhooks.conftest import Receiver
-from webhooks import delivery as http
+from webhooks import engine as webhook_engine
 from webhooks import services as webhook_services
 from webhooks.services import endpoint_create, event_emit
+from webhooks.transport import http
 
 
 def logged_in(user, *, enforce_csrf: bool = False) -> Client:
@@ -68,7 +69,7 @@ def receiver(settings):
     receiver.thread.start()
     yield receiver
     receiver.stop()
-    http.pools.clear()
+    http.client_reset()
 
 
 @pytest.fixture
@@ -89,8 +90,8 @@ def failed_delivery(workspace, endpoint, receiver, *, status=500, body=b'{"error
         event_emit(workspace=workspace, type="lead.created", data={"id": "x", "name": "Ada"})
     delivery = endpoint.deliveries.order_by("-created_at").first()
     # Attempted here, unless a worker (the browser tests' eager Celery) did it on commit.
-    for claimed in webhook_services.deliveries_claim(delivery_ids=[str(delivery.pk)], limit=1):
-        webhook_services.delivery_attempt(delivery=claimed)
+    for claimed in webhook_engine.deliveries_claim(delivery_ids=[str(delivery.pk)], limit=1):
+        webhook_engine.delivery_attempt(delivery=claimed)
     webhook_services.deliveries_give_up(workspace=workspace, deliveries=[delivery], actor="test")
     delivery.refresh_from_db()
     return delivery

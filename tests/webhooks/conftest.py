@@ -8,8 +8,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from webhooks import delivery as http
 from webhooks.services import endpoint_create
+from webhooks.transport import http
 
 
 @dataclass
@@ -29,6 +29,9 @@ class Receiver:
         self.delays: deque[float] = deque()  # seconds to wait before answering, per request
         self.status = 200
         self.response_body = b'{"ok": true}'
+        self.delay = 0.0  # seconds before every answer once `delays` is used up
+        self.active: dict[str, int] = {}  # requests being answered now, per path
+        self.most_active: dict[str, int] = {}  # the most at once, per path
         self.lock = threading.Lock()
         receiver = self
 
@@ -43,10 +46,14 @@ class Receiver:
                         Received(self.path, dict(self.headers.items()), body, self.client_address[1])
                     )
                     status = receiver.statuses.popleft() if receiver.statuses else receiver.status
-                    delay = receiver.delays.popleft() if receiver.delays else 0.0
+                    delay = receiver.delays.popleft() if receiver.delays else receiver.delay
                     payload = receiver.response_body
+                    receiver.active[self.path] = active = receiver.active.get(self.path, 0) + 1
+                    receiver.most_active[self.path] = max(active, receiver.most_active.get(self.path, 0))
                 if delay:
                     time.sleep(delay)  # a slow receiver
+                with receiver.lock:
+                    receiver.active[self.path] -= 1
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(payload)))
@@ -56,7 +63,10 @@ class Receiver:
             def log_message(self, *args):
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        class Server(ThreadingHTTPServer):
+            request_queue_size = 256  # many engine connections at once
+
+        self.server = Server(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         # A client that hangs up mid-response (the engine stops reading at 64 KiB) is expected.
         self.server.handle_error = lambda request, client_address: None
@@ -70,9 +80,11 @@ class Receiver:
         with self.lock:
             self.statuses.extend(statuses)
 
-    def webhook_ids(self) -> list[str]:
+    def webhook_ids(self, last: int | None = None) -> list[str]:
+        """The webhook-id of every request (of the last `last` only, when given), in order."""
         with self.lock:
-            return [item.headers["webhook-id"] for item in self.received]
+            received = self.received[-last:] if last else self.received
+            return [item.headers["webhook-id"] for item in received]
 
     def wait_for(self, count: int, timeout: float = 10.0) -> None:
         """Until `count` requests have arrived (from another thread or process)."""
@@ -93,7 +105,7 @@ def local_webhooks(settings):
     settings.WEBHOOK_ALLOW_HTTP = True
     settings.WEBHOOK_ALLOWED_NETWORKS = ["127.0.0.0/8", "::1/128"]
     yield settings
-    http.pools.clear()
+    http.client_reset()
 
 
 @pytest.fixture

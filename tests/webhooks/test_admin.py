@@ -8,8 +8,9 @@ import pytest
 from django.contrib.messages import get_messages
 from django.db import transaction
 
+from webhooks.engine import MAX_ATTEMPTS
 from webhooks.models import Delivery, Endpoint
-from webhooks.services import MAX_ATTEMPTS, endpoint_create, event_emit
+from webhooks.services import endpoint_create, event_emit
 from webhooks.tasks import deliveries_dispatch, deliveries_sweep
 
 pytestmark = pytest.mark.django_db

@@ -11,10 +11,11 @@ from standardwebhooks import Webhook
 
 from accounts.models import Plan
 from accounts.services import workspace_create
-from webhooks import delivery as http
+from webhooks.events import EVENT_TYPES
 from webhooks.models import Delivery, Endpoint, Event
 from webhooks.services import endpoint_create, event_emit
 from webhooks.tasks import deliveries_dispatch
+from webhooks.transport import signing as http
 
 pytestmark = pytest.mark.django_db
 
@@ -76,10 +77,16 @@ def test_a_supplied_secret_is_checked(api_a, receiver):
     assert response.json()["secret"] == good
 
 
-def test_unknown_event_types_are_refused(api_a, receiver):
+def test_unknown_event_types_are_refused_with_the_valid_ones(api_a, receiver):
     response = api_a.post("/api/v1/webhooks", {"url": receiver.url, "event_types": ["lead.exploded"]}, format="json")
     assert response.status_code == 400
-    assert "event_types" in response.json()["error"]["details"]
+    (message,) = response.json()["error"]["details"]["event_types"]["0"]
+    assert message.startswith('"lead.exploded" is not a valid choice. Valid choices: lead.created, lead.updated,')
+    assert all(event_type in message for event_type in EVENT_TYPES)
+
+    response = api_a.post("/api/v1/hooks", {"target_url": receiver.url, "event": "lead.exploded"}, format="json")
+    assert response.status_code == 400
+    assert "Valid choices: lead.created" in response.json()["error"]["details"]["event"][0]
 
 
 def test_list_is_newest_first_without_a_query_per_row(api_a, workspace_a, receiver, django_assert_max_num_queries):
@@ -272,6 +279,8 @@ def _routes(endpoint_id, delivery_id, event_id):
         ("get", f"/api/v1/deliveries?endpoint={endpoint_id}", None),
         ("get", f"/api/v1/deliveries/{delivery_id}", None),
         ("post", f"/api/v1/deliveries/{delivery_id}/replay", {}),
+        ("post", f"/api/v1/deliveries/{delivery_id}/give-up", {}),
+        ("get", f"/api/v1/webhooks/{endpoint_id}/figures", None),
         ("get", f"/api/v1/events/{event_id}", None),
         ("delete", f"/api/v1/hooks/{endpoint_id}", None),
     ]

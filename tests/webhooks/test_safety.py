@@ -16,10 +16,11 @@ from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.db import transaction
 
 from leadhub.settings import env_networks
-from webhooks import delivery as http
 from webhooks.models import Attempt, Delivery, Endpoint
 from webhooks.services import endpoint_create, event_emit
 from webhooks.tasks import deliveries_dispatch
+from webhooks.transport import http
+from webhooks.transport.signing import secret_generate
 
 pytestmark = pytest.mark.django_db
 
@@ -57,7 +58,9 @@ def test_non_public_addresses_are_refused_at_save(workspace_a, url):
 def test_http_is_refused_unless_allowed(workspace_a, settings):
     with pytest.raises(ValidationError) as error:
         endpoint_create(workspace=workspace_a, url="http://8.8.8.8/hook")
-    assert error.value.message_dict["url"] == ["The URL must start with https://."]
+    assert error.value.message_dict["url"] == [
+        "The URL must start with https:// (http:// is allowed only with WEBHOOK_ALLOW_HTTP=true, for development)."
+    ]
     settings.WEBHOOK_ALLOW_HTTP = True
     assert endpoint_create(workspace=workspace_a, url="http://8.8.8.8/hook").endpoint.url == "http://8.8.8.8/hook"
 
@@ -83,7 +86,7 @@ def test_urls_with_credentials_are_refused(workspace_a):
 def test_non_public_addresses_are_refused_at_connect(workspace_a, url, django_capture_on_commit_callbacks):
     # Saved before the address turned private (a DNS change, or rebinding): the delivery is
     # vetted again when it connects.
-    Endpoint.objects.create(workspace=workspace_a, url=url, secret=http.secret_generate())
+    Endpoint.objects.create(workspace=workspace_a, url=url, secret=secret_generate())
     with transaction.atomic():
         event = event_emit(workspace=workspace_a, type="lead.created", data={"id": "1"})
     (delivery,) = event.deliveries.all()
@@ -208,8 +211,20 @@ def test_the_retry_scale_is_checked_at_start_up(monkeypatch):
     from leadhub.settings import _webhook_retry_scale
 
     monkeypatch.setenv("WEBHOOK_RETRY_SCALE", "0.01")
-    assert _webhook_retry_scale() == 0.01
+    assert _webhook_retry_scale(debug=True, allowed_networks=[]) == 0.01
+    assert _webhook_retry_scale(debug=False, allowed_networks=["127.0.0.0/8"]) == 0.01
     for bad in ("0", "2", "fast"):
         monkeypatch.setenv("WEBHOOK_RETRY_SCALE", bad)
         with pytest.raises(ImproperlyConfigured, match="WEBHOOK_RETRY_SCALE"):
-            _webhook_retry_scale()
+            _webhook_retry_scale(debug=True, allowed_networks=[])
+
+
+def test_a_shortened_retry_schedule_is_refused_in_production(monkeypatch):
+    # Production (docker-compose.yml) runs with DEBUG off and no WEBHOOK_ALLOWED_NETWORKS.
+    from leadhub.settings import _webhook_retry_scale
+
+    monkeypatch.setenv("WEBHOOK_RETRY_SCALE", "0.01")
+    with pytest.raises(ImproperlyConfigured, match=r"WEBHOOK_RETRY_SCALE .*development only"):
+        _webhook_retry_scale(debug=False, allowed_networks=[])
+    monkeypatch.setenv("WEBHOOK_RETRY_SCALE", "1")
+    assert _webhook_retry_scale(debug=False, allowed_networks=[]) == 1.0

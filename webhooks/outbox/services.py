@@ -1,0 +1,266 @@
+"""The outbox (SPEC §6): events and their deliveries, written in the caller's transaction, the
+dispatch queued on commit; replays and giving up. `event_emit` is how every domain app records
+an outcome (imported as `webhooks.services.event_emit`)."""
+
+import logging
+
+from django.db import transaction
+from django.db.models import Exists, OuterRef
+from django.utils import timezone
+
+from accounts.models import Workspace
+from leadhub import bulk
+
+from .. import tasks
+from ..engine.run import dispatch_coalesced, dispatch_queue_wanted
+from ..events import EVENT_TYPES
+from ..models import Delivery, Endpoint, Event
+
+logger = logging.getLogger(__name__)
+
+
+class DeliveryNotPending(Exception):
+    """Only a pending delivery can be given up."""
+
+    def __init__(self, delivery: Delivery) -> None:
+        super().__init__(f"Only a pending delivery can be given up; this one is {delivery.status}.")
+
+
+class ReplayRunning(Exception):
+    """A bulk replay of the endpoint is still being delivered."""
+
+    def __init__(self, pending: int) -> None:
+        super().__init__(
+            f"A replay of this endpoint is still running ({pending} replayed deliveries pending); "
+            "try again once it has finished, or give those deliveries up."
+        )
+        self.pending = pending
+
+
+def event_emit(*, workspace: Workspace, type: str, data: dict, bot_id: str | None = None) -> Event:
+    """Record an event and one delivery per subscribed, enabled endpoint, in the caller's
+    transaction; dispatch starts once that transaction commits (the outbox, SPEC §6).
+
+    Call it inside the transaction that made the change, so that the change and its event
+    are stored together or not at all.
+    """
+    if type not in EVENT_TYPES:
+        raise ValueError(f"Unknown event type {type!r}")
+    event = Event.objects.create(workspace=workspace, type=type, data=data, bot_id=bot_id)
+    endpoints = [endpoint for endpoint in _subscribers(workspace) if endpoint.subscribes_to(type, data)]
+    if endpoints:
+        deliveries_create(workspace=workspace, event=event, endpoints=endpoints)
+    return event
+
+
+def events_emit(*, workspace: Workspace, events: list[tuple[str, dict]], bot_id: str | None = None) -> list[Event]:
+    """event_emit for several events of one change (lead.created and lead.qualified, say): the
+    subscribed endpoints are read once, the events inserted in one statement, their deliveries
+    in one more. Same contract as event_emit: call it inside the change's transaction."""
+    for type_, _data in events:
+        if type_ not in EVENT_TYPES:
+            raise ValueError(f"Unknown event type {type_!r}")
+    rows = Event.objects.bulk_create(
+        [Event(workspace=workspace, type=type_, data=data, bot_id=bot_id) for type_, data in events]
+    )
+    subscribers = _subscribers(workspace)
+    if subscribers:
+        now = timezone.now()
+        deliveries = Delivery.objects.bulk_create(
+            [
+                Delivery(workspace=workspace, event=event, endpoint=endpoint, next_attempt_at=now)
+                for event in rows
+                for endpoint in subscribers
+                if endpoint.subscribes_to(event.type, event.data)
+            ]
+        )
+        if deliveries:
+            dispatch_on_commit([str(delivery.id) for delivery in deliveries])
+    return rows
+
+
+def event_emit_many(*, workspace: Workspace, type: str, datas: list[dict], bot_id: str | None = None) -> list[Event]:
+    """event_emit for many events of one type at once (a campaign's new contacts): the
+    subscribers are read once, events and deliveries inserted in bulk, one dispatch per 50
+    deliveries. Same transaction rule as event_emit."""
+    if type not in EVENT_TYPES:
+        raise ValueError(f"Unknown event type {type!r}")
+    if not datas:
+        return []
+    events = [Event(workspace=workspace, type=type, data=data, bot_id=bot_id) for data in datas]
+    if bulk.supported():
+        bulk.insert_rows(
+            Event,
+            [{"id": event.id, "data": event.data} for event in events],
+            constants={
+                "workspace_id": workspace.pk,
+                "type": type,
+                "bot_id": bot_id,
+                "created_at": events[0].created_at,
+            },
+        )
+    else:
+        Event.objects.bulk_create(events, batch_size=2000)
+    endpoints = _subscribers(workspace)
+    now = timezone.now()
+    deliveries = [
+        Delivery(workspace=workspace, event=event, endpoint=endpoint, next_attempt_at=now)
+        for event in events
+        for endpoint in endpoints
+        if endpoint.subscribes_to(type, event.data)
+    ]
+    if deliveries:
+        Delivery.objects.bulk_create(deliveries, batch_size=2000)
+        ids = [str(delivery.id) for delivery in deliveries]
+        for start in range(0, len(ids), 50):
+            dispatch_on_commit(ids[start : start + 50])
+    return events
+
+
+def _subscribers(workspace: Workspace) -> list[Endpoint]:
+    return list(Endpoint.objects.filter(workspace=workspace, enabled=True).only("id", "event_types", "data_filter"))
+
+
+def deliveries_create(
+    *, workspace: Workspace, event: Event, endpoints: list[Endpoint], replay_of=None
+) -> list[Delivery]:
+    """One delivery of the event per endpoint, due now; dispatched once the caller commits."""
+    now = timezone.now()
+    deliveries = Delivery.objects.bulk_create(
+        [
+            Delivery(workspace=workspace, event=event, endpoint=endpoint, next_attempt_at=now, replay_of=replay_of)
+            for endpoint in endpoints
+        ]
+    )
+    dispatch_on_commit([str(delivery.id) for delivery in deliveries])
+    return deliveries
+
+
+def dispatch_on_commit(delivery_ids: list[str]) -> None:
+    transaction.on_commit(lambda: _dispatch(delivery_ids))
+
+
+def _dispatch(delivery_ids: list[str]) -> None:
+    # A lost message only delays the deliveries: the periodic sweep finds every due one.
+    try:
+        if dispatch_coalesced():
+            if dispatch_queue_wanted():
+                tasks.deliveries_dispatch.delay()
+        else:
+            tasks.deliveries_dispatch.delay(delivery_ids)
+    except Exception:  # the broker is down: the sweep will pick them up
+        logger.warning("Could not enqueue dispatch of %d deliveries; the sweep will", len(delivery_ids))
+
+
+# --- Replay and give up ------------------------------------------------------------------------
+
+
+def delivery_replay(*, workspace: Workspace, delivery: Delivery, actor: str = "") -> Delivery:
+    """A new attempt series of the same event to the same endpoint: the same webhook-id, so
+    consumers deduplicate. The original keeps its history."""
+    if delivery.workspace_id != workspace.pk:
+        raise ValueError("The delivery is not of this workspace.")
+    with transaction.atomic():
+        (replay,) = deliveries_create(
+            workspace=workspace, event=delivery.event, endpoints=[delivery.endpoint], replay_of=delivery
+        )
+    logger.info("Delivery %s replayed as %s by %s", delivery.pk, replay.pk, actor or "?")
+    return replay
+
+
+def delivery_give_up(*, workspace: Workspace, delivery: Delivery, actor: str = "") -> Delivery:
+    """Stop a pending delivery's retries: it is failed at once (and may be replayed)."""
+    if delivery.workspace_id != workspace.pk:
+        raise ValueError("The delivery is not of this workspace.")
+    if not deliveries_give_up(workspace=workspace, deliveries=[delivery], actor=actor):
+        delivery.refresh_from_db(fields=["status"])
+        raise DeliveryNotPending(delivery)
+    delivery.refresh_from_db()
+    return delivery
+
+
+def deliveries_give_up(*, workspace: Workspace, deliveries: list[Delivery], actor: str = "") -> int:
+    """Stop retrying pending deliveries: they become failed (and may still be replayed). An
+    attempt in flight may still succeed: its outcome is then recorded as a success."""
+    pending = Delivery.objects.filter(
+        workspace=workspace, pk__in=[delivery.pk for delivery in deliveries], status=Delivery.Status.PENDING
+    )
+    with transaction.atomic():
+        # Locked in key order, as the engine locks what it records, so the two never deadlock.
+        list(pending.order_by("pk").select_for_update().values_list("pk", flat=True))
+        given_up = pending.update(
+            status=Delivery.Status.FAILED,
+            next_attempt_at=None,
+            lease_token=None,
+            lease_expires_at=None,
+            last_error=f"Given up by {actor or 'an admin'}.",
+            updated_at=timezone.now(),
+        )
+    logger.info("%d deliveries given up by %s", given_up, actor or "?")
+    return given_up
+
+
+REPLAY_BULK_LIMIT = 10_000
+
+
+def deliveries_replay_failed(*, workspace: Workspace, endpoint: Endpoint, since, actor: str = "") -> list[Delivery]:
+    """Replay the endpoint's failed deliveries created at or after `since` (at most
+    REPLAY_BULK_LIMIT events, oldest first): each event once, and none that already has a
+    pending delivery to this endpoint. Refused (ReplayRunning) while an earlier replay of the
+    endpoint is still pending, so one endpoint runs one bulk replay at a time."""
+    with transaction.atomic():
+        # One bulk replay per endpoint at a time: concurrent requests queue on the endpoint's row.
+        Endpoint.objects.select_for_update().filter(pk=endpoint.pk, workspace=workspace).first()
+        running = Delivery.objects.filter(
+            endpoint=endpoint, replay_of__isnull=False, status=Delivery.Status.PENDING
+        ).count()
+        if running:
+            raise ReplayRunning(running)
+        already_pending = Delivery.objects.filter(
+            endpoint_id=OuterRef("endpoint_id"), event_id=OuterRef("event_id"), status=Delivery.Status.PENDING
+        )
+        failed = (
+            Delivery.objects.filter(
+                workspace=workspace, endpoint=endpoint, status=Delivery.Status.FAILED, created_at__gte=since
+            )
+            .filter(~Exists(already_pending))
+            .select_related("event", "endpoint")
+            .order_by("created_at")
+        )
+        chosen, events = [], set()
+        for delivery in failed.iterator(chunk_size=2000):
+            if delivery.event_id in events:
+                continue
+            events.add(delivery.event_id)
+            chosen.append(delivery)
+            if len(chosen) >= REPLAY_BULK_LIMIT:
+                break
+        return deliveries_replay(workspace=workspace, deliveries=chosen, actor=actor)
+
+
+def deliveries_replay(*, workspace: Workspace, deliveries: list[Delivery], actor: str = "") -> list[Delivery]:
+    """Replay several deliveries at once (the admin's bulk action, the API's bulk replay)."""
+    if any(delivery.workspace_id != workspace.pk for delivery in deliveries):
+        raise ValueError("A delivery is not of this workspace.")
+    if not deliveries:
+        return []
+    now = timezone.now()
+    with transaction.atomic():
+        replays = Delivery.objects.bulk_create(
+            [
+                Delivery(
+                    workspace=workspace,
+                    event_id=delivery.event_id,
+                    endpoint_id=delivery.endpoint_id,
+                    next_attempt_at=now,
+                    replay_of=delivery,
+                )
+                for delivery in deliveries
+            ],
+            batch_size=1000,
+        )
+        ids = [str(replay.id) for replay in replays]
+        for start in range(0, len(ids), 100):
+            dispatch_on_commit(ids[start : start + 100])
+    logger.info("%d deliveries replayed by %s", len(replays), actor or "?")
+    return replays
