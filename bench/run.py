@@ -50,7 +50,7 @@ DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/leadhub_bench"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/14"
 
 # Production's web process (docker-compose / Dockerfile): these flags are the point.
-GUNICORN_ARGS = ["leadhub.wsgi:application", "--workers", "3", "--worker-class", "gthread", "--threads", "4"]
+GUNICORN_ARGS = ["leadhub.wsgi:application", "--workers", "3", "--worker-class", "gthread", "--threads", "24"]
 WRK_THREADS = 2
 WRK_CONNECTIONS = 16
 WARMUP_SECONDS = 2

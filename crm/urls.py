@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from .catalog.api import LineViewSet, RingGroupViewSet, SequenceViewSet, TagViewSet
+from .catalog.api import RingGroupViewSet, SequenceViewSet, TagViewSet
 from .contacts.api import ContactNoteViewSet, ContactTimelineViewSet, ContactViewSet
 from .intake.api import IntakeView
 from .stats.api import StatsView
@@ -20,7 +20,6 @@ urlpatterns = [
     path("contacts/<str:id>/notes", ContactNoteViewSet.as_view(_list), name="contact-notes"),
     path("contacts/<str:id>/timeline", ContactTimelineViewSet.as_view({"get": "list"}), name="contact-timeline"),
     path("tags", TagViewSet.as_view(_list), name="tags"),
-    path("lines", LineViewSet.as_view(_list), name="lines"),
     path("ring-groups", RingGroupViewSet.as_view(_list), name="ring-groups"),
     path("sequences", SequenceViewSet.as_view(_list), name="sequences"),
     path("stats", StatsView.as_view(), name="stats"),

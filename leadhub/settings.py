@@ -67,6 +67,17 @@ def _url(name: str, value: str, schemes: set[str]) -> str:
     return value
 
 
+def env_base_url(name: str) -> str:
+    """An http(s) base URL without its trailing slash, or "" when unset."""
+    value = env_str(name)
+    if not value:
+        return ""
+    parsed = urlparse(_url(name, value, {"http", "https"}))
+    if not parsed.netloc or parsed.query or parsed.fragment:
+        raise ImproperlyConfigured(f"{name} must be a base URL like https://host[:port][/path], not {value!r}")
+    return value.rstrip("/")
+
+
 def _var_secret(filename: str, make) -> str:
     """A secret generated once into var/ for the embedded default, readable by its owner only
     from the moment it exists (created 0600, never chmod-ed after the write)."""
@@ -260,14 +271,26 @@ CELERY_BEAT_SCHEDULE = {
         "task": "leadhub.api.tasks.idempotency_keys_purge",
         "schedule": 3600.0,
     },
-    # Claims due webhook deliveries (retries, and any whose dispatch message was lost). A
-    # sweep not started within its interval is dropped: the next one does the same work.
+    # Completes conversations idle for CONVERSATION_IDLE_MINUTES (conversation.completed).
+    "complete-idle-conversations": {
+        "task": "messaging.tasks.conversations_complete_idle",
+        "schedule": 60.0,
+        "options": {"expires": 60.0},
+    },
+    # Re-enqueues outbound messages left queued (their task lost with a broker restart).
+    "sweep-queued-messages": {
+        "task": "messaging.tasks.messages_sweep",
+        "schedule": 60.0,
+        "options": {"expires": 60.0},
+    },
     # Sends booking e-mails whose task message was lost (the tasks themselves retry SMTP).
     "sweep-booking-emails": {
         "task": "booking.tasks.booking_notify_sweep",
         "schedule": 900.0,
         "options": {"expires": 900.0},
     },
+    # Claims due webhook deliveries (retries, and any whose dispatch message was lost). A
+    # sweep not started within its interval is dropped: the next one does the same work.
     "sweep-webhook-deliveries": {
         "task": "webhooks.tasks.deliveries_sweep",
         "schedule": 5.0,
@@ -345,6 +368,11 @@ SPECTACULAR_SETTINGS = {
         "WebhookEventTypeEnum": "webhooks.events.EVENT_TYPES",
         "ContactStatusEnum": "crm.models.Contact.Status",
         "DeliveryStatusEnum": "webhooks.models.Delivery.Status",
+        "ConversationStatusEnum": "messaging.models.Conversation.Status",
+        "MessageStatusEnum": "messaging.models.Message.Status",
+        "ConversationChannelEnum": "messaging.models.Conversation.Channel",
+        "SendChannelEnum": "messaging.models.SEND_CHANNELS",
+        "CampaignChannelEnum": "messaging.campaigns.models.Campaign.Channel",
         "CampaignStatusEnum": "messaging.campaigns.models.Campaign.Status",
         "CampaignRecipientStatusEnum": "messaging.campaigns.models.Recipient.Status",
     },
@@ -391,6 +419,31 @@ WEBHOOK_ENGINE_SLOTS = env_int("WEBHOOK_ENGINE_SLOTS", 100, minimum=1)
 # With a shared cache (Redis), commits queue at most one dispatch task at a time (it claims for
 # everyone); the embedded default's cache is per process, so each commit queues its own.
 WEBHOOK_DISPATCH_COALESCE = bool(REDIS_URL)
+
+# --- Messaging: providers and AI (SPEC §7) ------------------------------------------------
+
+# Every provider REST call of every line goes to this base instead of Twilio's (or the
+# SignalWire space's): a Twilio-compatible gateway, or a local test double. Unset: the real APIs.
+TWILIO_API_BASE_URL = env_base_url("TWILIO_API_BASE_URL")
+# Seconds a provider REST call may take before it counts as failed (and is retried).
+TWILIO_TIMEOUT_SECONDS = env_int("TWILIO_TIMEOUT_SECONDS", 10, minimum=1)
+# The scheme and host providers call (signatures are computed over it; callback URLs use it).
+# Unset: the request's own scheme and host.
+PUBLIC_BASE_URL = env_base_url("PUBLIC_BASE_URL")
+# Without a key, the deterministic offline responder answers from the knowledge documents.
+ANTHROPIC_API_KEY = env_str("ANTHROPIC_API_KEY")
+ANTHROPIC_BASE_URL = env_base_url("ANTHROPIC_BASE_URL")
+# The model of a brain that names none: a fast one, since a reply must come inside the webhook limit.
+AI_DEFAULT_MODEL = env_str("AI_DEFAULT_MODEL", "claude-haiku-4-5")
+# Inside the providers' 15 s webhook limit: past it the lead gets a holding reply.
+AI_TIMEOUT_SECONDS = env_int("AI_TIMEOUT_SECONDS", 8, minimum=1)
+AI_MAX_TOKENS = env_int("AI_MAX_TOKENS", 400, minimum=16)
+# Guardrail: at most this many AI replies per conversation per hour (two bots can't loop for ever).
+AI_MAX_REPLIES_PER_HOUR = env_int("AI_MAX_REPLIES_PER_HOUR", 30, minimum=1)
+# An open conversation idle this long is completed (conversation.completed) by beat.
+CONVERSATION_IDLE_MINUTES = env_int("CONVERSATION_IDLE_MINUTES", 30, minimum=1)
+# Hand-off attempts of an outbound message on provider 5xx and timeouts before it is failed.
+MESSAGE_SEND_MAX_ATTEMPTS = env_int("MESSAGE_SEND_MAX_ATTEMPTS", 5, minimum=1)
 
 # --- Campaigns (SPEC §7) -----------------------------------------------------------------
 
@@ -481,6 +534,10 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "django.server": {"level": "WARNING"},
+        # The provider SDKs log every request and its headers at INFO.
+        "twilio.http_client": {"level": "WARNING"},
+        "httpx": {"level": "WARNING"},
+        "httpx2": {"level": "WARNING"},
         "celery.beat": {"level": _DETAIL_LEVEL},
         "celery.app.trace": {"level": _DETAIL_LEVEL},
         "celery.worker.strategy": {"level": _DETAIL_LEVEL},

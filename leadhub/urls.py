@@ -7,7 +7,8 @@ from oauth2_provider import views as oauth_views
 
 from booking.calendly_api import CalendlyWebhookView
 from booking.public import BookMeetingView
-from crm.zapier.api import ZapierView
+from messaging.inbound.api import InboundView, StatusCallbackView
+from messaging.outbound.api import ZapierView
 from messaging.widget.api import SaveLeadView
 
 from . import views
@@ -21,6 +22,7 @@ api_v1 = [
     path("", include("accounts.urls")),
     path("", include("webhooks.urls")),
     path("", include("crm.urls")),
+    path("", include("messaging.urls")),
     path("", include("booking.urls")),
     path("", include("messaging.campaigns.urls")),
 ]
@@ -32,6 +34,8 @@ urlpatterns = [
     path("api/v1/", include(api_v1)),
     path("api/zapier-webhook", ZapierView.as_view(), name="zapier-webhook"),
     path("api/save-lead", SaveLeadView.as_view(), name="save-lead"),
+    path("api/whatsapp-inbound", InboundView.as_view(), name="whatsapp-inbound"),
+    path("api/twilio/status", StatusCallbackView.as_view(), name="twilio-status"),
     path("api/book-meeting", BookMeetingView.as_view(), name="book-meeting"),
     path("api/calendly/webhook", CalendlyWebhookView.as_view(), name="calendly-webhook"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -1,13 +1,7 @@
-"""Writes for messaging: brains. (The widget's capture is in messaging/widget/.)"""
+"""Writes for messaging live by capability: brains and knowledge in messaging/brains/, lines in
+messaging/lines/, inbound and outbound messages, conversations, the widget. `brain_create`
+is re-exported here for the callers that import it from messaging.services."""
 
-from django.utils.text import slugify
+from .brains.services import brain_create
 
-from accounts.models import Workspace
-
-from .models import Brain
-
-
-def brain_create(*, workspace: Workspace, name: str, slug: str | None = None, is_default: bool = False) -> Brain:
-    return Brain.objects.create(
-        workspace=workspace, name=name, slug=slug or slugify(name)[:80] or "brain", is_default=is_default
-    )
+__all__ = ["brain_create"]

@@ -1,17 +1,16 @@
-"""What organises contacts, over the native API: /api/v1/tags, /ring-groups, /sequences and
-/lines, each a list and a create (scopes contacts:read / contacts:write). A name or number
-that exists already is the services' AlreadyExists: 409 CONFLICT with the existing id."""
+"""What organises contacts, over the native API: /api/v1/tags, /ring-groups and /sequences,
+each a list and a create (scopes contacts:read / contacts:write); /api/v1/lines is messaging's
+(its credentials are verified there). A name that exists already is the services'
+AlreadyExists: 409 CONFLICT with the existing id."""
 
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
 from leadhub.api.views import ApiViewSet
 
-from ..models import Line, RingGroup, Sequence, Tag
+from ..models import RingGroup, Sequence, Tag
 from . import schema, selectors, services
 from .serializers import (
-    LineCreateSerializer,
-    LineSerializer,
     RingGroupCreateSerializer,
     RingGroupSerializer,
     SequenceCreateSerializer,
@@ -57,20 +56,6 @@ class TagViewSet(_CatalogViewSet):
 
     def perform(self, workspace, data):
         return services.tag_create(workspace=workspace, name=data["name"])
-
-
-@schema.lines
-class LineViewSet(_CatalogViewSet):
-    queryset = Line.objects.none()
-    serializer_class = LineSerializer
-    output_serializer = LineSerializer
-    input_serializer = LineCreateSerializer
-
-    def get_queryset(self):
-        return selectors.lines_list(workspace=self.request.workspace)
-
-    def perform(self, workspace, data):
-        return services.line_create(workspace=workspace, name=data["name"], phone=data["phone_number"])
 
 
 @schema.ring_groups

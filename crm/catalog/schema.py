@@ -3,8 +3,6 @@
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema, extend_schema_view
 
 from .serializers import (
-    LineCreateSerializer,
-    LineSerializer,
     RingGroupCreateSerializer,
     RingGroupSerializer,
     SequenceCreateSerializer,
@@ -46,17 +44,6 @@ tags = _views(
     TagSerializer,
     TagCreateSerializer,
     " A name is unique in the workspace: a repeat answers 409 CONFLICT with the existing tag's id.",
-)
-
-
-lines = _views(
-    "lines",
-    {"id": 3, "name": "Main", "phone_number": "+18187405020", "created_at": "2026-11-20T10:00:00Z"},
-    {"name": "Main", "phone_number": "(818) 740 5020"},
-    LineSerializer,
-    LineCreateSerializer,
-    " A number is a line of one workspace only (inbound messages find the workspace by it): a number "
-    "in use answers 409 CONFLICT.",
 )
 
 

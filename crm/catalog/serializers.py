@@ -3,8 +3,8 @@
 from django.contrib.auth import get_user_model
 from rest_framework import serializers
 
-from ..fields import PhoneField, WorkspacePkField
-from ..models import Line, RingGroup, RingGroupMember, Sequence, SequenceStep, Tag
+from ..fields import WorkspacePkField
+from ..models import RingGroup, RingGroupMember, Sequence, SequenceStep, Tag
 from . import selectors
 
 
@@ -17,18 +17,6 @@ class TagSerializer(serializers.ModelSerializer):
 
 class TagCreateSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=100)
-
-
-class LineSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = Line
-        fields = ["id", "name", "phone_number", "created_at"]
-        read_only_fields = fields
-
-
-class LineCreateSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=100)
-    phone_number = PhoneField(help_text="Any written form; stored as E.164. A number is a line of one workspace only.")
 
 
 class RingGroupMemberSerializer(serializers.ModelSerializer):

@@ -9,6 +9,7 @@ from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
+from django.db.models import F
 
 from accounts.models import Workspace
 from leadhub.exceptions import AlreadyExists
@@ -24,9 +25,11 @@ __all__ = [
     "UpsertResult",
     "contact_add_tag",
     "contact_capture",
+    "contact_count_messages",
     "contact_create",
     "contact_delete",
     "contact_mark_booked",
+    "contact_set_consent",
     "contact_set_disposition",
     "contact_set_line",
     "contact_set_owner",
@@ -243,3 +246,17 @@ def note_create(*, contact: Contact, body: str, author: AbstractBaseUser | None 
             data={"id": str(note.id), "contact_id": str(contact.id), "body": body, "created_at": iso(note.created_at)},
         )
     return note
+
+
+def contact_set_consent(*, contact: Contact, opted_out: bool, source: str = "consent") -> bool:
+    """Set `sms_opt_out` (messaging's consent rule: keywords, intents, provider error 21610):
+    on a change, a timeline entry and lead.updated. False when it was so already. The ledger
+    of what caused it (keyword, message) is messaging's ConsentChange."""
+    return bool(_update(contact, {"sms_opt_out": opted_out}, source))
+
+
+def contact_count_messages(*, contact: Contact, count: int = 1) -> None:
+    """Add exchanged messages to the contact's `message_count` (a lead is hot from 5). A counter:
+    incremented in the database, no timeline entry and no event per message."""
+    Contact.objects.filter(pk=contact.pk).update(message_count=F("message_count") + count)
+    contact.message_count += count

@@ -25,18 +25,7 @@ def test_a_repeated_tag_name_is_409_with_the_existing_id(api_a, workspace_a):
     assert error["details"] == {"field": "name", "id": str(tag.pk)}
 
 
-def test_a_line_keeps_its_number_in_e164_and_one_workspace_only(api_a, api_b, workspace_a):
-    response = api_a.post("/api/v1/lines", {"name": "Main", "phone_number": "(818) 740 5020"}, format="json")
-    assert response.status_code == 201, response.content
-    assert response.json()["phone_number"] == "+18187405020"
-    error = error_of(
-        api_b.post("/api/v1/lines", {"name": "Mine", "phone_number": "8187405020"}, format="json"), 409, "CONFLICT"
-    )
-    assert "id" not in error["details"]  # another workspace's line is not revealed
-    error = error_of(
-        api_a.post("/api/v1/lines", {"name": "Again", "phone_number": "8187405020"}, format="json"), 409, "CONFLICT"
-    )
-    assert error["details"]["id"] == str(Line.objects.get().pk)
+# Lines (verified against the provider, credentials encrypted) are tested in tests/messaging/test_lines_api.py.
 
 
 def test_a_ring_group_is_created_with_members_of_the_workspace(api_a, owner_a, agent_a):

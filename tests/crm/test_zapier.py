@@ -95,10 +95,11 @@ def test_create_note_with_bad_fields_is_400_naming_them(api_a, body, field):
     assert field in error["details"]
 
 
-def test_send_whatsapp_is_501_not_implemented_never_a_fake_success(api_a):
+def test_send_whatsapp_without_a_line_is_400_on_from_number(api_a):
+    # Sending itself is tested in tests/messaging/test_outbound.py.
     response = api_a.post(f"{URL}?action=send-whatsapp", {"to": "+18187405020", "message": "hi"}, format="json")
-    error = error_of(response, 501, "NOT_IMPLEMENTED")
-    assert "not available" in error["message"]
+    error = error_of(response, 400, "VALIDATION_ERROR")
+    assert "from_number" in error["details"]
 
 
 @pytest.mark.parametrize("method", ["get", "post"])

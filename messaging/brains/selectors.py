@@ -1,0 +1,53 @@
+"""Reads for brains and knowledge: one access gate each (a foreign or missing id is a 404)."""
+
+import uuid
+
+from django.db.models import QuerySet
+from rest_framework.exceptions import NotFound
+
+from accounts.models import Workspace
+
+from ..models import Brain, KnowledgeDocument
+
+
+def brains_list(*, workspace: Workspace, slug: str | None = None) -> QuerySet[Brain]:
+    brains = Brain.objects.filter(workspace=workspace)
+    if slug is not None:
+        brains = brains.filter(slug=slug)
+    return brains.order_by("-created_at", "-id")
+
+
+def brain_get(*, workspace: Workspace, brain_id) -> Brain:
+    try:
+        pk = int(str(brain_id))
+    except ValueError:
+        raise NotFound("No such brain.") from None
+    brain = Brain.objects.filter(workspace=workspace, pk=pk).first() if 0 < pk < 2**63 else None
+    if brain is None:
+        raise NotFound("No such brain.")
+    return brain
+
+
+def brain_by_slug(*, workspace: Workspace, slug: str | None) -> Brain | None:
+    """The brain of this slug, or the workspace's default brain when no slug is given."""
+    if slug:
+        return Brain.objects.filter(workspace=workspace, slug=slug).first()
+    return Brain.objects.filter(workspace=workspace, is_default=True).first()
+
+
+def knowledge_list(*, workspace: Workspace, brain: Brain | None = None) -> QuerySet[KnowledgeDocument]:
+    documents = KnowledgeDocument.objects.filter(workspace=workspace).select_related("brain")
+    if brain is not None:
+        documents = documents.filter(brain=brain)
+    return documents.order_by("-created_at", "-id")
+
+
+def knowledge_get(*, workspace: Workspace, document_id) -> KnowledgeDocument:
+    try:
+        pk = uuid.UUID(str(document_id))
+    except ValueError:
+        raise NotFound("No such document.") from None
+    document = KnowledgeDocument.objects.filter(workspace=workspace, pk=pk).select_related("brain").first()
+    if document is None:
+        raise NotFound("No such document.")
+    return document

@@ -1,0 +1,131 @@
+"""The provider webhooks (SPEC §7): `POST /api/whatsapp-inbound` (an inbound WhatsApp or SMS
+message, answered with TwiML) and `POST /api/twilio/status` (delivery status callbacks).
+
+Public, form-encoded, authenticated only by the provider's signature (X-Twilio-Signature or
+X-SignalWire-Signature over the URL and every form parameter, checked with the line's key):
+a missing or bad signature is 403 and nothing is stored. Parameters LeadHub does not know
+are accepted (providers add some; the signature covers them). Not limited per IP: providers
+post from a few addresses. Errors use the §4 envelope.
+"""
+
+from django.http import HttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import exceptions
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.permissions import AllowAny
+from rest_framework.views import APIView
+
+from crm.models import Line
+
+from .. import twilio
+from ..lines.selectors import account_of, line_for_inbound
+from ..models import Message
+from ..outbound.services import message_status_update
+from .services import InboundRejected, inbound_receive
+
+TWIML = "text/xml"
+
+
+class BadSignature(exceptions.PermissionDenied):
+    default_detail = "The request signature is missing or invalid."
+
+
+def _verify(request, line: Line) -> None:
+    key = account_of(line.provider).webhook_key
+    if not twilio.signature_valid(
+        key=key, url=twilio.request_url(request), params=request.data, signature=twilio.request_signature(request.META)
+    ):
+        raise BadSignature()
+
+
+def _form(request):
+    data = request.data
+    if not hasattr(data, "getlist"):  # not a form: no signature can match it either
+        raise BadSignature()
+    return data
+
+
+class _ProviderWebhook(APIView):
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+    throttle_classes: list = []
+    parser_classes = [FormParser, MultiPartParser]
+
+
+class InboundView(_ProviderWebhook):
+    @extend_schema(
+        operation_id="provider_inbound_message",
+        summary="Provider webhook: an inbound WhatsApp or SMS message",
+        description=(
+            "Point a Twilio or SignalWire number's *A message comes in* webhook here (HTTP POST). The `To` number "
+            "finds the line (unknown or unverified: 404); the signature is checked with the line's auth token "
+            "(SignalWire: its signing key), 403 when missing or wrong, nothing stored. The answer is TwiML with the "
+            "brain's reply, or an empty `<Response/>` when the brain stays quiet (takeover, opted out, hourly cap). "
+            "`?brain=slug` picks the brain; else the line's, else the workspace's default."
+        ),
+        auth=[],
+        parameters=[OpenApiParameter("brain", str, description="A brain's slug")],
+        request={"application/x-www-form-urlencoded": OpenApiTypes.OBJECT},
+        responses={
+            (200, TWIML): OpenApiResponse(OpenApiTypes.STR, description="TwiML"),
+            403: OpenApiResponse(description="Missing or bad signature; nothing stored."),
+            404: OpenApiResponse(description="No verified line has this To number."),
+        },
+        examples=[
+            OpenApiExample(
+                "Reply",
+                value='<?xml version="1.0" encoding="UTF-8"?><Response><Message>We open at 9am.</Message></Response>',
+                response_only=True,
+                media_type=TWIML,
+            )
+        ],
+        tags=["providers"],
+    )
+    def post(self, request):
+        form = _form(request)
+        number, _ = twilio.strip_address(form.get("To") or "")
+        line = line_for_inbound(phone_number=number) if number else None
+        if line is None:
+            raise exceptions.NotFound("No line has this number.")
+        _verify(request, line)
+        brain = request.query_params.get("brain")
+        try:
+            result = inbound_receive(line=line, params=form, brain_slug=brain if isinstance(brain, str) else None)
+        except InboundRejected as exc:
+            raise exceptions.ValidationError({exc.field: [str(exc)]}) from None
+        return HttpResponse(twilio.twiml_message(result.reply), content_type=TWIML)
+
+
+class StatusCallbackView(_ProviderWebhook):
+    @extend_schema(
+        operation_id="provider_status_callback",
+        summary="Provider webhook: a message's delivery status",
+        description=(
+            "LeadHub gives this URL as `StatusCallback` with every message it sends. The message is found by "
+            "`MessageSid` (unknown: 404) and the signature checked with the token of the line that sent it (403). "
+            "`MessageStatus` moves the message forward only (queued → sent → delivered; undelivered and failed are "
+            "final); `ErrorCode` 21610 (the recipient unsubscribed) opts the contact out."
+        ),
+        auth=[],
+        request={"application/x-www-form-urlencoded": OpenApiTypes.OBJECT},
+        responses={(200, TWIML): OpenApiResponse(OpenApiTypes.STR), 403: None, 404: None},
+        tags=["providers"],
+    )
+    def post(self, request):
+        form = _form(request)
+        sid = form.get("MessageSid") or form.get("SmsSid") or ""
+        message = None
+        if sid and len(sid) <= 64 and "\x00" not in sid:
+            message = (
+                Message.objects.filter(provider_sid=sid, direction=Message.Direction.OUTBOUND, line__isnull=False)
+                .select_related("line", "line__provider", "conversation", "conversation__contact")
+                .first()
+            )
+        if message is None or getattr(message.line, "provider", None) is None:
+            raise exceptions.NotFound("No message has this MessageSid.")
+        _verify(request, message.line)
+        raw_code = (form.get("ErrorCode") or "").strip()
+        error_code = int(raw_code) if raw_code.isdigit() and len(raw_code) < 9 else None
+        message_status_update(message=message, provider_status=form.get("MessageStatus") or "", error_code=error_code)
+        return HttpResponse(twilio.twiml_message(None), content_type=TWIML)

@@ -1,0 +1,239 @@
+"""An inbound WhatsApp or SMS message, from the verified webhook to the reply (SPEC §7).
+
+`inbound_receive` stores the message once per (line, MessageSid), finds or creates the contact
+through crm's `contact_upsert`, applies the consent keywords, and answers with the brain's
+reply, all inside one turn of the conversation (see conversations.services.conversation_turn),
+so messages of one conversation are answered one at a time, in order. A redelivered
+MessageSid gets the stored reply and no second model call.
+
+Guardrails before every AI reply: none to a consent keyword (the consent rule answers it),
+none to an opted-out contact, none while a person has taken the conversation over, and at
+most AI_MAX_REPLIES_PER_HOUR per conversation.
+"""
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from crm.contacts.services import contact_count_messages, contact_upsert
+from crm.models import Line
+from crm.normalize import InvalidValue, parse_phone
+from webhooks.services import event_emit
+
+from .. import ai, consent, twilio
+from ..brains.retrieval import documents_for
+from ..brains.selectors import brain_by_slug
+from ..models import Brain, ConsentChange, Conversation, Message
+from ..transcript import conversation_open_for, conversation_turn, message_append, message_payload
+
+logger = logging.getLogger(__name__)
+
+HISTORY_MESSAGES = 20
+MAX_INBOUND_BODY = 10_000
+
+
+class InboundRejected(Exception):
+    """The webhook's parameters cannot be used; `field` names the one at fault."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field = field
+
+
+@dataclass
+class InboundResult:
+    message: Message
+    reply: str | None  # the text to answer as TwiML; None: answer nothing
+    duplicate: bool = False
+
+
+def _param(params: Mapping, name: str) -> str:
+    value = params.get(name)
+    return value if isinstance(value, str) else ""
+
+
+def _brain(line: Line, slug: str | None) -> Brain | None:
+    if slug:
+        brain = brain_by_slug(workspace=line.workspace, slug=slug)
+        if brain is not None:
+            return brain
+    return line.provider.brain or brain_by_slug(workspace=line.workspace, slug=None)
+
+
+def _stored_reply(line: Line, sid: str) -> InboundResult | None:
+    existing = Message.objects.filter(line=line, provider_sid=sid).select_related("reply").first()
+    if existing is None:
+        return None
+    return InboundResult(message=existing, reply=existing.reply.content if existing.reply else None, duplicate=True)
+
+
+def inbound_receive(*, line: Line, params: Mapping, brain_slug: str | None = None) -> InboundResult:
+    """Receive one verified inbound webhook on `line` (its signature already checked)."""
+    sid = _param(params, "MessageSid") or _param(params, "SmsMessageSid") or _param(params, "SmsSid")
+    if not sid or len(sid) > 64 or "\x00" in sid:
+        raise InboundRejected("MessageSid", "MessageSid is required.")
+    sender, channel = twilio.strip_address(_param(params, "From"))
+    body = _param(params, "Body")[:MAX_INBOUND_BODY].replace("\x00", "")
+    workspace = line.workspace
+    try:
+        phone = parse_phone(sender, default_region=workspace.country or "US")
+    except InvalidValue as exc:
+        raise InboundRejected("From", str(exc)) from None
+
+    stored = _stored_reply(line, sid)
+    if stored is not None:
+        return stored
+
+    brain = _brain(line, brain_slug)
+    bot_id = brain.bot_id if brain else None
+    upsert = contact_upsert(
+        workspace=workspace,
+        phone=phone,
+        email=None,
+        values={},
+        source=channel,
+        update_existing=False,
+        initial={"source": channel, "lead_source": "WhatsApp" if channel == "whatsapp" else "SMS"},
+        bot_id=bot_id,
+    )
+    contact = upsert.contact
+    conversation = conversation_open_for(workspace=workspace, contact=contact, channel=channel, line=line, brain=brain)
+
+    with conversation_turn(conversation) as conversation:
+        keyword = consent.keyword_of(body)
+        try:
+            with transaction.atomic():
+                message = message_append(
+                    conversation=conversation,
+                    role=Message.Role.USER,
+                    content=body,
+                    direction=Message.Direction.INBOUND,
+                    status=Message.Status.RECEIVED,
+                    source=Message.Source.INBOUND,
+                    provider_sid=sid,
+                )
+                contact_count_messages(contact=contact)
+                if keyword and keyword[0] in (consent.OPT_OUT, consent.OPT_IN):
+                    consent_change_for_keyword(contact=contact, keyword=keyword, message=message)
+                event_emit(
+                    workspace=workspace,
+                    type="message.received",
+                    data=message_payload(message, conversation),
+                    bot_id=bot_id,
+                )
+        except IntegrityError:
+            # The same MessageSid, stored by a delivery that held the turn before us.
+            stored = _stored_reply(line, sid)
+            if stored is None:
+                raise
+            return stored
+        return _answer(conversation=conversation, message=message, brain=brain, keyword=keyword, line=line)
+
+
+def consent_change_for_keyword(*, contact, keyword: tuple[str, str], message: Message) -> None:
+    consent.consent_change(
+        contact=contact,
+        opted_out=keyword[0] == consent.OPT_OUT,
+        source=ConsentChange.Source.KEYWORD,
+        keyword=keyword[1],
+        message=message,
+    )
+
+
+def _ai_replies_last_hour(conversation: Conversation) -> int:
+    since = timezone.now() - timedelta(hours=1)
+    return Message.objects.filter(conversation=conversation, source=Message.Source.AI, created_at__gte=since).count()
+
+
+def _history(conversation: Conversation, before: Message) -> list[ai.Turn]:
+    recent = (
+        Message.objects.filter(conversation=conversation, position__lt=before.position)
+        .exclude(role=Message.Role.SYSTEM)
+        .order_by("-position")
+        .values_list("role", "content")[:HISTORY_MESSAGES]
+    )
+    return [ai.Turn(role, content) for role, content in reversed(recent)]
+
+
+def _answer(
+    *, conversation: Conversation, message: Message, brain: Brain | None, keyword: tuple[str, str] | None, line: Line
+) -> InboundResult:
+    contact = conversation.contact
+    workspace = conversation.workspace
+    text: str | None = None
+    source = Message.Source.AI
+    intent, confidence = "", 0.0
+    if keyword:
+        kind = keyword[0]
+        source = Message.Source.CONSENT
+        if kind == consent.OPT_OUT:
+            text, intent, confidence = consent.OPTED_OUT_REPLY, "opt_out", 1.0
+        elif kind == consent.OPT_IN:
+            text = consent.OPTED_IN_REPLY
+        else:
+            text = consent.help_reply(business=workspace.name, help_text=brain.help_text if brain else "")
+    elif (
+        contact.sms_opt_out
+        or conversation.taken_over_at is not None
+        or (_ai_replies_last_hour(conversation) >= settings.AI_MAX_REPLIES_PER_HOUR)
+    ):
+        # Silent, but the intent is still detected (offline: no model call for a message
+        # that gets no reply).
+        intent, confidence = ai.classify_intent(message.content)
+    else:
+        documents = documents_for(brain=brain, text=message.content) if brain else []
+        try:
+            result = ai.reply(
+                message=message.content,
+                history=_history(conversation, message),
+                documents=[ai.Document(d.title, d.content) for d in documents],
+                system_prompt=brain.system_prompt if brain else "",
+                model=brain.model if brain else "",
+                business=workspace.name,
+                booking_url=brain.booking_url if brain else "",
+            )
+        except Exception:  # never lose the inbound message over a reply
+            logger.exception("The reply to message %s failed", message.pk)
+            result = ai.Reply(text=ai.HOLDING_REPLY, source="holding", error="unexpected")
+        text, intent, confidence = result.text, result.intent, result.confidence
+        if intent == "opt_out":
+            # The lead asked to stop in their own words: opted out, and told so.
+            text, source = consent.OPTED_OUT_REPLY, Message.Source.CONSENT
+    with transaction.atomic():
+        reply = None
+        if text:
+            reply = message_append(
+                conversation=conversation,
+                role=Message.Role.ASSISTANT,
+                content=text,
+                direction=Message.Direction.OUTBOUND,
+                status=Message.Status.SENT,  # the provider sends it from our TwiML answer
+                source=source,
+                sent_at=timezone.now(),
+            )
+            contact_count_messages(contact=contact)
+        Message.objects.filter(pk=message.pk).update(reply=reply, intent=intent)
+        message.reply, message.intent = reply, intent
+        if intent == "opt_out" and not keyword:
+            consent.consent_change(
+                contact=contact, opted_out=True, source=ConsentChange.Source.INTENT, keyword="opt_out", message=message
+            )
+        if intent:
+            event_emit(
+                workspace=workspace,
+                type="intent.detected",
+                data={
+                    "intent": intent,
+                    "confidence": round(float(confidence), 3),
+                    "message_id": str(message.uid),
+                    "conversation_id": str(conversation.id),
+                    "contact_id": str(contact.id),
+                },
+                bot_id=brain.bot_id if brain else None,
+            )
+    return InboundResult(message=message, reply=text)

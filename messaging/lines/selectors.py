@@ -1,0 +1,66 @@
+"""Reads for lines: the access gate, the default line, and inbound routing by number."""
+
+from django.db.models import QuerySet
+from rest_framework.exceptions import NotFound
+
+from accounts.models import Workspace
+from crm.models import Line
+
+from .. import twilio
+from ..models import LineProvider
+
+
+def lines_list(*, workspace: Workspace) -> QuerySet[Line]:
+    return (
+        Line.objects.filter(workspace=workspace)
+        .select_related("provider", "provider__brain")
+        .order_by("-created_at", "-id")
+    )
+
+
+def line_get(*, workspace: Workspace, line_id) -> Line:
+    try:
+        pk = int(str(line_id))
+    except ValueError:
+        raise NotFound("No such line.") from None
+    line = lines_list(workspace=workspace).filter(pk=pk).first() if 0 < pk < 2**63 else None
+    if line is None:
+        raise NotFound("No such line.")
+    return line
+
+
+def line_by_number(*, workspace: Workspace, phone_number: str) -> Line | None:
+    """A verified line of the workspace with this E.164 number."""
+    return (
+        Line.objects.filter(workspace=workspace, phone_number=phone_number, provider__verified_at__isnull=False)
+        .select_related("provider")
+        .first()
+    )
+
+
+def line_default(*, workspace: Workspace) -> Line | None:
+    return (
+        Line.objects.filter(workspace=workspace, provider__is_default=True, provider__verified_at__isnull=False)
+        .select_related("provider")
+        .first()
+    )
+
+
+def line_for_inbound(*, phone_number: str) -> Line | None:
+    """The verified line that receives messages for `phone_number` (the webhook's `To`), with
+    its workspace, provider and brain. An unverified number routes nowhere."""
+    return (
+        Line.objects.filter(phone_number=phone_number, provider__verified_at__isnull=False)
+        .select_related("workspace", "provider", "provider__brain")
+        .first()
+    )
+
+
+def account_of(provider: LineProvider) -> twilio.Account:
+    return twilio.Account(
+        provider=provider.provider,
+        account_sid=provider.account_sid,
+        auth_token=provider.auth_token,
+        signalwire_space=provider.signalwire_space,
+        signing_key=provider.signing_key,
+    )

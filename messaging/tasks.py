@@ -1,0 +1,28 @@
+"""Messaging's Celery tasks: hand outbound messages to the provider, re-enqueue those whose
+task was lost, complete idle conversations. All idempotent and acknowledged late."""
+
+from celery import shared_task
+
+from .conversations.services import conversations_complete_idle as _complete_idle
+from .models import Message
+from .outbound import services as outbound
+
+
+@shared_task(name="messaging.tasks.message_handoff", acks_late=True, ignore_result=True)
+def message_handoff(message_id: int) -> str:
+    """Hand one queued message to the provider; on a 5xx or a timeout, try again later."""
+    outcome = outbound.message_handoff(message_id=message_id)
+    if outcome == "retry":
+        attempts = Message.objects.filter(pk=message_id).values_list("attempts", flat=True).first() or 1
+        outbound.message_enqueue(message_id=message_id, countdown=outbound.retry_countdown(attempts))
+    return outcome
+
+
+@shared_task(name="messaging.tasks.messages_sweep", acks_late=True, ignore_result=True)
+def messages_sweep() -> int:
+    return outbound.messages_requeue_stale()
+
+
+@shared_task(name="messaging.tasks.conversations_complete_idle", acks_late=True, ignore_result=True)
+def conversations_complete_idle() -> int:
+    return _complete_idle()

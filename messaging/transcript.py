@@ -1,0 +1,139 @@
+"""The transcript of WhatsApp and SMS conversations, shared by inbound, outbound and the
+conversations API: the open conversation of a contact on a line, one turn at a time (its row
+lock), messages appended in order, takeover, and the event payloads."""
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from accounts.models import Workspace
+from crm.models import Contact, Line
+
+from .models import Brain, Conversation, Message
+
+
+def iso(value) -> str | None:
+    return value.isoformat().replace("+00:00", "Z") if value else None
+
+
+def message_payload(message: Message, conversation: Conversation) -> dict[str, Any]:
+    """The data of message.received and message.sent."""
+    return {
+        "id": str(message.uid),
+        "conversation_id": str(conversation.id),
+        "contact_id": str(conversation.contact_id) if conversation.contact_id else None,
+        "channel": message.channel,
+        "direction": message.direction,
+        "role": message.role,
+        "content": message.content,
+        "status": message.status,
+        "source": message.source,
+        "provider_sid": message.provider_sid,
+        "line_id": message.line_id,
+        "created_at": iso(message.created_at),
+    }
+
+
+def conversation_payload(conversation: Conversation) -> dict[str, Any]:
+    return {
+        "id": str(conversation.id),
+        "contact_id": str(conversation.contact_id) if conversation.contact_id else None,
+        "channel": conversation.channel,
+        "status": conversation.status,
+        "line_id": conversation.line_id,
+        "created_at": iso(conversation.created_at),
+        "last_message_at": iso(conversation.last_message_at),
+        "completed_at": iso(conversation.completed_at),
+    }
+
+
+def conversation_open_for(
+    *, workspace: Workspace, contact: Contact, channel: str, line: Line, brain: Brain | None
+) -> Conversation:
+    """The contact's open conversation on this channel and line, or a new one (a unique
+    constraint makes concurrent first messages meet in one)."""
+    found = Conversation.objects.filter(
+        workspace=workspace, contact=contact, channel=channel, line=line, status=Conversation.Status.OPEN
+    )
+    conversation = found.first()
+    if conversation is not None:
+        return conversation
+    try:
+        with transaction.atomic():
+            return Conversation.objects.create(
+                workspace=workspace, contact=contact, channel=channel, line=line, brain=brain
+            )
+    except IntegrityError:
+        return found.get()
+
+
+# Embedded default (SQLite): a write transaction locks the whole database, so one must never
+# be held while a model answers. There a conversation's turns are ordered by a lock in the one
+# web process (the embedded default runs one; see Procfile), and each step commits on its own.
+_process_locks: dict[Any, threading.Lock] = {}
+_process_locks_guard = threading.Lock()
+
+
+@contextmanager
+def _process_lock(key) -> Iterator[None]:
+    with _process_locks_guard:
+        lock = _process_locks.setdefault(key, threading.Lock())
+    with lock:
+        yield
+
+
+@contextmanager
+def conversation_turn(conversation: Conversation) -> Iterator[Conversation]:
+    """One turn of a conversation at a time, in arrival order: on PostgreSQL a row lock
+    (SELECT ... FOR UPDATE) held by a transaction around the whole turn, model call included,
+    so that the next message of the conversation waits and then sees this one's reply."""
+    if connection.vendor == "postgresql":
+        with transaction.atomic():
+            yield Conversation.objects.select_for_update().get(pk=conversation.pk)
+    else:
+        with _process_lock(conversation.pk):
+            yield Conversation.objects.get(pk=conversation.pk)
+
+
+def message_append(*, conversation: Conversation, **fields: Any) -> Message:
+    """A message at the end of the conversation. Call with the conversation locked (in a
+    turn, or after select_for_update) so positions follow the order of arrival."""
+    with transaction.atomic():
+        last = Message.objects.filter(conversation=conversation).aggregate(last=Max("position"))["last"]
+        message = Message.objects.create(
+            workspace_id=conversation.workspace_id,
+            conversation=conversation,
+            position=0 if last is None else last + 1,
+            channel=fields.pop("channel", conversation.channel),
+            line_id=fields.pop("line_id", conversation.line_id),
+            **fields,
+        )
+        now = message.created_at
+        updates = {"last_message_at": now, "updated_at": timezone.now()}
+        if message.direction == Message.Direction.INBOUND:
+            updates["last_inbound_at"] = now
+        Conversation.objects.filter(pk=conversation.pk).update(**updates)
+        for key, value in updates.items():
+            setattr(conversation, key, value)
+    return message
+
+
+def conversation_lock(conversation: Conversation) -> Conversation:
+    """The conversation row locked for the caller's transaction (PostgreSQL; SQLite's
+    transactions are IMMEDIATE, so they are serialised anyway)."""
+    return Conversation.objects.select_for_update().get(pk=conversation.pk)
+
+
+def conversation_takeover(*, conversation: Conversation, user: AbstractBaseUser | None) -> bool:
+    """A person takes the conversation over: the brain stays quiet there until handback."""
+    return bool(
+        Conversation.objects.filter(pk=conversation.pk, taken_over_at__isnull=True).update(
+            taken_over_at=timezone.now(), taken_over_by=user, updated_at=timezone.now()
+        )
+    )
