@@ -1,7 +1,8 @@
 """`/api/book-meeting` (SPEC §8): the chat widget asks for free slots and books one.
 
 Public: the widget sends its brain's bot_id (not a secret), no credential. Limited per client
-IP (PUBLIC_RATE_PER_MINUTE, 100/min). CORS as save-lead's: answers name an allowed Origin
+address and brain (PUBLIC_RATE_PER_MINUTE, 100/min); with the cache down a booking is refused
+(503), availability answered. CORS as save-lead's: answers name an allowed Origin
 of the brain back, and a POST from an Origin the brain does not allow is refused (403).
 Answers have the widget's own shape, derived from the API's envelope by `public_exception_handler`:
 `{"ok": true, ...}`, and `{"ok": false, "errors": {field: [...]}}` or `{"ok": false, "error": "..."}`.
@@ -77,8 +78,12 @@ class BookMeetingView(APIView):
     def get_exception_handler(self):
         return public_exception_handler
 
-    def _brain(self, bot_id: str):
+    def _brain(self, request, bot_id: str, *, write: bool):
+        """The brain of `bot_id`, after counting the request per client address and brain
+        (unknown bot_ids share one count per address); a write fails closed without the cache."""
         self.brain = brain_get_by_bot_id(bot_id=bot_id)
+        within = f"bot:{self.brain.bot_id}" if self.brain is not None else "bot:-"
+        public_limit_or_raise(request, group="book-meeting", within=within, write=write)
         if self.brain is None:
             raise UnknownBotId()
         return self.brain
@@ -109,9 +114,8 @@ class BookMeetingView(APIView):
         tags=["widget"],
     )
     def get(self, request):
-        public_limit_or_raise(request, group="book-meeting")
         query = validated(AvailabilityQuery, request.query_params.dict())
-        brain = self._brain(query["bot_id"])
+        brain = self._brain(request, query["bot_id"], write=False)
         return Response(widget.availability(brain=brain))
 
     @extend_schema(
@@ -152,13 +156,12 @@ class BookMeetingView(APIView):
         tags=["widget"],
     )
     def post(self, request):
-        public_limit_or_raise(request, group="book-meeting")
         if not hasattr(request.data, "get"):
             raise exceptions.ValidationError({"body": ["Send a JSON object."]})
         bot_id = request.data.get("bot_id")
         if not isinstance(bot_id, str) or not bot_id:
             raise exceptions.ValidationError({"bot_id": ["This field is required."]})
-        brain = self._brain(bot_id)
+        brain = self._brain(request, bot_id, write=True)
         origin = origin_of(request)
         if origin and not origin_allowed(origin, brain.allowed_origins):
             raise OriginRefused()

@@ -1,11 +1,12 @@
 """POST /api/save-lead (SPEC §5.2): the chat widget saves its conversation and its lead.
 
 Public: the widget sends its brain's bot_id (public, not secret), no credential. Limited per
-client IP (PUBLIC_RATE_PER_MINUTE, 100/min). CORS: a browser may call it from the origins in
-the brain's `allowed_origins`; the answer echoes an allowed Origin and nothing otherwise, and a
-POST that carries an Origin outside them is refused (403) before anything is stored, since CORS
-only hides the answer from the page. Besides JSON, a `text/plain` body holding JSON is read
-too, so that a widget can post without a preflight.
+client address and brain (PUBLIC_RATE_PER_MINUTE, 100/min; with the cache down, refused: 503).
+CORS: a browser may call it from the origins in the brain's `allowed_origins`; the answer
+echoes an allowed Origin and nothing otherwise, and a POST that carries an Origin outside them
+is refused (403) before anything is stored, since CORS only hides the answer from the page.
+Besides JSON, a `text/plain` body holding JSON is read too, so that a widget can post without a
+preflight.
 """
 
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema, inline_serializer
@@ -159,10 +160,12 @@ class SaveLeadView(APIView):
         tags=["widget"],
     )
     def post(self, request):
-        public_limit_or_raise(request, group="save-lead")
         head = _BotIdSerializer(data=request.data)
         head.is_valid(raise_exception=True)
         self.brain = selectors.brain_get_by_bot_id(bot_id=head.validated_data["bot_id"])
+        # Per client address and brain; unknown bot_ids share one count per address.
+        within = f"bot:{self.brain.bot_id}" if self.brain is not None else "bot:-"
+        public_limit_or_raise(request, group="save-lead", within=within, write=True)
         if self.brain is None:
             raise UnknownBotId()
         origin = origin_of(request)
