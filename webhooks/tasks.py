@@ -21,6 +21,9 @@ logger = logging.getLogger("webhooks.engine")
 # left is the next one's.
 DISPATCH_SECONDS = 5.0
 SWEEP_SECONDS = 20.0
+# A coalesced dispatch with nothing left in flight waits this long for new commits before it
+# ends (within DISPATCH_SECONDS).
+AWAKE_SECONDS = 1.0
 # Claiming stops at the limit above; the attempts in flight then end within their deadline.
 BACKSTOP = {"soft_time_limit": 60, "time_limit": 90}
 
@@ -31,7 +34,9 @@ def deliveries_dispatch(delivery_ids: list[str] | None = None) -> int:
     cache) every due delivery, claimed fairly across workspaces."""
     if delivery_ids is None:
         dispatch_started()
-        return deliveries_run(max_seconds=DISPATCH_SECONDS, on_time_up=_dispatch_next)
+        # Coalesced, it stays awake a while for the next commits (they then queue no task).
+        awake = AWAKE_SECONDS if dispatch_coalesced() else 0.0
+        return deliveries_run(max_seconds=DISPATCH_SECONDS, on_time_up=_dispatch_next, awake_seconds=awake)
     return deliveries_run(max_seconds=DISPATCH_SECONDS, delivery_ids=delivery_ids)
 
 

@@ -300,3 +300,35 @@ def test_claims_on_postgres_skip_rows_another_transaction_holds(workspace_a, rec
     assert held.pk not in {delivery.pk for delivery in claimed}
     assert len(claimed) == 2
     assert all(isinstance(delivery.lease_token, uuid.UUID) for delivery in claimed)
+
+
+def test_a_dispatch_stays_awake_for_the_next_commits_which_then_queue_no_task(workspace_a, receiver, settings):
+    from django.core.cache import cache
+
+    from webhooks.engine.run import DISPATCH_QUEUED_KEY
+
+    settings.WEBHOOK_DISPATCH_COALESCE = True
+    endpoint_create(workspace=workspace_a, url=receiver.url)
+    cache.delete(DISPATCH_QUEUED_KEY)
+
+    class Awake(Engine):
+        def run(self) -> None:
+            try:
+                self.sent = deliveries_run(max_seconds=30, awake_seconds=1.0)
+            finally:
+                connection.close()
+
+    engine = Awake()
+    engine.start()
+    deadline = time.monotonic() + 10
+    while cache.get(DISPATCH_QUEUED_KEY) is None:  # awake, with nothing in flight: it holds the key
+        assert time.monotonic() < deadline, "the loop never waited for commits"
+        time.sleep(0.01)
+    app.control.purge()
+    emit(workspace_a, 3)
+    assert app.control.purge() == 0  # their commits found the key held: no dispatch task queued ...
+    receiver.wait_for(3, timeout=10)  # ... and the awake loop delivers them
+    engine.join(30)
+    assert engine.sent == 3
+    assert cache.get(DISPATCH_QUEUED_KEY) is None  # let go when it ended: the next commit queues a task
+    assert Delivery.objects.filter(status="succeeded").count() == 3

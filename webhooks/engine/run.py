@@ -42,6 +42,9 @@ LINGER = 0.005
 # wants the GIL back from the HTTP thread; at the default, each of those hand-overs could
 # take up to 5 ms (profiled: most of a flush's time was spent so, in psycopg's send).
 SWITCH_INTERVAL = 0.0002
+# A coalesced dispatch with nothing in flight looks for new due deliveries this often while it
+# stays awake (seconds): the most it adds to a delivery's wait then.
+AWAKE_POLL = 0.005
 
 
 def _keys_of(endpoint: Endpoint, now) -> list[bytes]:
@@ -88,12 +91,21 @@ def deliveries_run(
     delivery_ids: list | None = None,
     slots: int | None = None,
     on_time_up: Callable[[], None] | None = None,
+    awake_seconds: float = 0.0,
 ) -> int:
     """Deliver until nothing is claimable (or, with `delivery_ids`, those only), claiming
     for at most `max_seconds`; returns the number of attempts recorded. `on_time_up` is
-    called once if the window closes while claims still found work (a backlog is left)."""
+    called once if the window closes while claims still found work (a backlog is left).
+    With `awake_seconds` (a coalesced dispatch), the loop stays awake that long once nothing
+    is in flight, claiming what new commits make due (see _awake)."""
     with _engine_running():
-        return _run(max_seconds=max_seconds, delivery_ids=delivery_ids, slots=slots, on_time_up=on_time_up)
+        return _run(
+            max_seconds=max_seconds,
+            delivery_ids=delivery_ids,
+            slots=slots,
+            on_time_up=on_time_up,
+            awake_seconds=awake_seconds,
+        )
 
 
 @contextmanager
@@ -122,7 +134,7 @@ def _engine_running():
                 connection.close()
 
 
-def _run(*, max_seconds: float, delivery_ids, slots, on_time_up) -> int:
+def _run(*, max_seconds: float, delivery_ids, slots, on_time_up, awake_seconds: float) -> int:
     slots = slots or settings.WEBHOOK_ENGINE_SLOTS
     client = http.client()
     results: queue.SimpleQueue = queue.SimpleQueue()
@@ -130,6 +142,7 @@ def _run(*, max_seconds: float, delivery_ids, slots, on_time_up) -> int:
     recorded = 0
     stop_claiming = time.monotonic() + max_seconds
     sweeping = delivery_ids is None  # else one claim of those ids, then their outcomes
+    awake = _Awake(seconds=awake_seconds if sweeping else 0.0, until=stop_claiming)
 
     def send(batch: list[Delivery]) -> None:
         if not batch:
@@ -139,52 +152,100 @@ def _run(*, max_seconds: float, delivery_ids, slots, on_time_up) -> int:
             in_flight[delivery.pk] = (delivery, attempted_at)
         client.send(requests_of(batch), results.put)
 
-    batch = []
+    batch = []  # claimed, to be sent at the top of the loop
     if max_seconds > 0:
         batch = deliveries_claim(limit=slots, delivery_ids=delivery_ids, wait_for_workspaces=not sweeping)
-    send(batch)
-    found_work = bool(batch)  # whether the latest claim found work (a backlog may be left)
-    while in_flight:
-        claiming = sweeping and time.monotonic() < stop_claiming
-        if found_work and not claiming and on_time_up is not None:
-            on_time_up()
-            on_time_up = None
-        done: list = []
-        try:
-            done.append(results.get(timeout=POLL_INTERVAL))
-            lingering = time.monotonic() + LINGER
-            while len(done) < len(in_flight) and (left := lingering - time.monotonic()) > 0:
-                done.append(results.get(timeout=left))
-        except queue.Empty:
-            pass
-        if not done:
-            # Slow attempts hold their slots; meanwhile new work (another workspace's fresh
-            # delivery) is claimed into the free ones.
-            if claiming and len(in_flight) < slots:
-                batch = deliveries_claim(limit=slots - len(in_flight))
-                send(batch)
-                found_work = found_work or bool(batch)
-            continue
-        while True:
-            try:
-                done.append(results.get_nowait())
-            except queue.Empty:
-                break
-        finished = []
-        for result in done:
-            delivery, attempted_at = in_flight.pop(result.key)
-            finished.append(Outcome(delivery=delivery, result=result, attempted_at=attempted_at))
-        if claiming:
-            # The outcomes free their leases and the freed slots are claimed again in the same
-            # commit: a slot is never idle between the two, and the caps see the room.
-            written, lease = _flush(outcomes=finished, limit=slots - len(in_flight))
-            batch = leased_load(lease)
+    found_work = False  # whether the latest claim found work (a backlog may be left)
+    try:
+        while batch or in_flight or (batch := awake.wait(limit=slots)):
+            found_work = found_work or bool(batch)
             send(batch)
-            found_work = bool(batch)
-        else:
-            written = attempts_record(outcomes=finished)
-        recorded += len(written)
+            batch = []
+            claiming = sweeping and time.monotonic() < stop_claiming
+            if not claiming:
+                awake.stop()  # the key is let go first, so that on_time_up can queue the next dispatch
+            if found_work and not claiming and on_time_up is not None:
+                on_time_up()
+                on_time_up = None
+            done: list = []
+            try:
+                done.append(results.get(timeout=POLL_INTERVAL))
+                lingering = time.monotonic() + LINGER
+                while len(done) < len(in_flight) and (left := lingering - time.monotonic()) > 0:
+                    done.append(results.get(timeout=left))
+            except queue.Empty:
+                pass
+            if not done:
+                # Slow attempts hold their slots; meanwhile new work (another workspace's
+                # fresh delivery) is claimed into the free ones.
+                if claiming and len(in_flight) < slots:
+                    batch = deliveries_claim(limit=slots - len(in_flight))
+                    found_work = found_work or bool(batch)
+                continue
+            while True:
+                try:
+                    done.append(results.get_nowait())
+                except queue.Empty:
+                    break
+            finished = []
+            for result in done:
+                delivery, attempted_at = in_flight.pop(result.key)
+                finished.append(Outcome(delivery=delivery, result=result, attempted_at=attempted_at))
+            if claiming:
+                # The outcomes free their leases and the freed slots are claimed again in the
+                # same commit: a slot is never idle between the two, and the caps see the room.
+                written, lease = _flush(outcomes=finished, limit=slots - len(in_flight))
+                batch = leased_load(lease)
+                found_work = bool(batch)
+            else:
+                written = attempts_record(outcomes=finished)
+            recorded += len(written)
+    finally:
+        # Commits did not queue a dispatch while this loop was awake for them: if it ends with
+        # the window (not idle), the next one is queued now.
+        if awake.release() and on_time_up is not None:
+            on_time_up()
     return recorded
+
+
+class _Awake:
+    """A coalesced dispatch's loop, once nothing is in flight, stays awake for new commits
+    for up to `seconds` (within its window): it holds the dispatch key, so commits queue no
+    task meanwhile (at 200 commits/s, a task each cost more than their deliveries), and
+    claims every AWAKE_POLL. Before it gives up it lets the key go and looks once more: a
+    commit after that queues a dispatch, one before it is found."""
+
+    def __init__(self, *, seconds: float, until: float) -> None:
+        self.seconds, self.until, self.holding = seconds, until, False
+
+    def wait(self, *, limit: int) -> list[Delivery]:
+        """The next batch once nothing is in flight, or [] when the loop should end."""
+        if self.seconds <= 0:
+            return []
+        if not self.holding:
+            cache.set(DISPATCH_QUEUED_KEY, 1, timeout=DISPATCH_QUEUED_TTL)
+            self.holding = True
+        idle_until = min(time.monotonic() + self.seconds, self.until)
+        while time.monotonic() < idle_until:
+            time.sleep(AWAKE_POLL)
+            batch = deliveries_claim(limit=limit)
+            if batch:
+                return batch
+        self.stop()
+        return deliveries_claim(limit=limit)  # the last look, after letting the key go
+
+    def stop(self) -> None:
+        """No more waiting: the key is let go."""
+        self.seconds = 0.0
+        self.release()
+
+    def release(self) -> bool:
+        """Let the dispatch key go; whether it was held."""
+        if not self.holding:
+            return False
+        self.holding = False
+        cache.delete(DISPATCH_QUEUED_KEY)
+        return True
 
 
 def _flush(*, outcomes: list[Outcome], limit: int, tries: int = 3) -> tuple[dict, tuple]:
