@@ -210,6 +210,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "timeout": 20,
     }
+else:
+    # Server-side binding: parameters travel apart from the SQL (psycopg adapts them in binary,
+    # with no quoting into the text), and a statement run often is prepared once per
+    # connection (psycopg's prepare_threshold). Client-side binding, Django's default, quoted
+    # every parameter into the SQL: a fifth of a new lead's CPU time.
+    DATABASES["default"].setdefault("OPTIONS", {})["server_side_binding"] = True
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -14,6 +14,9 @@ So the same change emits the same events whichever channel made it (API, intake,
 widget, a conversation, the dashboard): there is no other code that writes a contact.
 """
 
+import datetime
+import json
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -118,6 +121,23 @@ def _find(
 
 
 _CONTACT_FIELDS = [field for field in Contact._meta.concrete_fields]
+
+
+def _row_json(contact: Contact) -> str:
+    """The new contact's row as one JSON object, every column named: the INSERT takes it as a
+    single parameter (jsonb_populate_record) rather than one per column, which psycopg would
+    adapt one by one and whose statement it would not cache (over 50 parameters)."""
+    row: dict[str, Any] = {}
+    for model_field in _CONTACT_FIELDS:
+        value = model_field.pre_save(contact, True)
+        if isinstance(value, uuid.UUID):
+            value = str(value)
+        elif isinstance(value, datetime.date):  # and datetimes: ISO 8601, microseconds kept
+            value = value.isoformat()
+        row[model_field.column] = value
+    return json.dumps(row)
+
+
 _TIMELINE_COLUMNS = ("workspace_id", "contact_id", "kind", "data", "created_at")
 
 
@@ -131,9 +151,6 @@ def _insert_new(contact: Contact, opening: list[tuple[str, dict]]) -> bool:
     statement looks for one (it cannot see its own insert), and if there is one the new row is
     removed again and the caller takes the usual path, which joins that contact.
     """
-    quote = connection.ops.quote_name
-    columns = ", ".join(quote(field.column) for field in _CONTACT_FIELDS)
-    values = [field.get_db_prep_save(field.pre_save(contact, True), connection) for field in _CONTACT_FIELDS]
     timeline_field = TimelineEntry._meta.get_field("data")
     rows = ", ".join(["(%s, %s::jsonb)"] * len(opening))
     timeline_params: list = []
@@ -147,10 +164,9 @@ def _insert_new(contact: Contact, opening: list[tuple[str, dict]]) -> bool:
         )
         clash_params = [contact.workspace_id, contact.email]
     (count_row,) = deltas(contact.workspace_id, None, counted(contact))
-    # Only the model's column names and placeholders are formatted in; every value is a parameter.
-    placeholders = ", ".join(["%s"] * len(values))
+    # Only table names and placeholders are formatted in; every value is a parameter.
     sql = (
-        f"WITH new AS (INSERT INTO crm_contact ({columns}) VALUES ({placeholders}) "  # noqa: S608
+        "WITH new AS (INSERT INTO crm_contact SELECT * FROM jsonb_populate_record(NULL::crm_contact, %s::jsonb) "  # noqa: S608
         "ON CONFLICT DO NOTHING RETURNING id), "
         f"opening AS (INSERT INTO crm_timelineentry ({', '.join(_TIMELINE_COLUMNS)}) "
         f"SELECT %s, new.id, rows.kind, rows.data, %s FROM new, (VALUES {rows}) AS rows (kind, data)), "
@@ -158,7 +174,7 @@ def _insert_new(contact: Contact, opening: list[tuple[str, dict]]) -> bool:
         f"SELECT (SELECT id FROM new), {email_clash}"
     )
     params = [
-        *values,
+        _row_json(contact),
         contact.workspace_id,
         contact.created_at,
         *timeline_params,
