@@ -300,6 +300,19 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 900.0,
         "options": {"expires": 900.0},
     },
+    # Starts due campaigns and gives each campaign with recipients due one driver task
+    # (messaging/campaigns/tasks.py); a tick not started within its interval is dropped.
+    "campaigns-tick": {
+        "task": "campaigns.tasks.campaigns_tick",
+        "schedule": 2.0,
+        "options": {"expires": 2.0},
+    },
+    # Sends the sequence steps that are due, inside allowed hours.
+    "sequences-tick": {
+        "task": "campaigns.tasks.sequences_tick",
+        "schedule": 30.0,
+        "options": {"expires": 30.0},
+    },
     # Claims due webhook deliveries (retries, and any whose dispatch message was lost). A
     # sweep not started within its interval is dropped: the next one does the same work.
     "sweep-webhook-deliveries": {
