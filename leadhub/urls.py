@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularSwaggerView
 from oauth2_provider import views as oauth_views
 
 from booking.calendly_api import CalendlyWebhookView
@@ -38,7 +38,7 @@ urlpatterns = [
     path("api/twilio/status", StatusCallbackView.as_view(), name="twilio-status"),
     path("api/book-meeting", BookMeetingView.as_view(), name="book-meeting"),
     path("api/calendly/webhook", CalendlyWebhookView.as_view(), name="calendly-webhook"),
-    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/schema/", views.SchemaView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("admin/", admin.site.urls),
     path("", include("dashboard.urls", namespace="web")),

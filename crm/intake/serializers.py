@@ -11,13 +11,20 @@ from rest_framework import serializers
 from ..catalog import selectors as catalog_selectors
 from ..contacts.fields import ATTRIBUTION_FIELDS, TEXT_FIELDS, max_length
 from ..contacts.serializers import text
-from ..fields import LowerEmailField, OtherPhonesField, PhoneField, UsDateField, WorkspacePkField
+from ..fields import (
+    MAX_OTHER_PHONE_NUMBERS,
+    LowerEmailField,
+    OtherPhonesField,
+    PhoneField,
+    UsDateField,
+    WorkspacePkField,
+)
 from ..models import DispositionStatus, Line, RingGroup, Sequence, Tag
 
 
 class _Intake(serializers.Serializer):
     phone_number = PhoneField()
-    other_phone_numbers = OtherPhonesField(required=False)
+    other_phone_numbers = OtherPhonesField(required=False, max_length=MAX_OTHER_PHONE_NUMBERS)
     email = LowerEmailField(required=False, allow_blank=True, allow_null=True, max_length=max_length("email"))
     date_of_birth = UsDateField(required=False, allow_blank=True)
 

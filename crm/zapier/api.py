@@ -26,6 +26,8 @@ def _action(request, allowed) -> str:
     action = request.query_params.get("action")
     if action is None and request.method == "POST" and hasattr(request.data, "get"):
         action = request.data.get("action")
+    if action is not None and not isinstance(action, str):  # a list or an object in a JSON body
+        raise ValidationError({"action": ["Give the action as a string: " + ", ".join(allowed) + "."]})
     if not action:
         raise ValidationError({"action": ["Give ?action=: " + ", ".join([*GET_ACTIONS, *POST_ACTIONS]) + "."]})
     if action in GET_ACTIONS or action in POST_ACTIONS:

@@ -334,6 +334,8 @@ class CampaignViewSet(ApiViewSet):
 
     required_scopes = READ | WRITE
     serializer_class = CampaignSerializer
+    # leadhub.api.bodylimit: a campaign's body may be larger than any other request's.
+    max_request_bytes_setting = "CAMPAIGN_MAX_REQUEST_BYTES"
     queryset = Campaign.objects.none()
     lookup_value_converter = "str"
 
