@@ -210,6 +210,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "timeout": 20,
     }
+else:
+    # Server-side binding: parameters travel apart from the SQL (psycopg adapts them in binary,
+    # with no quoting into the text), and a statement run often is prepared once per
+    # connection (psycopg's prepare_threshold). Client-side binding, Django's default, quoted
+    # every parameter into the SQL: a fifth of a new lead's CPU time.
+    DATABASES["default"].setdefault("OPTIONS", {})["server_side_binding"] = True
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -293,6 +299,19 @@ CELERY_BEAT_SCHEDULE = {
         "task": "booking.tasks.booking_notify_sweep",
         "schedule": 900.0,
         "options": {"expires": 900.0},
+    },
+    # Starts due campaigns and gives each campaign with recipients due one driver task
+    # (messaging/campaigns/tasks.py); a tick not started within its interval is dropped.
+    "campaigns-tick": {
+        "task": "campaigns.tasks.campaigns_tick",
+        "schedule": 2.0,
+        "options": {"expires": 2.0},
+    },
+    # Sends the sequence steps that are due, inside allowed hours.
+    "sequences-tick": {
+        "task": "campaigns.tasks.sequences_tick",
+        "schedule": 30.0,
+        "options": {"expires": 30.0},
     },
     # Claims due webhook deliveries (retries, and any whose dispatch message was lost). A
     # sweep not started within its interval is dropped: the next one does the same work.

@@ -7,6 +7,7 @@ from oauth2_provider import views as oauth_views
 
 from booking.calendly_api import CalendlyWebhookView
 from booking.public import BookMeetingView
+from messaging.campaigns.callbacks import GatherView
 from messaging.inbound.api import InboundView, StatusCallbackView
 from messaging.outbound.api import ZapierView
 from messaging.widget.api import SaveLeadView
@@ -36,6 +37,7 @@ urlpatterns = [
     path("api/save-lead", SaveLeadView.as_view(), name="save-lead"),
     path("api/whatsapp-inbound", InboundView.as_view(), name="whatsapp-inbound"),
     path("api/twilio/status", StatusCallbackView.as_view(), name="twilio-status"),
+    path("api/twilio/gather", GatherView.as_view(), name="twilio-gather"),
     path("api/book-meeting", BookMeetingView.as_view(), name="book-meeting"),
     path("api/calendly/webhook", CalendlyWebhookView.as_view(), name="calendly-webhook"),
     path("api/schema/", views.SchemaView.as_view(), name="schema"),
