@@ -9,33 +9,15 @@ Answers have the widget's own shape, derived from the API's envelope by `public_
 
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, status
-from rest_framework.parsers import FormParser
-from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
-from leadhub.api.cors import add_cors_headers, origin_allowed, origin_of
 from leadhub.api.errors import exception_handler
-from leadhub.api.parsers import JSONParser
 from leadhub.api.ratelimit import public_limit_or_raise
-from messaging.selectors import brain_get_by_bot_id
+from messaging.widget.public import WidgetPublicView
 
 from . import services, widget
 from .api import booking_errors
 from .serializers import AvailabilityQuery, BookMeetingSerializer, validated
-
-
-class PlainTextJsonParser(JSONParser):
-    media_type = "text/plain"  # a widget may post JSON as text/plain to skip the preflight
-
-
-class UnknownBotId(exceptions.ValidationError):
-    def __init__(self):
-        super().__init__({"bot_id": ["No brain has this bot_id."]})
-
-
-class OriginRefused(exceptions.PermissionDenied):
-    default_detail = "This site may not book meetings with this bot (its origin is not allowed)."
 
 
 def public_exception_handler(exc, context):
@@ -67,21 +49,11 @@ _BOOKED = {
 }
 
 
-class BookMeetingView(APIView):
-    authentication_classes: list = []
-    permission_classes = [AllowAny]
-    throttle_classes: list = []  # the per-IP limit is counted in each method
-    parser_classes = [JSONParser, PlainTextJsonParser, FormParser]
-    brain = None
+class BookMeetingView(WidgetPublicView):
+    origin_refused = "This site may not book meetings with this bot (its origin is not allowed)."
 
     def get_exception_handler(self):
         return public_exception_handler
-
-    def _brain(self, bot_id: str):
-        self.brain = brain_get_by_bot_id(bot_id=bot_id)
-        if self.brain is None:
-            raise UnknownBotId()
-        return self.brain
 
     @extend_schema(
         operation_id="widget_availability",
@@ -111,7 +83,7 @@ class BookMeetingView(APIView):
     def get(self, request):
         public_limit_or_raise(request, group="book-meeting")
         query = validated(AvailabilityQuery, request.query_params.dict())
-        brain = self._brain(query["bot_id"])
+        brain = self.brain_for(request, query["bot_id"])
         return Response(widget.availability(brain=brain))
 
     @extend_schema(
@@ -158,10 +130,7 @@ class BookMeetingView(APIView):
         bot_id = request.data.get("bot_id")
         if not isinstance(bot_id, str) or not bot_id:
             raise exceptions.ValidationError({"bot_id": ["This field is required."]})
-        brain = self._brain(bot_id)
-        origin = origin_of(request)
-        if origin and not origin_allowed(origin, brain.allowed_origins):
-            raise OriginRefused()
+        brain = self.brain_for(request, bot_id)
         workspace = brain.workspace
         data = validated(BookMeetingSerializer, request.data, context={"workspace": workspace})
         invitee = services.Invitee(name=data["name"], email=data["email"], phone=data.get("phone"))
@@ -175,24 +144,3 @@ class BookMeetingView(APIView):
                 brain_slug=data["brain_slug"],
             )
         return Response(answer, status=status.HTTP_201_CREATED)
-
-    @extend_schema(exclude=True)
-    def options(self, request, *args, **kwargs):
-        """The CORS preflight: with `?bot_id=` its brain decides, else any brain allowing the origin."""
-        origin = origin_of(request)
-        bot_id = request.query_params.get("bot_id")
-        if bot_id:
-            brain = brain_get_by_bot_id(bot_id=bot_id)
-            allowed = brain is not None and origin_allowed(origin, brain.allowed_origins)
-        else:
-            allowed = widget.origin_allowed_anywhere(origin=origin)
-        response = Response(status=status.HTTP_204_NO_CONTENT)
-        return add_cors_headers(response, origin=origin, allowed=allowed, preflight=True)
-
-    def finalize_response(self, request, response, *args, **kwargs):
-        response = super().finalize_response(request, response, *args, **kwargs)
-        if request.method != "OPTIONS":
-            origin = origin_of(request)
-            allowed = self.brain is not None and origin_allowed(origin, self.brain.allowed_origins)
-            add_cors_headers(response, origin=origin, allowed=allowed)
-        return response

@@ -7,7 +7,6 @@ import zoneinfo
 from typing import Any
 
 from accounts.models import Workspace
-from messaging.selectors import origin_allowed_by_any_brain
 
 from . import calendly, calendly_services, selectors, services
 from .models import Booking
@@ -115,7 +114,3 @@ def book(
         "status": booking.status,
         "message": "Thanks! We have your request and will be in touch to arrange a time.",
     }
-
-
-def origin_allowed_anywhere(*, origin: str | None) -> bool:
-    return origin_allowed_by_any_brain(origin=origin)

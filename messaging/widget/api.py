@@ -9,37 +9,18 @@ too, so that a widget can post without a preflight.
 """
 
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema, inline_serializer
-from rest_framework import exceptions, serializers, status
-from rest_framework.parsers import FormParser
-from rest_framework.permissions import AllowAny
+from rest_framework import serializers, status
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from crm.fields import LowerEmailField, PhoneField
-from leadhub.api.cors import add_cors_headers, origin_allowed, origin_of
-from leadhub.api.parsers import JSONParser
 from leadhub.api.ratelimit import public_limit_or_raise
 
-from .. import selectors
 from ..models import Message
 from . import services
+from .public import WidgetPublicView
 
 MAX_MESSAGES = 200
 MAX_TRANSCRIPT_BYTES = 256 * 1024  # the transcript's contents together, UTF-8
-
-
-class PlainTextJsonParser(JSONParser):
-    media_type = "text/plain"
-
-
-class UnknownBotId(exceptions.APIException):
-    status_code = status.HTTP_400_BAD_REQUEST
-    default_code = "BAD_REQUEST"
-    default_detail = "Unknown bot_id."
-
-    def __init__(self):
-        super().__init__()
-        self.details = {"bot_id": ["No brain has this bot_id."]}
 
 
 class TranscriptMessageSerializer(serializers.Serializer):
@@ -93,16 +74,8 @@ _ANSWER = inline_serializer(
 )
 
 
-class OriginNotAllowed(exceptions.PermissionDenied):
-    default_detail = "This origin may not post to this widget: add it to the brain's allowed origins."
-
-
-class SaveLeadView(APIView):
-    authentication_classes: list = []
-    permission_classes = [AllowAny]
-    throttle_classes: list = []  # the per-IP limit is counted in post()
-    parser_classes = [JSONParser, PlainTextJsonParser, FormParser]
-    brain = None
+class SaveLeadView(WidgetPublicView):
+    origin_refused = "This origin may not post to this widget: add it to the brain's allowed origins."
 
     @extend_schema(
         operation_id="widget_save_lead",
@@ -162,12 +135,7 @@ class SaveLeadView(APIView):
         public_limit_or_raise(request, group="save-lead")
         head = _BotIdSerializer(data=request.data)
         head.is_valid(raise_exception=True)
-        self.brain = selectors.brain_get_by_bot_id(bot_id=head.validated_data["bot_id"])
-        if self.brain is None:
-            raise UnknownBotId()
-        origin = origin_of(request)
-        if origin and not origin_allowed(origin, self.brain.allowed_origins):
-            raise OriginNotAllowed()
+        self.brain_for(request, head.validated_data["bot_id"])
         serializer = SaveLeadSerializer(data=request.data, context={"workspace": self.brain.workspace})
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
@@ -187,25 +155,3 @@ class SaveLeadView(APIView):
         if result.session_token:
             body["session_token"] = result.session_token
         return Response(body, status=code)
-
-    @extend_schema(exclude=True)
-    def options(self, request, *args, **kwargs):
-        """The CORS preflight. It has no body: with `?bot_id=` its brain decides, else any brain
-        that allows the origin (the POST is then held to its own brain's list)."""
-        origin = origin_of(request)
-        bot_id = request.query_params.get("bot_id")
-        if bot_id:
-            brain = selectors.brain_get_by_bot_id(bot_id=bot_id)
-            allowed = brain is not None and origin_allowed(origin, brain.allowed_origins)
-        else:
-            allowed = selectors.origin_allowed_by_any_brain(origin=origin)
-        response = Response(status=status.HTTP_204_NO_CONTENT)
-        return add_cors_headers(response, origin=origin, allowed=allowed, preflight=True)
-
-    def finalize_response(self, request, response, *args, **kwargs):
-        response = super().finalize_response(request, response, *args, **kwargs)
-        if request.method != "OPTIONS":
-            origin = origin_of(request)
-            allowed = self.brain is not None and origin_allowed(origin, self.brain.allowed_origins)
-            add_cors_headers(response, origin=origin, allowed=allowed)
-        return response

@@ -4,7 +4,7 @@ import pytest
 from standardwebhooks import Webhook
 
 from crm.models import Contact
-from webhooks.models import Delivery
+from webhooks.models import Delivery, Event
 from webhooks.tasks import deliveries_sweep
 
 pytestmark = pytest.mark.django_db
@@ -62,3 +62,47 @@ def test_another_workspaces_leads_never_reach_the_subscriber(client, workspace_b
     assert Contact.objects.filter(workspace=workspace_b).exists()
     assert deliveries_sweep() == 0
     assert receiver.received == []
+
+
+def test_the_outbox_chooses_the_endpoints_that_subscribes_to_chooses(workspace_a, workspace_b, local_webhooks):
+    """events_emit picks the subscribed endpoints in the database on PostgreSQL (one statement)
+    and in Python elsewhere: both must choose exactly as Endpoint.subscribes_to does."""
+    from django.db import transaction
+
+    from webhooks.endpoints.services import endpoint_create
+    from webhooks.models import Endpoint
+    from webhooks.outbox.services import events_emit
+
+    def make(workspace, **kwargs):
+        return endpoint_create(workspace=workspace, url="http://127.0.0.1:9/hook", **kwargs).endpoint
+
+    make(workspace_a, event_types=[])
+    make(workspace_a, event_types=["lead.created"])
+    make(workspace_a, event_types=["lead.updated", "lead.qualified"])
+    make(workspace_a, event_types=[], enabled=False)
+    make(workspace_a, event_types=[], data_filter={"campaign_id": "c-1"})
+    make(workspace_a, event_types=[], data_filter={"campaign_id": "c-2"})
+    make(workspace_a, event_types=[], data_filter={"campaign_id": "c-1", "kind": "reply"})
+    make(workspace_b, event_types=[])
+    events = [
+        ("lead.created", {"id": "x", "campaign_id": "c-1"}),
+        ("lead.qualified", {"id": "x", "campaign_id": "c-1", "kind": "reply"}),
+        ("lead.updated", {"id": "x"}),
+    ]
+    with transaction.atomic():
+        rows = events_emit(workspace=workspace_a, events=events)
+    endpoints = list(Endpoint.objects.all())
+    expected = {
+        (event.id, endpoint.id)
+        for event in rows
+        for endpoint in endpoints
+        if endpoint.workspace_id == workspace_a.pk
+        and endpoint.enabled
+        and endpoint.subscribes_to(event.type, event.data)
+    }
+    stored = set(Delivery.objects.values_list("event_id", "endpoint_id"))
+    assert stored == expected
+    # all 3 + lead.created 1 + updated/qualified 2 + campaign c-1 2 + c-1 replies 1: not all, not none
+    assert len(expected) == 9
+    assert all(delivery.next_attempt_at and delivery.status == "pending" for delivery in Delivery.objects.all())
+    assert sorted(Event.objects.values_list("type", flat=True)) == sorted(type_ for type_, _ in events)
