@@ -63,10 +63,12 @@ format: install ## Format and fix with ruff
 	$(BIN)/ruff check --fix .
 
 # The web side (gunicorn + wrk: trivial view, API, intake, 1,000,000-contact reads), then
-# webhook delivery (Celery workers: throughput, latency, chaos). See bench/README.md.
+# webhook delivery (Celery workers: throughput, latency, chaos), then a 10,000-recipient
+# campaign (create time, messages handed to the provider per second). See bench/README.md.
 bench: install ## The benchmarks (bench/README.md)
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
 	$(BIN)/python bench/webhooks.py $(WEBHOOK_BENCH_ARGS)
+	$(BIN)/python bench/campaigns.py $(CAMPAIGN_BENCH_ARGS)
 
 clean: ## Remove .venv, node_modules and var/ (the embedded default's data and credentials)
 	rm -rf $(VENV) var .pytest_cache node_modules $(VENDOR)

@@ -14,6 +14,7 @@ from .services import (
     oauth_application_create,
     oauth_application_revoke_tokens,
     oauth_application_rotate_secret,
+    oauth_application_update,
     workspace_credentials_forget,
 )
 
@@ -174,7 +175,12 @@ class OAuthApplicationAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         if change:
-            obj.save(update_fields=["name", "scopes", "disabled_at", "updated"])
+            oauth_application_update(
+                application=obj,
+                name=form.cleaned_data["name"],
+                scopes=form.cleaned_data["scopes"],
+                disabled_at=form.cleaned_data["disabled_at"],
+            )
             return
         created = oauth_application_create(
             workspace=form.cleaned_data["workspace"],

@@ -9,7 +9,7 @@ from datetime import timedelta
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.cache import cache
-from django.db import transaction
+from django.db import router, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 from oauth2_provider.generators import generate_client_secret
@@ -239,8 +239,9 @@ def api_key_authenticate(*, secret: str) -> ApiKey | None:
     if remembered is not None and remembered[0] > _clock():
         return remembered[1]
     cache_key = _credential_cache_key(key_hash)
-    api_key = cache.get(cache_key)
-    if api_key is not None:
+    row = cache.get(cache_key)
+    if row is not None:
+        api_key = _api_key_thawed(row)
         _remember(key_hash, api_key)
         return api_key
     try:
@@ -253,8 +254,43 @@ def api_key_authenticate(*, secret: str) -> ApiKey | None:
     if api_key.last_used_at is None or now - api_key.last_used_at >= LAST_USED_GRANULARITY:
         ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
         api_key.last_used_at = now
-    cache.set(cache_key, api_key, CREDENTIAL_CACHE_SECONDS)
+    cache.set(cache_key, _api_key_frozen(api_key), CREDENTIAL_CACHE_SECONDS)
     _remember(key_hash, api_key)
+    return api_key
+
+
+# The shared cache holds JSON, never pickles (a pickle from a Redis anyone reached would run code
+# in every web process): a key travels there as its columns and those of its workspace, plan and
+# agency, and comes back as model instances as if loaded from the database.
+
+
+def _columns(instance) -> dict:
+    return {field.attname: getattr(instance, field.attname) for field in instance._meta.concrete_fields}
+
+
+def _loaded(model, columns: dict):
+    fields = model._meta.concrete_fields
+    values = [field.to_python(columns[field.attname]) for field in fields]
+    return model.from_db(router.db_for_read(model), [field.attname for field in fields], values)
+
+
+def _api_key_frozen(api_key: ApiKey) -> dict:
+    workspace = api_key.workspace
+    return {
+        "api_key": _columns(api_key),
+        "workspace": _columns(workspace),
+        "plan": _columns(workspace.plan),
+        "agency": _columns(workspace.agency) if workspace.agency_id else None,
+    }
+
+
+def _api_key_thawed(row: dict) -> ApiKey:
+    workspace = _loaded(Workspace, row["workspace"])
+    workspace.plan = _loaded(Plan, row["plan"])
+    if row["agency"] is not None:
+        workspace.agency = _loaded(Agency, row["agency"])
+    api_key = _loaded(ApiKey, row["api_key"])
+    api_key.workspace = workspace
     return api_key
 
 
@@ -294,6 +330,56 @@ def oauth_application_create(
     return NewOAuthApplication(application=application, client_secret=client_secret)
 
 
+# OAuth access tokens this process has checked, by their SHA-256 (django-oauth-toolkit's
+# token_checksum; the token itself is not stored, COMPLIANT_BCP_RFC9700_TOKEN_STORAGE):
+# (until, client_id, what authentication made of the token). As for API keys, a change to the
+# application takes effect at once in the process that makes it and within
+# CREDENTIAL_LOCAL_SECONDS in every other.
+_local_tokens: dict[str, tuple[float, str, object]] = {}
+
+
+def oauth_token_recall(*, checksum: str) -> object | None:
+    remembered = _local_tokens.get(checksum)
+    if remembered is not None and remembered[0] > _clock():
+        return remembered[2]
+    return None
+
+
+def oauth_token_remember(*, checksum: str, client_id: str, credential: object, seconds: float) -> None:
+    if len(_local_tokens) >= _LOCAL_MAX:
+        _local_tokens.clear()
+    _local_tokens[checksum] = (_clock() + min(CREDENTIAL_LOCAL_SECONDS, seconds), client_id, credential)
+
+
+def _forget_application_tokens(application: OAuthApplication) -> None:
+    client_id = application.client_id
+
+    def forget() -> None:
+        for checksum, entry in list(_local_tokens.items()):  # a copy: other threads add entries
+            if entry[1] == client_id:
+                _local_tokens.pop(checksum, None)
+
+    forget()
+    transaction.on_commit(forget)
+
+
+def oauth_application_update(
+    *,
+    application: OAuthApplication,
+    name: str,
+    scopes: list[str] | tuple[str, ...],
+    disabled_at=None,
+) -> OAuthApplication:
+    """Rename, rescope or disable an application. Its tokens' scopes follow at once: a token
+    may use only the scopes it was issued with that the application still has."""
+    application.name = name
+    application.scopes = _check_scopes(scopes)
+    application.disabled_at = disabled_at
+    application.save(update_fields=["name", "scopes", "disabled_at", "updated"])
+    _forget_application_tokens(application)
+    return application
+
+
 def oauth_application_rotate_secret(*, application: OAuthApplication) -> NewOAuthApplication:
     """A new client secret; the old one stops working at once. Tokens already issued keep
     working until they expire (revoke them with oauth_application_revoke_tokens)."""
@@ -306,4 +392,5 @@ def oauth_application_rotate_secret(*, application: OAuthApplication) -> NewOAut
 
 def oauth_application_revoke_tokens(*, application: OAuthApplication) -> int:
     deleted, _ = get_access_token_model().objects.filter(application=application).delete()
+    _forget_application_tokens(application)
     return deleted

@@ -140,7 +140,7 @@ def calendly_webhook_receive(*, body: bytes, signature: str | None) -> str:
         raise SignatureInvalid()
     try:
         data = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: nested thousands deep
         raise PayloadInvalid("The body is not JSON.") from None
     payload = data.get("payload") if isinstance(data, dict) else None
     scheduled = payload.get("scheduled_event") if isinstance(payload, dict) else None

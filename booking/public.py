@@ -1,7 +1,8 @@
 """`/api/book-meeting` (SPEC §8): the chat widget asks for free slots and books one.
 
 Public: the widget sends its brain's bot_id (not a secret), no credential. Limited per client
-IP (PUBLIC_RATE_PER_MINUTE, 100/min). CORS as save-lead's: answers name an allowed Origin
+address and brain (PUBLIC_RATE_PER_MINUTE, 100/min); with the cache down a booking is refused
+(503), availability answered. CORS as save-lead's: answers name an allowed Origin
 of the brain back, and a POST from an Origin the brain does not allow is refused (403).
 Answers have the widget's own shape, derived from the API's envelope by `public_exception_handler`:
 `{"ok": true, ...}`, and `{"ok": false, "errors": {field: [...]}}` or `{"ok": false, "error": "..."}`.
@@ -12,7 +13,6 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 
 from leadhub.api.errors import exception_handler
-from leadhub.api.ratelimit import public_limit_or_raise
 from messaging.widget.public import WidgetPublicView
 
 from . import services, widget
@@ -50,6 +50,7 @@ _BOOKED = {
 
 
 class BookMeetingView(WidgetPublicView):
+    limit_group = "book-meeting"
     origin_refused = "This site may not book meetings with this bot (its origin is not allowed)."
 
     def get_exception_handler(self):
@@ -81,7 +82,6 @@ class BookMeetingView(WidgetPublicView):
         tags=["widget"],
     )
     def get(self, request):
-        public_limit_or_raise(request, group="book-meeting")
         query = validated(AvailabilityQuery, request.query_params.dict())
         brain = self.brain_for(request, query["bot_id"])
         return Response(widget.availability(brain=brain))
@@ -124,7 +124,6 @@ class BookMeetingView(WidgetPublicView):
         tags=["widget"],
     )
     def post(self, request):
-        public_limit_or_raise(request, group="book-meeting")
         if not hasattr(request.data, "get"):
             raise exceptions.ValidationError({"body": ["Send a JSON object."]})
         bot_id = request.data.get("bot_id")

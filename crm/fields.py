@@ -53,12 +53,19 @@ class LowerEmailField(serializers.EmailField):
         return value.strip().lower() if value else None
 
 
+# A contact's other numbers, at most (the contacts API and the intake alike).
+MAX_OTHER_PHONE_NUMBERS = 20
+
+
 class OtherPhonesField(serializers.ListField):
     """`[{label, phone_number}]`; each number normalised like the main one."""
 
     child = serializers.DictField()
 
     def to_internal_value(self, data):
+        # Refuse too many before parsing any: ListField checks max_length only afterwards.
+        if self.max_length is not None and isinstance(data, list) and len(data) > self.max_length:
+            self.fail("max_length", max_length=self.max_length)
         items = super().to_internal_value(data)
         phone_field = PhoneField()
         phone_field.bind("phone_number", self)

@@ -3,12 +3,17 @@
 The admin is cross-tenant (every workspace's keys, apps, endpoints and contacts), so a staff
 flag or a few model permissions must not open it (SPEC §1): `has_permission` requires an
 active superuser. Each state-changing action still declares the permission it needs, so that a
-site with a wider door could not run it for a viewer either.
+site with a wider door could not run it for a viewer either. Its log in is limited per client
+address like the dashboard's (password guessing), and refused while the cache is down.
 """
 
 from django import forms
 from django.contrib import admin
 from django.contrib.admin.forms import AdminAuthenticationForm
+from django.http import HttpResponse
+
+from leadhub.api.errors import LimitsUnavailable, RateLimited
+from leadhub.api.ratelimit import public_limit_or_raise
 
 
 class OperatorAuthenticationForm(AdminAuthenticationForm):
@@ -36,3 +41,13 @@ class OperatorsAdminSite(admin.AdminSite):
     def has_permission(self, request) -> bool:
         user = request.user
         return bool(user.is_active and user.is_superuser)
+
+    def login(self, request, extra_context=None):
+        if request.method == "POST":
+            try:
+                public_limit_or_raise(request, group="admin-login", write=True)
+            except (RateLimited, LimitsUnavailable) as exc:
+                response = HttpResponse(str(exc.detail), status=exc.status_code, content_type="text/plain")
+                response["Retry-After"] = str(exc.wait)
+                return response
+        return super().login(request, extra_context)

@@ -38,3 +38,13 @@ class NotAllowed(PermissionDenied):
     def __init__(self, message: str):
         super().__init__(message)
         self.message = message
+
+
+class TooMany(Exception):
+    """A limit of the service's own was reached (e.g. a widget's new conversations per hour): a
+    429 RATE_LIMITED with the message and Retry-After (seconds)."""
+
+    def __init__(self, message: str, *, retry_after: int):
+        super().__init__(message)
+        self.message = message
+        self.retry_after = retry_after

@@ -154,6 +154,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "leadhub.api.ratelimit.RateLimitHeadersMiddleware",
+    "leadhub.api.bodylimit.BodySizeLimitMiddleware",
     # Before CommonMiddleware, whose APPEND_SLASH would redirect (and lose a POST).
     "leadhub.api.slashes.OptionalSlashMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -209,6 +210,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "timeout": 20,
     }
+else:
+    # Server-side binding: parameters travel apart from the SQL (psycopg adapts them in binary,
+    # with no quoting into the text), and a statement run often is prepared once per
+    # connection (psycopg's prepare_threshold). Client-side binding, Django's default, quoted
+    # every parameter into the SQL: a fifth of a new lead's CPU time.
+    DATABASES["default"].setdefault("OPTIONS", {})["server_side_binding"] = True
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -225,6 +232,9 @@ if REDIS_URL:
             "OPTIONS": {
                 "SOCKET_CONNECT_TIMEOUT": 1,
                 "SOCKET_TIMEOUT": 1,
+                # JSON, never pickles: whoever reaches Redis must not be able to run code in
+                # every process that reads the cache (README, "Security").
+                "SERIALIZER": "django_redis.serializers.json.JSONSerializer",
             },
         },
         # The rate-limit counters: the same Redis, a client that counts in one round trip
@@ -237,6 +247,7 @@ if REDIS_URL:
                 "CLIENT_CLASS": "leadhub.api.ratelimit.CountingRedisClient",
                 "SOCKET_CONNECT_TIMEOUT": 1,
                 "SOCKET_TIMEOUT": 1,
+                "SERIALIZER": "django_redis.serializers.json.JSONSerializer",
             },
         },
     }
@@ -289,6 +300,19 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 900.0,
         "options": {"expires": 900.0},
     },
+    # Starts due campaigns and gives each campaign with recipients due one driver task
+    # (messaging/campaigns/tasks.py); a tick not started within its interval is dropped.
+    "campaigns-tick": {
+        "task": "campaigns.tasks.campaigns_tick",
+        "schedule": 2.0,
+        "options": {"expires": 2.0},
+    },
+    # Sends the sequence steps that are due, inside allowed hours.
+    "sequences-tick": {
+        "task": "campaigns.tasks.sequences_tick",
+        "schedule": 30.0,
+        "options": {"expires": 30.0},
+    },
     # Claims due webhook deliveries (retries, and any whose dispatch message was lost). A
     # sweep not started within its interval is dropped: the next one does the same work.
     "sweep-webhook-deliveries": {
@@ -322,6 +346,23 @@ OAUTH2_PROVIDER = {
     "ACCESS_TOKEN_ADMIN_CLASS": "accounts.admin.AccessTokenAdmin",
     "REFRESH_TOKEN_ADMIN_CLASS": "accounts.admin.RefreshTokenAdmin",
     "CLIENT_SECRET_HASHER": "pbkdf2_sha256_client_secret",
+    # RFC 9700 (OAuth 2.0 Security BCP), every gate of django-oauth-toolkit on. Above all: tokens
+    # are stored as their SHA-256 only (the `token` column stays blank), so a database dump holds
+    # no usable token, and lookups are by that checksum; a token is taken only from the
+    # Authorization header, never from a URL. LeadHub issues client-credentials tokens only, so
+    # the grants and redirect rules below change nothing it offers (`check --deploy` is clean).
+    "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,
+    "COMPLIANT_BCP_RFC9700_ACCESS_TOKEN_TRANSPORT": True,
+    "COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PASSWORD_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,
+    "COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS": True,
+    "COMPLIANT_BCP_RFC9700_REFRESH_TOKEN": True,
+    "COMPLIANT_BCP_RFC9700_REDIRECT_URI_SCHEME": True,
+    "COMPLIANT_BCP_RFC9700_REDIRECT_URI_MATCHING": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_REQUIRED": True,
+    "REFRESH_TOKEN_REUSE_PROTECTION": True,
+    "ALLOWED_REDIRECT_URI_SCHEMES": ["https"],
 }
 
 REST_FRAMEWORK = {
@@ -440,6 +481,9 @@ AI_TIMEOUT_SECONDS = env_int("AI_TIMEOUT_SECONDS", 8, minimum=1)
 AI_MAX_TOKENS = env_int("AI_MAX_TOKENS", 400, minimum=16)
 # Guardrail: at most this many AI replies per conversation per hour (two bots can't loop for ever).
 AI_MAX_REPLIES_PER_HOUR = env_int("AI_MAX_REPLIES_PER_HOUR", 30, minimum=1)
+# New widget conversations (sessions) a brain may start per hour: a public bot_id cannot fill the
+# database with sessions. Conversations already started are not limited.
+WIDGET_NEW_CONVERSATIONS_PER_HOUR = env_int("WIDGET_NEW_CONVERSATIONS_PER_HOUR", 1000, minimum=1)
 # An open conversation idle this long is completed (conversation.completed) by beat.
 CONVERSATION_IDLE_MINUTES = env_int("CONVERSATION_IDLE_MINUTES", 30, minimum=1)
 # Hand-off attempts of an outbound message on provider 5xx and timeouts before it is failed.
@@ -503,14 +547,27 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = True
 
+# The proxies in front of web (CIDRs): behind them the client's address is the right-most
+# X-Forwarded-For hop that is not one of them (leadhub.api.proxies), for every per-IP limit.
+# Empty: REMOTE_ADDR, and X-Forwarded-For is ignored.
+TRUSTED_PROXIES = env_networks("TRUSTED_PROXIES")
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("TRUST_X_FORWARDED_PROTO") else None
 # The public scheme and host (behind a proxy): provider callbacks are built from it, and an
 # https base makes the session and CSRF cookies secure unless SECURE_COOKIES says otherwise.
 PUBLIC_BASE_URL = env_str("PUBLIC_BASE_URL").rstrip("/")
 if PUBLIC_BASE_URL:
     _url("PUBLIC_BASE_URL", PUBLIC_BASE_URL, {"http", "https"})
-SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", PUBLIC_BASE_URL.startswith("https://"))
+_HTTPS = PUBLIC_BASE_URL.startswith("https://")
+SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", _HTTPS)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+# Served over https (PUBLIC_BASE_URL): plain http is redirected and HSTS sent. Behind a TLS
+# terminator that needs TRUST_X_FORWARDED_PROTO, or every request would look like http (compose
+# sets both). The probes are exempt: health checks on the host ask over http.
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", _HTTPS)
+SECURE_REDIRECT_EXEMPT = [r"^livez$", r"^healthz$"]
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31_536_000 if _HTTPS else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", _HTTPS)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", _HTTPS)
 # The dashboard reads the CSRF token from the page (forms and htmx's header), never the cookie.
 CSRF_COOKIE_HTTPONLY = True
 SESSION_COOKIE_HTTPONLY = True

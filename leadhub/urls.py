@@ -2,11 +2,12 @@
 
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularSwaggerView
 from oauth2_provider import views as oauth_views
 
 from booking.calendly_api import CalendlyWebhookView
 from booking.public import BookMeetingView
+from messaging.campaigns.callbacks import GatherView
 from messaging.inbound.api import InboundView, StatusCallbackView
 from messaging.outbound.api import ZapierView
 from messaging.widget.api import SaveLeadView
@@ -36,9 +37,10 @@ urlpatterns = [
     path("api/save-lead", SaveLeadView.as_view(), name="save-lead"),
     path("api/whatsapp-inbound", InboundView.as_view(), name="whatsapp-inbound"),
     path("api/twilio/status", StatusCallbackView.as_view(), name="twilio-status"),
+    path("api/twilio/gather", GatherView.as_view(), name="twilio-gather"),
     path("api/book-meeting", BookMeetingView.as_view(), name="book-meeting"),
     path("api/calendly/webhook", CalendlyWebhookView.as_view(), name="calendly-webhook"),
-    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/schema/", views.SchemaView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("admin/", admin.site.urls),
     path("", include("dashboard.urls", namespace="web")),

@@ -8,6 +8,7 @@ credentials of one line) and plain values; it answers plain values or raises `Pr
 - `lookup_number`: is this number one of the account's (IncomingPhoneNumbers)?
 - `send_message`, `place_call`: Messages.json and Calls.json.
 - `signature_valid`: the X-Twilio-Signature / X-SignalWire-Signature check (RequestValidator).
+- `twiml_message`, `twiml_gather`, `twiml_say`: TwiML answers (messages, voice).
 - `public_base_url`, `callback_url`: the URLs providers call, from PUBLIC_BASE_URL.
 
 SignalWire's LaML API is Twilio-compatible at `https://{space}/api/laml`, so one SDK serves
@@ -31,6 +32,7 @@ from twilio.http.http_client import TwilioHttpClient
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 from twilio.twiml.messaging_response import MessagingResponse
+from twilio.twiml.voice_response import VoiceResponse
 
 TWILIO = "twilio"
 SIGNALWIRE = "signalwire"
@@ -260,4 +262,24 @@ def twiml_message(text: str | None) -> str:
     response = MessagingResponse()
     if text:
         response.message(text)
+    return str(response)
+
+
+def twiml_gather(*, say: str, action: str, fallback: str = "", timeout: int = 5) -> str:
+    """The TwiML of a call that says `say` inside a one-key `<Gather>` posting the key to
+    `action`; when no key is pressed the call goes on past the gather and says `fallback`."""
+    response = VoiceResponse()
+    gather = response.gather(num_digits=1, action=action, method="POST", timeout=timeout)
+    gather.say(say)
+    if fallback:
+        response.say(fallback)
+    return str(response)
+
+
+def twiml_say(text: str | None) -> str:
+    """A voice answer that says `text` (when there is one) and hangs up."""
+    response = VoiceResponse()
+    if text:
+        response.say(text)
+    response.hangup()
     return str(response)

@@ -5,9 +5,14 @@ docker-compose" table names every compose service and its command, and its confi
 table documents every environment variable that settings read or compose passes.
 """
 
+import base64
 import json
+import os
 import re
+import secrets
 import shlex
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -230,3 +235,84 @@ def test_every_variable_settings_read_is_documented_in_readme():
     assert read, "no environment variables found in settings.py: has the way they are read changed?"
     missing = read - readme_configuration_variables()
     assert missing == set(), "add these to README's configuration table"
+
+
+# ${NAME}, ${NAME:-default}, ${NAME:?message}: compose's interpolation, as far as this file uses it.
+COMPOSE_VARIABLE = re.compile(r"\$\{([A-Z][A-Z0-9_]*)(?:(:?[-?])([^}]*))?\}")
+# What an operator must give compose (it refuses to start without them), as they would make them.
+REQUIRED = {
+    "SECRET_KEY": secrets.token_urlsafe(50),
+    "FIELD_ENCRYPTION_KEYS": base64.urlsafe_b64encode(os.urandom(32)).decode(),
+    "POSTGRES_PASSWORD": secrets.token_urlsafe(24),
+    "REDIS_PASSWORD": secrets.token_urlsafe(24),
+    "PUBLIC_BASE_URL": "https://crm.example.com",
+}
+
+
+def compose_interpolated(value: str, given: dict[str, str]) -> str:
+    def replace(match: re.Match) -> str:
+        name, operator, argument = match.groups()
+        if name in given:
+            return given[name]
+        assert operator in {"-", ":-"}, f"compose requires {name}: give it in REQUIRED"
+        return argument
+
+    return COMPOSE_VARIABLE.sub(replace, value)
+
+
+def compose_required_variables() -> set[str]:
+    return {name for name, operator, _ in COMPOSE_VARIABLE.findall(COMPOSE.read_text()) if operator in {"?", ":?"}}
+
+
+def dockerfile_env() -> dict[str, str]:
+    env = {}
+    for keyword, arguments in dockerfile_instructions():
+        if keyword == "ENV":
+            env.update(pair.split("=", 1) for pair in shlex.split(arguments))
+    return env
+
+
+def test_compose_requires_exactly_the_secrets_readme_names():
+    assert compose_required_variables() == set(REQUIRED)
+    section = readme_section("Production: docker-compose")
+    assert {name for name in REQUIRED if f"`{name}`" not in section} == set()
+
+
+def test_compose_takes_the_database_and_redis_passwords_from_the_environment():
+    services = compose_services()
+    required = r"\$\{{{}:\?[^}}]*\}}"
+    assert re.fullmatch(required.format("POSTGRES_PASSWORD"), services["postgres"]["environment"]["POSTGRES_PASSWORD"])
+    assert re.search(required.format("REDIS_PASSWORD"), compose_command(services["redis"]))
+    assert "--requirepass" in compose_command(services["redis"])
+    for name in APP_SERVICES:
+        env = compose_environment(services[name])
+        assert re.fullmatch(
+            rf"postgres://leadhub:{required.format('POSTGRES_PASSWORD')}@postgres:5432/leadhub", env["DATABASE_URL"]
+        )
+        assert re.fullmatch(rf"redis://:{required.format('REDIS_PASSWORD')}@redis:6379/0", env["REDIS_URL"])
+
+
+def test_compose_publishes_web_on_this_host_only():
+    assert compose_services()["web"]["ports"] == ["127.0.0.1:8000:8000"]
+
+
+def test_check_deploy_is_clean_under_the_compose_environment(tmp_path):
+    env = {"PATH": os.environ.get("PATH", ""), **dockerfile_env()}
+    env.update(
+        {
+            name: compose_interpolated(str(value), REQUIRED)
+            for name, value in compose_environment(compose_services()["web"]).items()
+        }
+    )
+    # The image's directories: here, the test's own.
+    env.update({"STATIC_ROOT": str(tmp_path / "static"), "LEADHUB_VAR_DIR": str(tmp_path / "var")})
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "System check identified no issues" in result.stdout, result.stdout + result.stderr

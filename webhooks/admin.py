@@ -12,10 +12,11 @@ from django.http import HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 
 from .events import EVENT_TYPES
 from .models import Attempt, Delivery, Endpoint, Event
+from .selectors import endpoint_figures
 from .services import (
     deliveries_give_up,
     deliveries_replay,
@@ -64,8 +65,16 @@ class EndpointAdmin(admin.ModelAdmin):
     actions = ("enable", "disable", "replay_failed_last_day", "replay_failed_last_week")
 
     def get_readonly_fields(self, request, obj=None):
-        # The workspace of an existing endpoint does not change.
-        return (*self.readonly_fields, "workspace") if obj else self.readonly_fields
+        # The workspace of an existing endpoint does not change; its figures show once it exists.
+        return (*self.readonly_fields, "workspace", "figures") if obj else self.readonly_fields
+
+    @admin.display(description="figures")
+    def figures(self, endpoint: Endpoint) -> str:
+        """What to look at before replaying: the figures API's numbers (GET /webhooks/{id}/figures)."""
+        return format_html(
+            "<table>{}</table>",
+            format_html_join("", "<tr><th>{}</th><td>{}</td></tr>", _figure_rows(endpoint)),
+        )
 
     def save_model(self, request, obj, form, change):
         data = form.cleaned_data
@@ -123,6 +132,30 @@ class EndpointAdmin(admin.ModelAdmin):
     @admin.action(description="Replay failed deliveries of the last 7 days", permissions=["change"])
     def replay_failed_last_week(self, request, queryset):
         self._replay_failed(request, queryset, timezone.now() - timedelta(days=7))
+
+
+def _figure_rows(endpoint: Endpoint) -> list[tuple[str, str]]:
+    figures = endpoint_figures(workspace=endpoint.workspace, endpoint=endpoint)
+
+    def when(value) -> str:
+        return value.isoformat(timespec="seconds").replace("+00:00", "Z") if value else "—"
+
+    def ms(value) -> str:
+        return "—" if value is None else f"{value} ms"
+
+    rate = figures["success_rate"]
+    return [
+        (
+            f"success rate (last {figures['window_hours']} h)",
+            "— (no attempts)" if rate is None else f"{rate * 100:.1f} % of {figures['attempts']} attempts",
+        ),
+        ("latency p50 / p95", f"{ms(figures['latency_p50_ms'])} / {ms(figures['latency_p95_ms'])}"),
+        ("in flight", str(figures["in_flight"])),
+        ("pending / failed", f"{figures['pending']} / {figures['failed']}"),
+        ("next retry", when(figures["next_retry_at"])),
+        ("backed off until", when(figures["backoff_until"])),
+        ("enabled", "yes" if figures["enabled"] else f"no: {figures['disabled_reason'] or 'disabled'}"),
+    ]
 
 
 class AttemptInline(admin.TabularInline):

@@ -8,15 +8,22 @@ delivery a few seconds later. Each attempt ends within its own deadline; the tim
 below are the backstop should anything else hang.
 """
 
+import logging
+
 from celery import shared_task
 
 from .engine import deliveries_run
-from .engine.run import dispatch_started
+from .engine.run import dispatch_coalesced, dispatch_queue_wanted, dispatch_started
+
+logger = logging.getLogger("webhooks.engine")
 
 # A dispatch claims for at most this long, a sweep (every 5 s) for at most this long; what is
 # left is the next one's.
 DISPATCH_SECONDS = 5.0
 SWEEP_SECONDS = 20.0
+# A coalesced dispatch with nothing left in flight waits this long for new commits before it
+# ends (within DISPATCH_SECONDS).
+AWAKE_SECONDS = 1.0
 # Claiming stops at the limit above; the attempts in flight then end within their deadline.
 BACKSTOP = {"soft_time_limit": 60, "time_limit": 90}
 
@@ -27,7 +34,9 @@ def deliveries_dispatch(delivery_ids: list[str] | None = None) -> int:
     cache) every due delivery, claimed fairly across workspaces."""
     if delivery_ids is None:
         dispatch_started()
-        return deliveries_run(max_seconds=DISPATCH_SECONDS)
+        # Coalesced, it stays awake a while for the next commits (they then queue no task).
+        awake = AWAKE_SECONDS if dispatch_coalesced() else 0.0
+        return deliveries_run(max_seconds=DISPATCH_SECONDS, on_time_up=_dispatch_next, awake_seconds=awake)
     return deliveries_run(max_seconds=DISPATCH_SECONDS, delivery_ids=delivery_ids)
 
 
@@ -35,4 +44,15 @@ def deliveries_dispatch(delivery_ids: list[str] | None = None) -> int:
 def deliveries_sweep(max_seconds: float = SWEEP_SECONDS) -> int:
     """Attempt every due delivery: retries, and first attempts whose dispatch was lost or whose
     worker died (once their lease has expired)."""
-    return deliveries_run(max_seconds=max_seconds)
+    return deliveries_run(max_seconds=max_seconds, on_time_up=_dispatch_next)
+
+
+def _dispatch_next() -> None:
+    """A loop's claiming window closed while there was still work to claim: the next loop
+    starts now (a dispatch of every due delivery), not at the next sweep, so a backlog drains
+    without pauses. At most one is queued at a time with a shared cache."""
+    try:
+        if not dispatch_coalesced() or dispatch_queue_wanted():
+            deliveries_dispatch.delay()
+    except Exception:  # the broker is down: the next sweep goes on
+        logger.warning("Could not enqueue the next dispatch; the sweep will go on", exc_info=True)

@@ -40,8 +40,14 @@ def sequences_list(*, workspace: Workspace) -> QuerySet[Sequence]:
 
 
 def ring_group_pick(*, ring_group: RingGroup, only_available: bool) -> AbstractBaseUser | None:
-    """A random member of the ring group (only available ones if asked); None if there is none."""
-    members = ring_group.members.select_related("user")
+    """A random member of the ring group (only available ones if asked); None if there is none.
+
+    Only people who may still own the workspace's contacts are picked: a member removed from
+    the workspace (or its agency's staff), or whose login is deactivated, stays in the group's
+    rows until someone edits it, but is never given a lead."""
+    members = ring_group.members.select_related("user").filter(
+        user__is_active=True, user__in=workspace_users(workspace=ring_group.workspace).values("pk")
+    )
     if only_available:
         members = members.filter(is_available=True)
     members = list(members)

@@ -8,6 +8,7 @@ few statements per few thousand numbers instead of a few statements per number.
 import uuid
 
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import Workspace
@@ -94,3 +95,10 @@ def contacts_for_phones(*, workspace: Workspace, phones: list[Phone], source: st
         counters_add_new(workspace.pk, created)
         event_emit_many(workspace=workspace, type="lead.created", datas=[contact_payload(c, tags=[]) for c in created])
     return found
+
+
+def contacts_count_messages(*, contact_ids: list, count: int = 1) -> int:
+    """contact_count_messages for many contacts in one UPDATE (a campaign's chunk of messages)."""
+    if not contact_ids:
+        return 0
+    return Contact.objects.filter(pk__in=contact_ids).update(message_count=F("message_count") + count)

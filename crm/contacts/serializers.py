@@ -7,7 +7,14 @@ from django.contrib.auth import get_user_model
 from rest_framework import serializers
 
 from ..catalog import selectors as catalog_selectors
-from ..fields import JsonObjectField, LowerEmailField, OtherPhonesField, PhoneField, WorkspacePkField
+from ..fields import (
+    MAX_OTHER_PHONE_NUMBERS,
+    JsonObjectField,
+    LowerEmailField,
+    OtherPhonesField,
+    PhoneField,
+    WorkspacePkField,
+)
 from ..models import Contact, DispositionStatus, Line, Note, Tag, TimelineEntry
 from .fields import ATTRIBUTION_FIELDS, REPRESENTATION, TEXT_FIELDS, contact_representation, max_length
 
@@ -93,7 +100,7 @@ class _ContactWrite(serializers.Serializer):
 
     phone_number = PhoneField(required=False, allow_null=True, help_text="Any written form; stored as E.164")
     email = LowerEmailField(required=False, allow_blank=True, allow_null=True, max_length=max_length("email"))
-    other_phone_numbers = OtherPhonesField(required=False, max_length=20)
+    other_phone_numbers = OtherPhonesField(required=False, max_length=MAX_OTHER_PHONE_NUMBERS)
     date_of_birth = serializers.DateField(required=False, allow_null=True)
     custom_fields = JsonObjectField(required=False)
     status = serializers.ChoiceField(choices=Contact.Status.choices, required=False)

@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import Workspace
@@ -27,7 +26,7 @@ from webhooks.services import events_emit
 
 from ..models import Contact, Tag, TimelineEntry
 from ..normalize import Phone, place_fields
-from ..stats.counters import Counted, counted, counters_add, deltas, row_params, upsert_sql
+from ..stats.counters import Counted, counted, counters_add, deltas
 from . import selectors
 from .fields import (
     ATTRIBUTION_FIELDS,
@@ -39,6 +38,7 @@ from .fields import (
     contact_payload,
     iso,
 )
+from .storage import contact_find, contact_insert_new
 
 SETTABLE = frozenset(TEXT_FIELDS + VALUE_FIELDS)
 UPDATABLE = frozenset(TEXT_FIELDS + VALUE_FIELDS + IDENTITY_FIELDS + STATE_FIELDS + RELATION_FIELDS)
@@ -75,108 +75,6 @@ def _with_name(values: dict[str, Any]) -> dict[str, Any]:
 
 # What a public caller (the widget) may fill on an existing contact, where it is blank.
 PUBLIC_FILL_FIELDS = ("name", "company_name")
-
-
-def _find(
-    workspace: Workspace,
-    *,
-    phone: str | None,
-    email: str | None,
-    session_id: str | None,
-    own: Contact | None = None,
-) -> Contact | None:
-    """The contact this person already is: by phone, else e-mail, else widget session, else
-    the caller's `own` contact.
-
-    One query for all of them, locked for the update that follows; the preference is applied
-    to the few rows it returns.
-    """
-    conditions = Q()
-    if phone:
-        conditions |= Q(phone_number=phone)
-    if email:
-        # Without a phone the e-mail identifies; with one, an e-mail match joins only a
-        # contact that has no phone yet.
-        conditions |= Q(email=email, phone_number__isnull=True) if phone else Q(email=email)
-    if session_id:
-        conditions |= Q(session_id=session_id)
-    if own is not None:
-        conditions |= Q(pk=own.pk)
-    if not conditions:
-        return None
-    rows = list(Contact.objects.select_for_update().filter(conditions, workspace=workspace).order_by("created_at")[:10])
-    for matches in (
-        lambda c: phone and c.phone_number == phone,
-        lambda c: email and c.email == email,
-        lambda c: session_id and c.session_id == session_id,
-        lambda c: own is not None and c.pk == own.pk,
-    ):
-        for contact in rows:
-            if matches(contact):
-                return contact
-    return None
-
-
-_CONTACT_FIELDS = [field for field in Contact._meta.concrete_fields]
-_TIMELINE_COLUMNS = ("workspace_id", "contact_id", "kind", "data", "created_at")
-
-
-def _insert_new(contact: Contact, opening: list[tuple[str, dict]]) -> bool:
-    """PostgreSQL: insert the contact with its opening timeline entries in one statement, unless
-    this person is a contact already; True when it was inserted.
-
-    The INSERT does nothing on a conflict with a unique identity (the same phone, or the same
-    e-mail without a phone); the timeline rows are inserted only with the contact. A phone with
-    an e-mail also belongs to a contact that has that e-mail and no phone yet: the same
-    statement looks for one (it cannot see its own insert), and if there is one the new row is
-    removed again and the caller takes the usual path, which joins that contact.
-    """
-    quote = connection.ops.quote_name
-    columns = ", ".join(quote(field.column) for field in _CONTACT_FIELDS)
-    values = [field.get_db_prep_save(field.pre_save(contact, True), connection) for field in _CONTACT_FIELDS]
-    timeline_field = TimelineEntry._meta.get_field("data")
-    rows = ", ".join(["(%s, %s::jsonb)"] * len(opening))
-    timeline_params: list = []
-    for kind, data in opening:
-        timeline_params += [kind, timeline_field.get_db_prep_save(data, connection)]
-    email_clash = "false"
-    clash_params: list = []
-    if contact.phone_number and contact.email:
-        email_clash = (
-            "EXISTS (SELECT 1 FROM crm_contact WHERE workspace_id = %s AND email = %s AND phone_number IS NULL)"
-        )
-        clash_params = [contact.workspace_id, contact.email]
-    (count_row,) = deltas(contact.workspace_id, None, counted(contact))
-    # Only the model's column names and placeholders are formatted in; every value is a parameter.
-    placeholders = ", ".join(["%s"] * len(values))
-    sql = (
-        f"WITH new AS (INSERT INTO crm_contact ({columns}) VALUES ({placeholders}) "  # noqa: S608
-        "ON CONFLICT DO NOTHING RETURNING id), "
-        f"opening AS (INSERT INTO crm_timelineentry ({', '.join(_TIMELINE_COLUMNS)}) "
-        f"SELECT %s, new.id, rows.kind, rows.data, %s FROM new, (VALUES {rows}) AS rows (kind, data)), "
-        f"counted AS ({upsert_sql(select_from=f'new WHERE NOT {email_clash}')}) "
-        f"SELECT (SELECT id FROM new), {email_clash}"
-    )
-    params = [
-        *values,
-        contact.workspace_id,
-        contact.created_at,
-        *timeline_params,
-        *row_params(count_row),
-        *clash_params,
-        *clash_params,
-    ]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        inserted, clash = cursor.fetchone()
-    if inserted is None:
-        return False
-    if clash:  # rare: the person is a phoneless contact already; undo (timeline rows cascade)
-        Contact.objects.filter(pk=contact.pk).delete()
-        return False
-    contact._state.adding = False
-    contact._state.db = "default"
-    return True
 
 
 class ContactWrite:
@@ -301,11 +199,11 @@ class ContactWrite:
             new = Contact(
                 workspace=workspace, phone_number=e164, email=email, first_touch=touch, latest_touch=touch, **fields
             )
-            if _insert_new(new, opening):
+            if contact_insert_new(new, opening):
                 contact, self.created = new, True
                 self._counted = counted(new)  # counted by the same statement
         if contact is None and not self.created:
-            contact = _find(workspace, phone=e164, email=email, session_id=session_id, own=own)
+            contact = contact_find(workspace, phone=e164, email=email, session_id=session_id, own=own)
         if contact is None:
             try:
                 with transaction.atomic():  # a savepoint: the insert may lose a race
@@ -320,7 +218,7 @@ class ContactWrite:
                 self.created = True
                 self._timeline += opening
             except IntegrityError:
-                contact = _find(workspace, phone=e164, email=email, session_id=None)
+                contact = contact_find(workspace, phone=e164, email=email, session_id=None)
                 if contact is None:
                     raise
         self.contact = contact

@@ -7,17 +7,25 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from rest_framework import serializers
+from rest_framework.fields import empty
 
 from ..catalog import selectors as catalog_selectors
 from ..contacts.fields import ATTRIBUTION_FIELDS, TEXT_FIELDS, max_length
 from ..contacts.serializers import text
-from ..fields import LowerEmailField, OtherPhonesField, PhoneField, UsDateField, WorkspacePkField
+from ..fields import (
+    MAX_OTHER_PHONE_NUMBERS,
+    LowerEmailField,
+    OtherPhonesField,
+    PhoneField,
+    UsDateField,
+    WorkspacePkField,
+)
 from ..models import DispositionStatus, Line, RingGroup, Sequence, Tag
 
 
 class _Intake(serializers.Serializer):
     phone_number = PhoneField()
-    other_phone_numbers = OtherPhonesField(required=False)
+    other_phone_numbers = OtherPhonesField(required=False, max_length=MAX_OTHER_PHONE_NUMBERS)
     email = LowerEmailField(required=False, allow_blank=True, allow_null=True, max_length=max_length("email"))
     date_of_birth = UsDateField(required=False, allow_blank=True)
 
@@ -36,6 +44,27 @@ class _Intake(serializers.Serializer):
     disposition_status_id = WorkspacePkField(
         scope=catalog_selectors.dispositions_list, queryset=DispositionStatus.objects.none()
     )
+
+    @property
+    def _writable_fields(self):
+        """The fields to run: those the submission carries, and those that act when absent
+        (required, with a default, or with a form's empty value). DRF runs every one of the 45
+        only to skip the absent ones; the outcome is the same, at a fraction of the cost."""
+        fields = self.fields
+        acting = self.__dict__.get("_acting")
+        if acting is None:
+            acting = self.__dict__["_acting"] = [
+                field
+                for field in fields.values()
+                if not field.read_only
+                and (field.required or field.default is not empty or field.default_empty_html is not empty)
+            ]
+        yield from acting
+        data = self.initial_data
+        for name in data.keys() if hasattr(data, "keys") else ():
+            field = fields.get(name)
+            if field is not None and not field.read_only and field not in acting:
+                yield field
 
     def validate(self, attrs):
         line, campaign = attrs.get("line_id"), attrs.get("campaign_id")

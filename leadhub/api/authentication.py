@@ -13,7 +13,7 @@ from rest_framework.request import Request
 from accounts import services as account_services
 from accounts.models import ApiKey, Workspace
 from accounts.scopes import effective_scopes
-from accounts.services import API_KEY_PREFIX, CREDENTIAL_LOCAL_SECONDS, api_key_authenticate
+from accounts.services import API_KEY_PREFIX, api_key_authenticate
 
 
 @dataclass(frozen=True)
@@ -106,43 +106,48 @@ class HeaderApiKeyAuthentication(_ApiKeyAuthentication):
         return None if value is None else value.strip()
 
 
-# Access tokens this process has checked, by the SHA-256 of the token: (until, credential).
-# Like API keys (accounts.services.CREDENTIAL_LOCAL_SECONDS), a revoked or expired token, a
-# disabled application or a rotated secret stops working in every process within that time.
-_oauth_local: dict[str, tuple[float, Credential]] = {}
-_OAUTH_LOCAL_MAX = 10_000
+# Access tokens this process has checked are remembered by accounts.services (by the token's
+# SHA-256, as django-oauth-toolkit stores it) for CREDENTIAL_LOCAL_SECONDS: a revoked or expired
+# token, a disabled application or a rotated secret stops working in every process within that
+# time, and at once in the process that made the change.
 
 
 class OAuthTokenAuthentication(OAuth2Authentication):
     """An access token from `POST /o/token/` (client credentials); the workspace is the
-    application's, since such tokens have no user."""
+    application's, since such tokens have no user. A token may use the scopes it was issued
+    with that its application still has: taking a scope from an application takes it from
+    the tokens already issued."""
 
     def authenticate(self, request: Request):
         token = _bearer(request)
         if token is None or token.startswith(API_KEY_PREFIX):
             return None
-        digest = hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
-        remembered = _oauth_local.get(digest)
-        if remembered is not None and remembered[0] > account_services._clock():
-            _attach(request, remembered[1])
-            return AnonymousUser(), remembered[1]
+        checksum = hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
+        remembered = account_services.oauth_token_recall(checksum=checksum)
+        if isinstance(remembered, Credential):
+            _attach(request, remembered)
+            return AnonymousUser(), remembered
         result = super().authenticate(request) if token else None
         if result is None:
             raise AuthenticationFailed("The access token is invalid, expired or revoked.")
         user, access_token = result
         application = access_token.application
+        granted = frozenset(access_token.scope.split()) & frozenset(application.scopes)
         credential = Credential(
             kind="oauth",
             id=application.client_id,
             label=application.name,
             workspace=application.workspace,
-            scopes=effective_scopes(access_token.scope.split()),
+            scopes=effective_scopes(granted),
+            granted=granted,
         )
         if user is None:  # client credentials: the credential is all there is to remember
-            left = (access_token.expires - timezone.now()).total_seconds()
-            if len(_oauth_local) >= _OAUTH_LOCAL_MAX:
-                _oauth_local.clear()
-            _oauth_local[digest] = (account_services._clock() + min(CREDENTIAL_LOCAL_SECONDS, left), credential)
+            account_services.oauth_token_remember(
+                checksum=checksum,
+                client_id=application.client_id,
+                credential=credential,
+                seconds=(access_token.expires - timezone.now()).total_seconds(),
+            )
         _attach(request, credential)
         return user or AnonymousUser(), credential
 

@@ -7,13 +7,20 @@ Views raise; nothing builds an error body by hand.
 
 import logging
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import (
+    RequestDataTooBig,
+    SuspiciousOperation,
+    TooManyFieldsSent,
+    TooManyFilesSent,
+)
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views import defaults
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 
-from leadhub.exceptions import AlreadyExists, Invalid, NotAllowed
+from leadhub.exceptions import AlreadyExists, Invalid, NotAllowed, TooMany
 
 logger = logging.getLogger(__name__)
 
@@ -37,9 +44,47 @@ class IdempotencyKeyReused(exceptions.APIException):
 class RateLimited(exceptions.Throttled):
     default_code = "RATE_LIMITED"
 
-    def __init__(self, wait: int):
+    def __init__(self, wait: int, message: str | None = None):
         wait = max(1, int(wait))
-        super().__init__(wait=wait, detail=f"Rate limit exceeded. Retry in {wait} seconds.")
+        detail = f"{message} Retry in {wait} seconds." if message else f"Rate limit exceeded. Retry in {wait} seconds."
+        super().__init__(wait=wait, detail=detail)
+
+
+class LimitsUnavailable(exceptions.APIException):
+    """The rate limits cannot count (the cache is down): an anonymous write is refused rather
+    than let through unlimited."""
+
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_detail = "This service is briefly unavailable. Retry in a few seconds."
+    default_code = "SERVICE_UNAVAILABLE"
+    wait = 5
+
+
+class PayloadTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = "The request body is too large."
+    default_code = "PAYLOAD_TOO_LARGE"
+
+
+def payload_too_large(limit: int | None) -> PayloadTooLarge:
+    if limit is None:
+        return PayloadTooLarge()
+    return PayloadTooLarge(f"The request body is too large: at most {limit} bytes.")
+
+
+def request_exception(exc: SuspiciousOperation) -> exceptions.APIException:
+    """What Django raises while reading a client's body, as the client's error: a body over
+    DATA_UPLOAD_MAX_MEMORY_SIZE is 413, more fields or files than Django reads is 400."""
+    if isinstance(exc, RequestDataTooBig):
+        message = str(exc)
+        if not message or "settings." in message:  # Django's own names a setting, not a size
+            return payload_too_large(settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
+        return PayloadTooLarge(message)
+    if isinstance(exc, TooManyFieldsSent):
+        return exceptions.ParseError(f"The request has more than {settings.DATA_UPLOAD_MAX_NUMBER_FIELDS} fields.")
+    if isinstance(exc, TooManyFilesSent):
+        return exceptions.ParseError(f"The request has more than {settings.DATA_UPLOAD_MAX_NUMBER_FILES} files.")
+    return exceptions.ParseError("The request could not be understood.")
 
 
 _CODES = {
@@ -112,6 +157,10 @@ def exception_handler(exc: Exception, context: dict) -> Response:
         exc = exceptions.NotFound("Not found.")
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied()
+    elif isinstance(exc, SuspiciousOperation):
+        exc = request_exception(exc)
+    elif isinstance(exc, TooMany):
+        exc = RateLimited(wait=exc.retry_after, message=exc.message)
 
     if not isinstance(exc, exceptions.APIException):
         request = context.get("request")
@@ -142,14 +191,40 @@ def exception_handler(exc: Exception, context: dict) -> Response:
 
 
 # Django's handlers, for errors raised outside DRF views (unknown URLs, oversized bodies,
-# middleware failures): the API gets the envelope, everything else Django's pages.
+# middleware failures): the API gets the envelope, the OAuth endpoints RFC 6749's error shape,
+# everything else Django's pages.
 
 
 def _is_api(request: HttpRequest) -> bool:
     return request.path.startswith("/api/")
 
 
+def is_oauth(request: HttpRequest) -> bool:
+    return request.path.startswith("/o/")
+
+
+def oauth_error(code: str, message: str, status_code: int) -> JsonResponse:
+    """RFC 6749 §5.2's error shape, which OAuth clients read."""
+    return JsonResponse({"error": code, "error_description": message}, status=status_code)
+
+
+def client_error_response(request: HttpRequest, exc: exceptions.APIException) -> HttpResponse | None:
+    """An error found before any view ran (the body's size, its fields), shaped for the path:
+    the envelope under /api/, RFC 6749's under /o/; None elsewhere (Django's pages)."""
+    if _is_api(request):
+        details = {"body": [str(exc.detail)]} if isinstance(exc, exceptions.ParseError) else None
+        return JsonResponse(error_body(_code_for(exc), str(exc.detail), details), status=exc.status_code)
+    if is_oauth(request):
+        code = "invalid_request" if exc.status_code == 400 else _code_for(exc).lower()
+        return oauth_error(code, str(exc.detail), exc.status_code)
+    return None
+
+
 def bad_request(request: HttpRequest, exception: Exception, **kwargs) -> HttpResponse:
+    if isinstance(exception, SuspiciousOperation):
+        response = client_error_response(request, request_exception(exception))
+        if response is not None:
+            return response
     if _is_api(request):
         return JsonResponse(error_body("BAD_REQUEST", "The request could not be understood."), status=400)
     return defaults.bad_request(request, exception)

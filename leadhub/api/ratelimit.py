@@ -1,7 +1,8 @@
 """Rate limits on django-ratelimit's counters in the shared cache, with the RateLimit-* headers.
 
 Three kinds of limit share one mechanism (`limit`): per credential by plan on the native API
-(CredentialRateThrottle), per token on intake, per client IP on public endpoints. Every
+(CredentialRateThrottle), per token on intake, per client IP on public endpoints (the address
+behind trusted proxies: leadhub.api.proxies). Every
 limited response carries RateLimit-Limit, RateLimit-Remaining and RateLimit-Reset; a refused
 one is a 429 with Retry-After.
 """
@@ -19,7 +20,8 @@ from django_redis.exceptions import ConnectionInterrupted
 from rest_framework.throttling import BaseThrottle
 
 from .authentication import credential_of
-from .errors import RateLimited
+from .errors import LimitsUnavailable, RateLimited
+from .proxies import client_ip
 
 WINDOW_SECONDS = 60
 
@@ -108,15 +110,22 @@ def limit_or_raise(request, *, group: str, key: str, per_minute: int) -> Usage |
     return usage
 
 
-def client_ip(request) -> str:
-    return _request_of(request).META.get("REMOTE_ADDR", "")
+def public_limit_or_raise(request, *, group: str, within: str = "", write: bool = False) -> Usage | None:
+    """The per-IP limit of public endpoints (PUBLIC_RATE_PER_MINUTE, 100 by default), counted
+    per client address (leadhub.api.proxies) and, when given, per what the request is
+    `within` (a widget's bot_id, an OAuth client_id).
 
-
-def public_limit_or_raise(request, *, group: str) -> Usage | None:
-    """The per-IP limit of public endpoints (PUBLIC_RATE_PER_MINUTE, 100 by default)."""
-    return limit_or_raise(
-        request, group=group, key=f"ip:{client_ip(request)}", per_minute=settings.PUBLIC_RATE_PER_MINUTE
-    )
+    When the cache cannot count, an anonymous write (`write`) fails closed: 503, since nothing
+    else stands between it and the database. Reads, and what a credential does, go through
+    uncounted (README, "Security").
+    """
+    key = f"ip:{client_ip(request)}"
+    if within:
+        key = f"{key}:{within}"
+    usage = limit_or_raise(request, group=group, key=key, per_minute=settings.PUBLIC_RATE_PER_MINUTE)
+    if usage is None and write:
+        raise LimitsUnavailable()
+    return usage
 
 
 class CredentialRateThrottle(BaseThrottle):

@@ -7,7 +7,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET
 
 from accounts.selectors import agencies_staffed, workspaces_for_user
-from leadhub.api.errors import RateLimited
+from leadhub.api.errors import LimitsUnavailable, RateLimited
 from leadhub.api.ratelimit import public_limit_or_raise
 
 
@@ -26,16 +26,20 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 class LoginView(auth_views.LoginView):
-    """Django's login, behind the per-IP limit of public endpoints (password guessing)."""
+    """Django's login, behind the per-IP limit of public endpoints (password guessing): per
+    client address (leadhub.api.proxies), refused while the cache is down."""
 
     template_name = "registration/login.html"
     redirect_authenticated_user = True
 
     def post(self, request, *args, **kwargs):
         try:
-            public_limit_or_raise(request, group="login")
-        except RateLimited as exc:
-            response = render(request, self.template_name, {"form": self.get_form(), "limited": exc.detail}, status=429)
+            # An anonymous write: with the cache down it is refused (503), not left unlimited.
+            public_limit_or_raise(request, group="login", write=True)
+        except (RateLimited, LimitsUnavailable) as exc:
+            response = render(
+                request, self.template_name, {"form": self.get_form(), "limited": exc.detail}, status=exc.status_code
+            )
             response["Retry-After"] = str(exc.wait)
             return response
         return super().post(request, *args, **kwargs)

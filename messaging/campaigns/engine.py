@@ -27,6 +27,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from django.conf import settings
 from django.db import transaction
@@ -35,6 +36,7 @@ from django.utils import timezone
 
 from crm.models import Contact
 
+from ..models import Message
 from . import quiet, rendering
 from .models import Campaign, LinePace, Recipient
 
@@ -66,16 +68,33 @@ class Outcome:
     error_code: str = ""
     error: str = ""
     opted_out: bool = False  # the provider said the person unsubscribed (21610)
+    pending: bool = False  # left to messaging's hand-off task, which retries it (sequences)
 
     @property
     def ok(self) -> bool:
-        return bool(self.sid)
+        return bool(self.sid) or self.pending
 
 
 HandOff = Callable[[Item], Outcome]
-# Builds the hand-off function of a campaign (provider account, numbers, callback URLs); it is
-# called in the driver's thread, the function it returns in the pool's.
-SenderFactory = Callable[[Campaign], HandOff]
+
+
+class Sender(Protocol):
+    """What a campaign sends through (messaging's provider boundary, see sending.py). `store`
+    and `record` run in the driver's thread; `hand_off` in the pool's, so it touches no
+    database."""
+
+    def store(self, rows: list[Recipient]) -> None:
+        """Before the hand-off: keep what is about to go out (sets each row's `message`)."""
+
+    def hand_off(self, item: Item) -> Outcome:
+        """Give one message (or call) to the provider."""
+
+    def record(self, handed: list[tuple[Recipient, Outcome]]) -> None:
+        """After: the provider's answers, inside the transaction that records the rows'."""
+
+
+# Builds the sender of a campaign (provider account, numbers, callback URLs).
+SenderFactory = Callable[[Campaign], Sender]
 
 
 @dataclass
@@ -86,10 +105,13 @@ class DriveResult:
     held: int = 0
     interrupted: int = 0
     completed: bool = False
+    more: bool = False  # stopped at its time limit with recipients still due
 
 
 def line_mps(line) -> float:
-    value = getattr(line, "mps", None)
+    """The line's messages per second (its provider's `mps`), else CAMPAIGN_DEFAULT_MPS."""
+    provider = getattr(line, "provider", None)  # a line without a provider has no `provider`
+    value = getattr(provider, "mps", None)
     return float(value) if value else float(settings.CAMPAIGN_DEFAULT_MPS)
 
 
@@ -190,14 +212,19 @@ def _lease_release(campaign_id, token: uuid.UUID) -> None:
 
 def recipients_interrupted(*, campaign: Campaign, now: datetime) -> int:
     """Recipients a dead driver left `sending`: they may have reached the provider, so they are
-    not sent again."""
-    return Recipient.objects.filter(
-        campaign=campaign, status=Recipient.Status.SENDING, handed_off_at__lte=now - STALE_SENDING
-    ).update(
-        status=Recipient.Status.FAILED,
-        reason=Recipient.INTERRUPTED,
-        error="The worker stopped while handing this message to the provider; not sent again, to never send twice.",
-    )
+    not sent again (nor are their messages)."""
+    error = "The worker stopped while handing this message to the provider; not sent again, to never send twice."
+    with transaction.atomic():
+        stale = Recipient.objects.filter(
+            campaign=campaign, status=Recipient.Status.SENDING, handed_off_at__lte=now - STALE_SENDING
+        )
+        message_ids = [pk for pk in stale.values_list("message_id", flat=True) if pk]
+        count = stale.update(status=Recipient.Status.FAILED, reason=Recipient.INTERRUPTED, error=error)
+        if message_ids:
+            Message.objects.filter(pk__in=message_ids, status=Message.Status.SENDING).update(
+                status=Message.Status.FAILED, error_message=error, status_at=now
+            )
+    return count
 
 
 def recipients_hold(*, campaign: Campaign, now: datetime) -> tuple[int, int]:
@@ -294,7 +321,6 @@ def campaign_drive(
     sender_for: SenderFactory,
     token: uuid.UUID | None = None,
     max_seconds: float = 20.0,
-    on_opt_out: Callable[[Recipient, Outcome], None] | None = None,
 ) -> DriveResult | None:
     """Drive one running campaign for up to `max_seconds`: None when another driver holds it.
     `token` is a lease taken for this driver by beat (campaigns_kick); without one the driver
@@ -311,14 +337,17 @@ def campaign_drive(
         campaign = Campaign.objects.select_related("line", "workspace").get(pk=campaign_id)
         result.interrupted = recipients_interrupted(campaign=campaign, now=now)
         template = rendering.template_compile(campaign.message_template)
-        hand_off = sender_for(campaign)
+        sender = sender_for(campaign)
         mps = line_mps(campaign.line)
         chunk = max(1, min(CHUNK_MAX, math.ceil(mps * CHUNK_SECONDS)))
         deadline = time.monotonic() + max_seconds
         next_hold = now
         threads = max(1, min(settings.CAMPAIGN_SEND_THREADS, chunk))
         with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="campaign-send") as pool:
-            while time.monotonic() < deadline:
+            while True:
+                if time.monotonic() >= deadline:
+                    result.more = True
+                    break
                 now = timezone.now()
                 if now >= next_hold:
                     held, skipped = recipients_hold(campaign=campaign, now=now)
@@ -336,11 +365,10 @@ def campaign_drive(
                     campaign=campaign,
                     rows=claimed.send,
                     template=template,
-                    hand_off=hand_off,
+                    sender=sender,
                     pool=pool,
                     mps=mps,
                     result=result,
-                    on_opt_out=on_opt_out,
                 )
                 if not _lease_renew(campaign_id, token):
                     break
@@ -350,7 +378,7 @@ def campaign_drive(
     return result
 
 
-def _send_chunk(*, campaign, rows, template, hand_off: HandOff, pool, mps: float, result: DriveResult, on_opt_out):
+def _send_chunk(*, campaign, rows, template, sender: Sender, pool, mps: float, result: DriveResult):
     stopped = _opted_out_now([row.contact_id for row in rows if row.contact_id])
     items, done = [], []
     for row in rows:
@@ -369,13 +397,16 @@ def _send_chunk(*, campaign, rows, template, hand_off: HandOff, pool, mps: float
             done.append(row)
             continue
         items.append((row, Item(recipient_id=row.pk, phone=row.phone, body=row.body)))
+    if items:
+        sender.store([row for row, _ in items])
     start = (
         line_slots_reserve(line_id=campaign.line_id, count=len(items), mps=mps, now=timezone.now()) if items else None
     )
     futures = []
     for position, (row, item) in enumerate(items):
         slot = start + timedelta(seconds=position / mps)
-        futures.append((row, pool.submit(_at_slot, hand_off, item, slot)))
+        futures.append((row, pool.submit(_at_slot, sender.hand_off, item, slot)))
+    handed = []
     for row, future in futures:
         try:
             outcome = future.result()
@@ -388,13 +419,13 @@ def _send_chunk(*, campaign, rows, template, hand_off: HandOff, pool, mps: float
         else:
             row.status, row.error_code, row.error = Recipient.Status.FAILED, outcome.error_code, outcome.error[:500]
             result.failed += 1
-            if outcome.opted_out and on_opt_out is not None:
-                on_opt_out(row, outcome)
+        handed.append((row, outcome))
         done.append(row)
     with transaction.atomic():
         Recipient.objects.bulk_update(
-            done, ["status", "provider_sid", "body", "reason", "error_code", "error"], batch_size=500
+            done, ["status", "provider_sid", "body", "reason", "error_code", "error", "message"], batch_size=500
         )
+        sender.record(handed)
 
 
 def _at_slot(hand_off: HandOff, item: Item, slot: datetime) -> Outcome:

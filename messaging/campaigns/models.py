@@ -111,6 +111,11 @@ class Recipient(models.Model):
     due_at = models.DateTimeField()
     body = models.TextField(blank=True)
     provider_sid = models.CharField(max_length=64, blank=True)
+    # SMS and WhatsApp: the message in the contact's conversation (its status callbacks, the
+    # transcript); voice calls have none.
+    message = models.OneToOneField(
+        "messaging.Message", null=True, blank=True, on_delete=models.SET_NULL, related_name="campaign_recipient"
+    )
     reason = models.CharField(max_length=30, blank=True)
     error_code = models.CharField(max_length=20, blank=True)
     error = models.CharField(max_length=500, blank=True)

@@ -16,14 +16,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from crm.catalog.enrollments import enrollment_complete, enrollments_stop
-from crm.models import Enrollment, Line, SequenceStep
+from crm.models import Contact, Enrollment, Line, SequenceStep
 
 from . import quiet, rendering
-from .engine import HandOff, Item, Outcome, line_mps, line_slots_reserve
+from .engine import Outcome, line_mps, line_slots_reserve
 from .models import DEFAULT_QUIET_END, DEFAULT_QUIET_START, SequenceProgress, SequenceSend
 
 logger = logging.getLogger(__name__)
@@ -31,8 +31,8 @@ logger = logging.getLogger(__name__)
 LEASE = timedelta(seconds=60)
 BATCH = 50
 
-# (line) -> the hand-off function sending an SMS from that line.
-LineSender = Callable[[Line], HandOff]
+# (contact, line, body) -> the outcome of sending that SMS (sending.sequence_step_send).
+StepSender = Callable[[Contact, Line, str], Outcome]
 # (enrollment, since) -> whether the contact wrote in since then.
 ReplyCheck = Callable[[Enrollment, datetime], bool]
 
@@ -100,29 +100,32 @@ def _release(progress: SequenceProgress, **fields) -> None:
     )
 
 
-def sequences_tick(
-    *, sender_for_line: LineSender, replied_since: ReplyCheck, now: datetime | None = None
-) -> TickResult:
+def sequences_tick(*, send: StepSender, replied_since: ReplyCheck, now: datetime | None = None) -> TickResult:
     """One beat: start new enrollments, then send the steps that are due."""
     now = now or timezone.now()
     result = TickResult(started=progress_start(now=now))
     progress_rows, _token = _claim(now=now)
     for progress in progress_rows:
         try:
-            _step(progress, now=now, sender_for_line=sender_for_line, replied_since=replied_since, result=result)
+            _step(progress, now=now, send=send, replied_since=replied_since, result=result)
         except Exception:  # one enrollment's failure must not stop the others; its lease expires
             logger.exception("Sequence step of enrollment %s failed unexpectedly", progress.pk)
     return result
 
 
 def _line_of(enrollment: Enrollment) -> Line | None:
+    """The contact's line, else the workspace's default verified line, else its first."""
     contact = enrollment.contact
     if contact.line_id:
         return contact.line
-    return Line.objects.filter(workspace_id=enrollment.workspace_id).order_by("created_at", "pk").first()
+    return (
+        Line.objects.filter(workspace_id=enrollment.workspace_id)
+        .order_by(F("provider__is_default").desc(nulls_last=True), "created_at", "pk")
+        .first()
+    )
 
 
-def _step(progress, *, now, sender_for_line: LineSender, replied_since: ReplyCheck, result: TickResult) -> None:
+def _step(progress, *, now, send: StepSender, replied_since: ReplyCheck, result: TickResult) -> None:
     enrollment = progress.enrollment
     contact = enrollment.contact
     if enrollment.status != Enrollment.Status.ACTIVE:
@@ -155,21 +158,20 @@ def _step(progress, *, now, sender_for_line: LineSender, replied_since: ReplyChe
     body = _render(step.message, contact)
     try:
         with transaction.atomic():
-            send = SequenceSend.objects.create(
+            row = SequenceSend.objects.create(
                 workspace_id=enrollment.workspace_id, enrollment=enrollment, position=step.position, body=body
             )
     except IntegrityError:  # this step went out (or was being sent) already: never twice
         _advance(progress, step=step, now=now, result=result)
         return
-    hand_off = sender_for_line(line)
     start = line_slots_reserve(line_id=line.pk, count=1, mps=line_mps(line), now=timezone.now())
     wait = (start - timezone.now()).total_seconds()
     if wait > 0:
         time.sleep(min(wait, 5))
-    outcome: Outcome = hand_off(Item(recipient_id=send.pk, phone=contact.phone_number, body=body))
-    send.status = SequenceSend.Status.SENT if outcome.ok else SequenceSend.Status.FAILED
-    send.provider_sid, send.error = outcome.sid, outcome.error[:500]
-    send.save(update_fields=["status", "provider_sid", "error"])
+    outcome = send(contact, line, body)
+    row.status = SequenceSend.Status.SENT if outcome.ok else SequenceSend.Status.FAILED
+    row.provider_sid, row.error, row.reason = outcome.sid, outcome.error[:500], outcome.error_code[:30]
+    row.save(update_fields=["status", "provider_sid", "error", "reason"])
     if outcome.ok:
         result.sent += 1
     else:

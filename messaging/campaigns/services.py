@@ -10,11 +10,13 @@ from django.utils import timezone
 
 from accounts.models import Workspace
 from crm.contacts.bulk import contacts_for_phones
-from crm.models import Line
+from crm.models import Contact, Line
 from crm.normalize import Phone
 from leadhub import bulk
 from webhooks.services import endpoint_create, event_emit
 
+from ..consent import consent_change
+from ..models import ConsentChange, Message
 from . import quiet, rendering
 from .models import Campaign, Recipient
 
@@ -204,10 +206,9 @@ _RANK = {
 }
 
 
-def recipient_get_by_sid(*, sid: str) -> Recipient | None:
-    if not sid:
-        return None
-    return Recipient.objects.select_related("campaign", "workspace").filter(provider_sid=sid).first()
+def clean_status(value) -> str:
+    """A provider's status parameter as stored in events: short, lower case, storable."""
+    return str(value or "").replace("\x00", "").strip().lower()[:40]
 
 
 def recipient_status_record(*, recipient: Recipient, provider_status: str, error_code: str = "") -> bool:
@@ -239,6 +240,35 @@ def recipient_keypress_record(*, recipient: Recipient, digit: str) -> Recipient:
         locked.save(update_fields=["keypress", "updated_at"])
         _emit_callback(workspace=locked.workspace, recipient=locked, kind="keypress", value=digit[:1])
     return locked
+
+
+def recipient_status_for_message(*, message: Message, provider_status: str, error_code: int | None = None) -> bool:
+    """A status callback of a campaign's message (found by MessageSid): its recipient moves too."""
+    if message.source != Message.Source.CAMPAIGN:
+        return False
+    recipient = Recipient.objects.filter(message=message).first()
+    if recipient is None:
+        return False
+    return recipient_status_record(
+        recipient=recipient,
+        provider_status=clean_status(provider_status),
+        error_code=str(error_code) if error_code is not None else "",
+    )
+
+
+def recipient_keypress_receive(*, recipient: Recipient, digit: str) -> bool:
+    """The gather's key press: recorded (and its event); the campaign's opt-out digit opts the
+    contact out, which also ends their sequences. True when the contact was opted out."""
+    with transaction.atomic():
+        locked = recipient_keypress_record(recipient=recipient, digit=digit)
+        campaign = locked.campaign
+        if not (campaign.opt_out_digit and digit == campaign.opt_out_digit and locked.contact_id):
+            return False
+        contact = Contact.objects.get(pk=locked.contact_id)
+        consent_change(
+            contact=contact, opted_out=True, source=ConsentChange.Source.KEYWORD, keyword=f"keypress {digit}"
+        )
+    return True
 
 
 def recipient_for_reply(*, workspace: Workspace, contact_id, at: datetime.datetime) -> Recipient | None:

@@ -12,48 +12,18 @@ from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions
-from rest_framework.parsers import FormParser, MultiPartParser
-from rest_framework.permissions import AllowAny
-from rest_framework.views import APIView
-
-from crm.models import Line
 
 from .. import twilio
-from ..lines.selectors import account_of, line_for_inbound
+from ..campaigns.callbacks import call_status_receive
+from ..campaigns.services import recipient_status_for_message
+from ..lines.selectors import line_for_inbound
 from ..models import Message
 from ..outbound.services import message_status_update
+from ..provider_webhooks import TWIML, ProviderWebhook, form_of, verify
 from .services import InboundRejected, inbound_receive
 
-TWIML = "text/xml"
 
-
-class BadSignature(exceptions.PermissionDenied):
-    default_detail = "The request signature is missing or invalid."
-
-
-def _verify(request, line: Line) -> None:
-    key = account_of(line.provider).webhook_key
-    if not twilio.signature_valid(
-        key=key, url=twilio.request_url(request), params=request.data, signature=twilio.request_signature(request.META)
-    ):
-        raise BadSignature()
-
-
-def _form(request):
-    data = request.data
-    if not hasattr(data, "getlist"):  # not a form: no signature can match it either
-        raise BadSignature()
-    return data
-
-
-class _ProviderWebhook(APIView):
-    authentication_classes: list = []
-    permission_classes = [AllowAny]
-    throttle_classes: list = []
-    parser_classes = [FormParser, MultiPartParser]
-
-
-class InboundView(_ProviderWebhook):
+class InboundView(ProviderWebhook):
     @extend_schema(
         operation_id="provider_inbound_message",
         summary="Provider webhook: an inbound WhatsApp or SMS message",
@@ -83,12 +53,12 @@ class InboundView(_ProviderWebhook):
         tags=["providers"],
     )
     def post(self, request):
-        form = _form(request)
+        form = form_of(request)
         number, _ = twilio.strip_address(form.get("To") or "")
         line = line_for_inbound(phone_number=number) if number else None
         if line is None:
             raise exceptions.NotFound("No line has this number.")
-        _verify(request, line)
+        verify(request, line)
         brain = request.query_params.get("brain")
         try:
             result = inbound_receive(line=line, params=form, brain_slug=brain if isinstance(brain, str) else None)
@@ -97,7 +67,7 @@ class InboundView(_ProviderWebhook):
         return HttpResponse(twilio.twiml_message(result.reply), content_type=TWIML)
 
 
-class StatusCallbackView(_ProviderWebhook):
+class StatusCallbackView(ProviderWebhook):
     @extend_schema(
         operation_id="provider_status_callback",
         summary="Provider webhook: a message's delivery status",
@@ -105,7 +75,9 @@ class StatusCallbackView(_ProviderWebhook):
             "LeadHub gives this URL as `StatusCallback` with every message it sends. The message is found by "
             "`MessageSid` (unknown: 404) and the signature checked with the token of the line that sent it (403). "
             "`MessageStatus` moves the message forward only (queued → sent → delivered; undelivered and failed are "
-            "final); `ErrorCode` 21610 (the recipient unsubscribed) opts the contact out."
+            "final); `ErrorCode` 21610 (the recipient unsubscribed) opts the contact out. A campaign's message moves "
+            "its recipient too (`campaign.callback.received`, kind `status`). A voice campaign's call status callback "
+            "(`CallSid`, `CallStatus`, no `MessageSid`) finds the recipient by `CallSid` instead."
         ),
         auth=[],
         request={"application/x-www-form-urlencoded": OpenApiTypes.OBJECT},
@@ -113,8 +85,10 @@ class StatusCallbackView(_ProviderWebhook):
         tags=["providers"],
     )
     def post(self, request):
-        form = _form(request)
+        form = form_of(request)
         sid = form.get("MessageSid") or form.get("SmsSid") or ""
+        if not sid and form.get("CallSid"):
+            return call_status_receive(request, form)  # a voice campaign's call
         message = None
         if sid and len(sid) <= 64 and "\x00" not in sid:
             message = (
@@ -124,8 +98,10 @@ class StatusCallbackView(_ProviderWebhook):
             )
         if message is None or getattr(message.line, "provider", None) is None:
             raise exceptions.NotFound("No message has this MessageSid.")
-        _verify(request, message.line)
+        verify(request, message.line)
         raw_code = (form.get("ErrorCode") or "").strip()
         error_code = int(raw_code) if raw_code.isdigit() and len(raw_code) < 9 else None
-        message_status_update(message=message, provider_status=form.get("MessageStatus") or "", error_code=error_code)
+        status = form.get("MessageStatus") or ""
+        message_status_update(message=message, provider_status=status, error_code=error_code)
+        recipient_status_for_message(message=message, provider_status=status, error_code=error_code)
         return HttpResponse(twilio.twiml_message(None), content_type=TWIML)

@@ -4,7 +4,9 @@
 through crm's `contact_upsert`, applies the consent keywords, and answers with the brain's
 reply, all inside one turn of the conversation (see conversations.services.conversation_turn),
 so messages of one conversation are answered one at a time, in order. A redelivered
-MessageSid gets the stored reply and no second model call.
+MessageSid gets the stored reply and no second model call. A message that answers a campaign
+message is recorded as its reply (campaign.callback.received), and any message from the
+contact ends their sequence enrollments.
 
 Guardrails before every AI reply: none to a consent keyword (the consent rule answers it),
 none to an opted-out contact, none while a person has taken the conversation over, and at
@@ -20,6 +22,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from crm.catalog.enrollments import enrollments_stop
 from crm.contacts.services import contact_count_messages, contact_upsert
 from crm.models import Line
 from crm.normalize import InvalidValue, parse_phone
@@ -28,6 +31,7 @@ from webhooks.services import event_emit
 from .. import ai, consent, skills, twilio
 from ..brains.retrieval import documents_for
 from ..brains.selectors import brain_by_slug
+from ..campaigns.services import recipient_reply_record
 from ..models import Brain, ConsentChange, Conversation, Message
 from ..transcript import conversation_open_for, conversation_turn, message_append, message_payload
 
@@ -120,6 +124,10 @@ def inbound_receive(*, line: Line, params: Mapping, brain_slug: str | None = Non
                 contact_count_messages(contact=contact)
                 if keyword and keyword[0] in (consent.OPT_OUT, consent.OPT_IN):
                     consent_change_for_keyword(contact=contact, keyword=keyword, message=message)
+                # An answer to a campaign message (within its reply window) is its callback; any
+                # message from the contact ends their sequences (a STOP has, as an opt-out).
+                recipient_reply_record(workspace=workspace, contact_id=contact.pk, text=body, at=message.created_at)
+                enrollments_stop(contact=contact, reason="reply")
                 event_emit(
                     workspace=workspace,
                     type="message.received",

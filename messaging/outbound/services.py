@@ -81,9 +81,11 @@ def message_send(
     source: str = Message.Source.API,
     author: AbstractBaseUser | None = None,
     callback_base: str = "",
+    enqueue: bool = True,
 ) -> Message:
     """Queue a WhatsApp or SMS message to `contact` from `line` (the workspace's default line
-    when None) and hand it to the provider once stored. Raises SendRefused (a field error)
+    when None) and hand it to the provider once stored (`enqueue=False`: the caller calls
+    `message_handoff` itself, as a sequence's step does). Raises SendRefused (a field error)
     for an opted-out contact, a line that is not a verified line of the workspace, WhatsApp
     free text outside the 24-hour window, or a body over 1600 characters.
 
@@ -138,7 +140,8 @@ def message_send(
             callback_base=callback_base[:300],
         )
         contact_count_messages(contact=contact)
-        transaction.on_commit(lambda: message_enqueue(message_id=message.pk))
+        if enqueue:
+            transaction.on_commit(lambda: message_enqueue(message_id=message.pk))
     return message
 
 

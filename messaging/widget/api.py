@@ -1,11 +1,12 @@
 """POST /api/save-lead (SPEC §5.2): the chat widget saves its conversation and its lead.
 
 Public: the widget sends its brain's bot_id (public, not secret), no credential. Limited per
-client IP (PUBLIC_RATE_PER_MINUTE, 100/min). CORS: a browser may call it from the origins in
-the brain's `allowed_origins`; the answer echoes an allowed Origin and nothing otherwise, and a
-POST that carries an Origin outside them is refused (403) before anything is stored, since CORS
-only hides the answer from the page. Besides JSON, a `text/plain` body holding JSON is read
-too, so that a widget can post without a preflight.
+client address and brain (PUBLIC_RATE_PER_MINUTE, 100/min; with the cache down, refused: 503).
+CORS: a browser may call it from the origins in the brain's `allowed_origins`; the answer
+echoes an allowed Origin and nothing otherwise, and a POST that carries an Origin outside them
+is refused (403) before anything is stored, since CORS only hides the answer from the page.
+Besides JSON, a `text/plain` body holding JSON is read too, so that a widget can post without a
+preflight.
 """
 
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema, inline_serializer
@@ -13,7 +14,6 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 
 from crm.fields import LowerEmailField, PhoneField
-from leadhub.api.ratelimit import public_limit_or_raise
 
 from ..models import Message
 from . import services
@@ -75,6 +75,7 @@ _ANSWER = inline_serializer(
 
 
 class SaveLeadView(WidgetPublicView):
+    limit_group = "save-lead"
     origin_refused = "This origin may not post to this widget: add it to the brain's allowed origins."
 
     @extend_schema(
@@ -132,7 +133,6 @@ class SaveLeadView(WidgetPublicView):
         tags=["widget"],
     )
     def post(self, request):
-        public_limit_or_raise(request, group="save-lead")
         head = _BotIdSerializer(data=request.data)
         head.is_valid(raise_exception=True)
         self.brain_for(request, head.validated_data["bot_id"])

@@ -16,6 +16,7 @@ from rest_framework.views import APIView
 
 from leadhub.api.cors import add_cors_headers, origin_allowed, origin_of
 from leadhub.api.parsers import JSONParser
+from leadhub.api.ratelimit import public_limit_or_raise
 
 from .. import selectors
 from ..models import Brain
@@ -45,15 +46,22 @@ class WidgetPublicView(APIView):
 
     authentication_classes: list = []
     permission_classes = [AllowAny]
-    throttle_classes: list = []  # the per-IP limit is counted in each method
+    throttle_classes: list = []  # the per-IP limit is counted in brain_for
     parser_classes = [JSONParser, PlainTextJsonParser, FormParser]
     brain: Brain | None = None
     origin_refused = OriginRefused.default_detail
+    limit_group = "widget"  # each endpoint counts on its own
 
     def brain_for(self, request, bot_id: str) -> Brain:
         """The brain of `bot_id` (400 naming bot_id when none); 403 when a write carries an
-        Origin the brain does not allow (a read's answer is only hidden from the page)."""
+        Origin the brain does not allow (a read's answer is only hidden from the page).
+
+        The request is counted first, per client address and brain (`limit_group`; unknown
+        bot_ids share one count per address): a write fails closed (503) when the cache cannot
+        count, a read goes through uncounted."""
         self.brain = selectors.brain_get_by_bot_id(bot_id=bot_id)
+        within = f"bot:{self.brain.bot_id}" if self.brain is not None else "bot:-"
+        public_limit_or_raise(request, group=self.limit_group, within=within, write=request.method not in SAFE_METHODS)
         if self.brain is None:
             raise UnknownBotId()
         origin = origin_of(request)

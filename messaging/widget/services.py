@@ -10,19 +10,26 @@ or a session_id, so nothing a post says is trusted with an existing contact (SPE
 - the first post of a session answers a random `session_token` (stored as a SHA-256). A post
   that carries it holds the session: it may replace a diverging tail of the transcript, give
   the session's own contact its phone or e-mail, and link the session to the contact its
-  phone or e-mail names. A post without it may only append messages and fill blanks.
+  phone or e-mail names. A post without it may only append messages and fill blanks;
+- a brain starts at most WIDGET_NEW_CONVERSATIONS_PER_HOUR new sessions in any hour (counted
+  in the database, so the cap holds with the cache down): past it a new session is refused
+  (429) and the sessions already started carry on.
 """
 
 import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
+from datetime import timedelta
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from crm.contacts.services import contact_capture
 from crm.models import Contact
 from crm.normalize import Phone
+from leadhub.exceptions import TooMany
 
 from ..models import Brain, Conversation, Message
 
@@ -54,6 +61,7 @@ def _conversation_for_session(*, brain: Brain, session_id: str, page_url: str) -
     conversation = sessions.first()
     if conversation is not None:
         return conversation, False
+    _new_conversations_check(brain)
     try:
         with transaction.atomic():
             conversation = Conversation.objects.create(
@@ -66,6 +74,28 @@ def _conversation_for_session(*, brain: Brain, session_id: str, page_url: str) -
         return conversation, True
     except IntegrityError:
         return sessions.get(), False
+
+
+def _new_conversations_check(brain: Brain) -> None:
+    """TooMany when the brain has started WIDGET_NEW_CONVERSATIONS_PER_HOUR sessions in the last
+    hour; Retry-After is when the oldest of them leaves the hour."""
+    cap = settings.WIDGET_NEW_CONVERSATIONS_PER_HOUR
+    hour = timedelta(hours=1)
+    recent = Conversation.objects.filter(
+        workspace_id=brain.workspace_id,
+        brain=brain,
+        channel=Conversation.Channel.WIDGET,
+        created_at__gte=timezone.now() - hour,
+    )
+    if recent[:cap].count() < cap:  # counts at most `cap` rows
+        return
+    oldest = recent.order_by("created_at").values_list("created_at", flat=True).first()
+    wait = (oldest + hour - timezone.now()).total_seconds() if oldest else 60
+    raise TooMany(
+        f"This widget has started {cap} new conversations in the last hour, its limit; conversations already "
+        "started carry on.",
+        retry_after=max(1, int(wait) + 1),
+    )
 
 
 def _transcript_sync(

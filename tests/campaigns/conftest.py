@@ -1,10 +1,20 @@
-"""Campaign fixtures: workspace A on the enterprise plan (the one with campaigns) with a line."""
+"""Campaign fixtures: workspace A on the enterprise plan (the one with campaigns) with a line;
+for sending, the Twilio double, a line verified against it, signed provider posts, a webhook
+receiver, and a helper that does what beat and the workers do."""
+
+from urllib.parse import urlencode
 
 import pytest
+from django.test import Client
 
 from accounts.models import Plan
 from crm.catalog.services import line_create
 from crm.normalize import parse_phone
+from messaging.campaigns import engine, tasks
+from messaging.lines.services import Credentials, line_connect
+from tests.messaging.doubles import TwilioDouble, twilio_signature
+from tests.webhooks.conftest import Receiver
+from webhooks.transport import http
 
 LINE_NUMBER = "+18187400000"
 
@@ -39,3 +49,65 @@ def campaign_body(**overrides):
     }
     body.update(overrides)
     return body
+
+
+# --- Sending: the Twilio double, a verified line, what beat and the workers do -----------------
+
+ACCOUNT_SID = "AC" + "c" * 32
+AUTH_TOKEN = "token-" + "d" * 26
+SEND_NUMBER = "+18187400001"
+TESTSERVER = "http://testserver"
+
+
+@pytest.fixture
+def twilio_api(settings):
+    with TwilioDouble() as double:
+        settings.TWILIO_API_BASE_URL = double.url
+        double.add_number(ACCOUNT_SID, AUTH_TOKEN, SEND_NUMBER)
+        yield double
+
+
+@pytest.fixture
+def verified_line(enterprise_a, twilio_api):
+    """A line verified against the double, sending 50 messages a second (tests run quickly)."""
+    return line_connect(
+        workspace=enterprise_a,
+        name="Reminders",
+        phone=parse_phone(SEND_NUMBER, default_region="US"),
+        credentials=Credentials(provider="twilio", account_sid=ACCOUNT_SID, auth_token=AUTH_TOKEN),
+        mps=50,
+    )
+
+
+@pytest.fixture
+def sender_api(enterprise_a, verified_line, make_key, client_for):
+    return client_for(make_key(enterprise_a))
+
+
+def run_beat() -> list:
+    """What beat and the workers do on a tick: start the due campaigns, then drive each one
+    (the driver task's work, run here) until nothing more is due."""
+    results = []
+    for campaign_id, token in engine.campaigns_kick():
+        results.append(tasks.campaign_drive(str(campaign_id), str(token)))
+    return results
+
+
+def provider_post(path: str, params: dict, *, key: str = AUTH_TOKEN, signature: str | None = None):
+    """A form the provider posts, signed as it signs (or with the `signature` given; "" for none)."""
+    if signature is None:
+        signature = twilio_signature(TESTSERVER + path, params, key)
+    headers = {"HTTP_X_TWILIO_SIGNATURE": signature} if signature else {}
+    return Client().post(path, urlencode(params), content_type="application/x-www-form-urlencoded", **headers)
+
+
+@pytest.fixture
+def receiver(settings):
+    """A real webhook receiver on 127.0.0.1 (tests/webhooks' Receiver), reachable in tests."""
+    settings.WEBHOOK_ALLOW_HTTP = True
+    settings.WEBHOOK_ALLOWED_NETWORKS = ["127.0.0.0/8", "::1/128"]
+    receiver = Receiver()
+    receiver.thread.start()
+    yield receiver
+    receiver.stop()
+    http.client_reset()

@@ -6,7 +6,7 @@ import pytest
 from django.db import connection
 from django.test import Client
 
-from accounts.models import Role
+from accounts.models import Membership, Role
 from accounts.services import membership_set, workspace_set_limits
 from crm.models import (
     Contact,
@@ -354,6 +354,23 @@ def test_with_nobody_available_the_contact_is_not_distributed(post, workspace_a,
     )
     assert response.status_code == 201
     assert Contact.objects.get().owner is None
+
+
+@pytest.mark.parametrize("how", ["membership removed", "login deactivated"])
+def test_a_removed_member_is_never_picked_from_a_ring_group(post, workspace_a, owner_a, agent_a, how):
+    group = RingGroup.objects.create(workspace=workspace_a, name="Sales")
+    RingGroupMember.objects.create(ring_group=group, user=agent_a)
+    if how == "membership removed":
+        Membership.objects.filter(workspace=workspace_a, user=agent_a).delete()
+    else:
+        agent_a.is_active = False
+        agent_a.save(update_fields=["is_active"])
+    response = post(phone_number="8187405020", distribute_to_ring_group=True, ring_group_id=group.pk)
+    assert response.status_code == 201
+    assert Contact.objects.get().owner is None  # nobody left to give it to
+    RingGroupMember.objects.create(ring_group=group, user=owner_a)
+    post(phone_number="8187405021", distribute_to_ring_group=True, ring_group_id=group.pk)
+    assert Contact.objects.get(phone_number="+18187405021").owner == owner_a
 
 
 def test_power_dialer_top_and_bottom_and_skip_when_queued(post, workspace_a, agent_a):

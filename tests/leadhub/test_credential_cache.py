@@ -4,10 +4,12 @@ once in the process that made the change); in the steady state a request asks no
 database and makes one Redis round trip (its rate-limit count)."""
 
 import base64
+import json
 
 import pytest
 import redis
 from django.core.cache import cache
+from django.core.serializers.json import DjangoJSONEncoder
 from django.utils import timezone
 from oauth2_provider.models import get_access_token_model
 
@@ -107,3 +109,49 @@ def test_the_rate_limit_still_refuses_past_the_limit_when_counted_in_one_round_t
     workspace_set_limits(workspace=workspace_a, api_rate_per_minute=2)
     api = client_for(api_key_create(workspace=workspace_a, name="k", scopes=["contacts:read"]).secret)
     assert [api.get(URL).status_code for _ in range(3)] == [200, 200, 429]
+
+
+def test_the_shared_cache_holds_a_key_as_json_data_and_gives_it_back(
+    client_for, workspace_a, django_assert_num_queries
+):
+    new = api_key_create(workspace=workspace_a, name="k", scopes=["contacts:read"])
+    api = client_for(new.secret)
+    assert api.get(URL).status_code == 200
+    row = cache.get(account_services._credential_cache_key(new.api_key.key_hash))
+    assert isinstance(row, dict)
+    json.dumps(row, cls=DjangoJSONEncoder)  # data, not an object: no pickle in the cache
+    account_services._local_keys.clear()  # another process: only the shared cache knows the key
+    with django_assert_num_queries(0):
+        response = api.get(URL)
+    assert response.status_code == 200
+    body = response.json()
+    assert body["id"] == str(workspace_a.id)
+    assert body["credential"]["scopes"] == ["contacts:read"]
+
+
+def test_nothing_in_redis_is_a_pickle(client, client_for, workspace_a, oauth_app_a, settings):
+    if not hasattr(cache, "delete_pattern"):
+        pytest.skip("needs Redis (runs in the REDIS_URL pass)")
+    for alias in ("default", "ratelimit"):
+        assert settings.CACHES[alias]["OPTIONS"]["SERIALIZER"] == "django_redis.serializers.json.JSONSerializer"
+    key = api_key_create(workspace=workspace_a, name="k", scopes=["contacts:read", "intake"]).secret
+    api = client_for(key)
+    assert api.get(URL).status_code == 200
+    assert api.post("/api/v1/webhook/forms", {"phone_number": "(818) 740 5020"}, format="json").status_code == 201
+    credentials = base64.b64encode(f"{oauth_app_a.application.client_id}:{oauth_app_a.client_secret}".encode()).decode()
+    assert (
+        client.post(
+            "/o/token/", {"grant_type": "client_credentials"}, HTTP_AUTHORIZATION=f"Basic {credentials}"
+        ).status_code
+        == 200
+    )
+    assert client.get("/healthz").status_code == 200
+    redis_client = cache.client.get_client()
+    keys = list(redis_client.scan_iter(match="leadhub:*"))
+    assert keys
+    for stored in keys:
+        if redis_client.type(stored) != b"string":
+            continue
+        value = redis_client.get(stored)
+        assert not value.startswith(b"\x80"), stored  # pickle's protocol marker
+        json.loads(value)  # JSON (a counter is a JSON number too)

@@ -63,13 +63,13 @@ def test_an_unexpected_error_is_500_envelope_without_a_trace(api_a):
     assert error["message"]
 
 
-def test_an_oversized_body_is_a_4xx_not_a_500(api_a, settings):
+def test_an_oversized_body_is_413_envelope(api_a, settings):
     settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 100
     response = api_a.post(
         "/api/v1/test/scoped", {"name": "x" * 50, "pad": "y" * 500}, format="json", HTTP_IDEMPOTENCY_KEY="big"
     )
-    assert response.status_code == 400
-    assert response.json()["error"]["code"] == "BAD_REQUEST"
+    error = error_of(response, 413, "PAYLOAD_TOO_LARGE")
+    assert "100 bytes" in error["message"]
 
 
 def test_pages_are_newest_first_with_next_links(api_a, workspace_a, django_assert_max_num_queries):

@@ -1,13 +1,19 @@
 """OAuth 2.0 client credentials (django-oauth-toolkit) on the native API."""
 
 import base64
+import hashlib
 from datetime import timedelta
 
 import pytest
 from django.utils import timezone
 from oauth2_provider.models import AccessToken
 
-from accounts.services import oauth_application_create, oauth_application_rotate_secret
+from accounts.services import (
+    oauth_application_create,
+    oauth_application_revoke_tokens,
+    oauth_application_rotate_secret,
+    oauth_application_update,
+)
 
 pytestmark = pytest.mark.django_db
 TOKEN_URL = "/o/token/"
@@ -131,3 +137,55 @@ def test_client_secret_is_stored_hashed(oauth_app_a):
     stored = oauth_app_a.application.client_secret
     assert oauth_app_a.client_secret not in stored
     assert stored.startswith("pbkdf2_sha256_client_secret$1000$")
+
+
+def test_access_tokens_are_stored_as_their_checksum_only(client, oauth_app_a):
+    token = get_token(client, oauth_app_a.application.client_id, oauth_app_a.client_secret).json()["access_token"]
+    stored = AccessToken.objects.get()
+    assert stored.token == ""  # a database dump holds no usable token
+    assert stored.token_checksum == hashlib.sha256(token.encode()).hexdigest()
+    assert client.get("/api/v1/workspace", HTTP_AUTHORIZATION=f"Bearer {token}").status_code == 200
+
+
+def test_a_token_in_the_query_string_is_refused(client, oauth_app_a):
+    token = get_token(client, oauth_app_a.application.client_id, oauth_app_a.client_secret).json()["access_token"]
+    response = client.get(f"/api/v1/workspace?access_token={token}", HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert response.status_code == 401
+
+
+def _bearer(token):
+    return {"HTTP_AUTHORIZATION": f"Bearer {token}"}
+
+
+def test_a_scope_taken_from_the_application_is_taken_from_its_tokens(client, workspace_a):
+    app = oauth_application_create(workspace=workspace_a, name="Partner", scopes=["contacts:read", "stats:read"])
+    token = get_token(client, app.application.client_id, app.client_secret).json()["access_token"]
+    assert client.get("/api/v1/contacts", **_bearer(token)).status_code == 200
+    oauth_application_update(application=app.application, name="Partner", scopes=["stats:read"])
+    assert client.get("/api/v1/contacts", **_bearer(token)).status_code == 403
+    assert client.get("/api/v1/stats", **_bearer(token)).status_code == 200
+    assert client.get("/api/v1/workspace", **_bearer(token)).json()["credential"]["scopes"] == ["stats:read"]
+
+
+def test_a_scope_given_back_to_the_application_reaches_only_the_tokens_issued_with_it(client, workspace_a):
+    app = oauth_application_create(workspace=workspace_a, name="Partner", scopes=["contacts:read", "stats:read"])
+    narrow = get_token(client, app.application.client_id, app.client_secret, scope="stats:read").json()
+    wide = get_token(client, app.application.client_id, app.client_secret).json()
+    oauth_application_update(application=app.application, name="Partner", scopes=["stats:read"])
+    oauth_application_update(application=app.application, name="Partner", scopes=["contacts:read", "stats:read"])
+    assert client.get("/api/v1/contacts", **_bearer(narrow["access_token"])).status_code == 403
+    assert client.get("/api/v1/contacts", **_bearer(wide["access_token"])).status_code == 200
+
+
+def test_disabling_or_revoking_stops_tokens_at_once_in_this_process(client, oauth_app_a):
+    application = oauth_app_a.application
+    first = get_token(client, application.client_id, oauth_app_a.client_secret).json()["access_token"]
+    assert client.get("/api/v1/workspace", **_bearer(first)).status_code == 200
+    oauth_application_revoke_tokens(application=application)
+    assert client.get("/api/v1/workspace", **_bearer(first)).status_code == 401
+    second = get_token(client, application.client_id, oauth_app_a.client_secret).json()["access_token"]
+    assert client.get("/api/v1/workspace", **_bearer(second)).status_code == 200
+    oauth_application_update(
+        application=application, name=application.name, scopes=application.scopes, disabled_at=timezone.now()
+    )
+    assert client.get("/api/v1/workspace", **_bearer(second)).status_code == 401

@@ -41,3 +41,29 @@ def test_docs_page_is_served_with_local_assets(client):
     page = response.content.decode()
     assert "swagger-ui" in page
     assert "cdn.jsdelivr.net" not in page
+
+
+def test_the_schema_is_built_once_per_process_and_format(client, monkeypatch):
+    from drf_spectacular.generators import SchemaGenerator
+
+    from leadhub.views import SchemaView
+
+    monkeypatch.setattr(SchemaView, "_built", {})
+    builds = []
+    build = SchemaGenerator.get_schema
+
+    def counted(self, *args, **kwargs):
+        builds.append(1)
+        return build(self, *args, **kwargs)
+
+    monkeypatch.setattr(SchemaGenerator, "get_schema", counted)
+    first, second = client.get("/api/schema/"), client.get("/api/schema/")
+    assert first.status_code == second.status_code == 200
+    assert first.content == second.content
+    assert first["Content-Type"] == second["Content-Type"]
+    assert yaml.safe_load(second.content)["openapi"].startswith("3.")
+    assert len(builds) == 1
+    as_json = client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
+    assert as_json.json()["paths"]
+    assert client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").content == as_json.content
+    assert len(builds) == 2

@@ -170,3 +170,26 @@ def test_giving_up_marks_pending_deliveries_failed(admin_client, workspace_a, en
     assert pending.status == Delivery.Status.FAILED
     assert pending.last_error == "Given up by admin:admin."
     assert deliveries_sweep() == 0
+
+
+def test_an_endpoints_page_shows_its_figures(admin_client, workspace_a, endpoint_a, receiver):
+    receiver.respond(500)
+    retried = emit(workspace_a)
+    deliveries_dispatch([str(retried.id)])  # failed: retried later
+    deliveries_dispatch([str(emit(workspace_a).id)])  # succeeded
+    retried.refresh_from_db()
+    page = admin_client.get(f"/admin/webhooks/endpoint/{endpoint_a.id}/change/")
+
+    assert page.status_code == 200
+    content = page.content.decode()
+    assert "50.0 % of 2 attempts" in content
+    assert re.search(r"latency p50 / p95</th><td>\d+ ms / \d+ ms<", content), content
+    assert "in flight</th><td>0<" in content
+    assert "pending / failed</th><td>1 / 0<" in content
+    assert retried.next_attempt_at.isoformat(timespec="seconds").replace("+00:00", "Z") in content
+    assert "enabled</th><td>yes<" in content
+
+    Endpoint.objects.filter(pk=endpoint_a.pk).update(enabled=False, disabled_reason="The endpoint answered 410 Gone.")
+    content = admin_client.get(f"/admin/webhooks/endpoint/{endpoint_a.id}/change/").content.decode()
+    assert "enabled</th><td>no: The endpoint answered 410 Gone.<" in content
+    assert admin_client.get("/admin/webhooks/endpoint/add/").status_code == 200  # no figures yet

@@ -228,3 +228,82 @@ def test_a_shortened_retry_schedule_is_refused_in_production(monkeypatch):
         _webhook_retry_scale(debug=False, allowed_networks=[])
     monkeypatch.setenv("WEBHOOK_RETRY_SCALE", "1")
     assert _webhook_retry_scale(debug=False, allowed_networks=[]) == 1.0
+
+
+@pytest.fixture
+def dns_that_hangs(monkeypatch):
+    """The system resolver, for a name that never answers (a DNS server that hangs): getaddrinfo
+    blocks until the test ends. Names other than slow.example resolve as usual."""
+    import socket
+
+    release = threading.Event()
+    real = socket.getaddrinfo
+
+    def getaddrinfo(host, *args, **kwargs):
+        if host == "slow.example":
+            release.wait(30)
+            raise socket.gaierror("released")
+        return real(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    yield
+    release.set()
+
+
+def test_a_host_that_does_not_resolve_in_time_is_refused_at_save(workspace_a, dns_that_hangs, monkeypatch):
+    import functools
+    import time
+
+    from webhooks.transport import ssrf
+
+    monkeypatch.setattr(ssrf, "resolve", functools.partial(ssrf.resolve, timeout=0.3))
+    started = time.monotonic()
+    with pytest.raises(ValidationError) as error:
+        endpoint_create(workspace=workspace_a, url="https://slow.example/hook")
+    assert error.value.message_dict["url"] == ["The host slow.example did not resolve within 0.3 s."]
+    assert time.monotonic() - started < 5
+    assert not Endpoint.objects.exists()
+
+
+def test_a_host_that_does_not_resolve_in_time_fails_the_attempt_at_connect(dns_that_hangs, monkeypatch):
+    import asyncio
+
+    monkeypatch.setattr(http, "DNS_TIMEOUT_SECONDS", 0.3)
+    loop = asyncio.new_event_loop()
+    try:
+        with pytest.raises(http.Refused) as error:
+            loop.run_until_complete(http._VettingResolver().resolve("slow.example", 443))
+    finally:
+        loop.close()  # the stuck lookup's thread is released by the fixture
+    assert str(error.value) == "The host slow.example did not resolve within 0.3 s."
+
+
+@pytest.mark.parametrize(
+    ("url", "allow_http", "allowed"),
+    [
+        ("https://8.8.8.8/hook", False, True),
+        ("https://8.8.8.8:443/hook", False, True),
+        ("https://8.8.8.8:8443/hook", False, False),
+        ("https://8.8.8.8:22/hook", False, False),
+        ("http://8.8.8.8/hook", True, True),
+        ("http://8.8.8.8:8080/hook", True, False),
+        ("https://8.8.8.8:80/hook", False, False),
+        ("https://8.8.8.8:80/hook", True, True),
+    ],
+)
+def test_endpoint_ports_are_443_or_80_with_http_allowed(workspace_a, settings, url, allow_http, allowed):
+    settings.WEBHOOK_ALLOW_HTTP = allow_http
+    if allowed:
+        assert endpoint_create(workspace=workspace_a, url=url).endpoint.pk
+        return
+    with pytest.raises(ValidationError) as error:
+        endpoint_create(workspace=workspace_a, url=url)
+    assert error.value.message_dict["url"][0].startswith("The port must be")
+    assert not Endpoint.objects.exists()
+
+
+def test_any_port_inside_the_allowed_networks(workspace_a, settings):
+    settings.WEBHOOK_ALLOWED_NETWORKS = ["127.0.0.0/8"]
+    assert endpoint_create(workspace=workspace_a, url="https://127.0.0.1:9999/hook").endpoint.pk
+    with pytest.raises(ValidationError):
+        endpoint_create(workspace=workspace_a, url="https://8.8.8.8:9999/hook")

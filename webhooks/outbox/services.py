@@ -2,6 +2,7 @@
 dispatch queued on commit; replays and giving up. `event_emit` is how every domain app records
 an outcome (imported as `webhooks.services.event_emit`)."""
 
+import functools
 import json
 import logging
 
@@ -96,45 +97,52 @@ _SUBSCRIBED = (
 )
 
 
-def _emit_with_deliveries(*, workspace: Workspace, events: list[Event]) -> list[str]:
-    """PostgreSQL: INSERT the events and, in the same statement, their deliveries; returns the
-    deliveries' ids. One round trip, and no endpoint comes back to Python to be filtered."""
+@functools.cache
+def _emit_statement(events: int) -> tuple[str, tuple]:
+    """The statement of _emit_with_deliveries for this many events, and the delivery fields
+    whose values it takes as parameters (after the events')."""
     quote = connection.ops.quote_name
-    now = timezone.now()
     event_table, delivery_table = quote(Event._meta.db_table), quote(Delivery._meta.db_table)
     endpoint_table = quote(Endpoint._meta.db_table)
     workspace_type = Event._meta.get_field("workspace").db_type(connection)
-    # Every column of a delivery: the per-row ones from the join, the rest their model default.
-    columns, selects, params = [], [], []
+    # Every column of a delivery: the per-row ones from the join, the rest parameters.
     per_row = {"id": "gen_random_uuid()", "event_id": "ev.id", "endpoint_id": "e.id", "workspace_id": "ev.workspace_id"}
+    columns, selects, fields = [], [], []
     for field in Delivery._meta.concrete_fields:
         columns.append(quote(field.column))
         if field.attname in per_row:
             selects.append(per_row[field.attname])
-            continue
-        value = now if field.attname in ("next_attempt_at", "created_at", "updated_at") else field.get_default()
-        selects.append(f"%s::{field.db_type(connection)}")
-        params.append(field.get_db_prep_save(value, connection))
+        else:
+            selects.append(f"%s::{field.db_type(connection)}")
+            fields.append(field)
+    # A row of parameters per event (a change has one or two): arrays would be dumped as text
+    # with every JSON quote escaped in Python.
+    rows = ", ".join(["(%s::uuid, %s::text, %s::jsonb, %s::timestamptz)"] * events)
     # Only the models' own table and column names are spliced in; values are parameters.
     sql = (
         f"WITH ev AS (INSERT INTO {event_table} (id, workspace_id, type, bot_id, data, created_at) "  # noqa: S608
-        f"SELECT t.id, %s::{workspace_type}, t.type, %s::text, t.data::jsonb, t.created_at "
-        "FROM unnest(%s::uuid[], %s::text[], %s::text[], %s::timestamptz[]) "
-        "AS t(id, type, data, created_at) RETURNING id, workspace_id, type, data) "
+        f"SELECT t.id, %s::{workspace_type}, t.type, %s::text, t.data, t.created_at "
+        f"FROM (VALUES {rows}) AS t(id, type, data, created_at) RETURNING id, workspace_id, type, data) "
         f"INSERT INTO {delivery_table} ({', '.join(columns)}) "
         f"SELECT {', '.join(selects)} FROM ev JOIN {endpoint_table} AS e ON {_SUBSCRIBED} RETURNING id"
     )
-    event_params = [
-        workspace.pk,
-        events[0].bot_id,
-        [event.id for event in events],
-        [event.type for event in events],
-        [json.dumps(event.data) for event in events],
-        [event.created_at for event in events],
-    ]
+    return sql, tuple(fields)
+
+
+def _emit_with_deliveries(*, workspace: Workspace, events: list[Event]) -> list[str]:
+    """PostgreSQL: INSERT the events and, in the same statement, their deliveries; returns the
+    deliveries' ids. One round trip, and no endpoint comes back to Python to be filtered."""
+    sql, fields = _emit_statement(len(events))
+    now = timezone.now()
+    params: list = [workspace.pk, events[0].bot_id]
+    for event in events:
+        params += [event.id, event.type, json.dumps(event.data), event.created_at]
+    for field in fields:  # due now; the rest their model default
+        value = now if field.attname in ("next_attempt_at", "created_at", "updated_at") else field.get_default()
+        params.append(field.get_db_prep_save(value, connection))
     connection.ensure_connection()
     with psycopg.Cursor(connection.connection) as cursor:  # server-side binding (see leadhub.bulk)
-        cursor.execute(sql, [*event_params, *params])
+        cursor.execute(sql, params)
         return [str(row[0]) for row in cursor.fetchall()]
 
 

@@ -1,0 +1,100 @@
+"""The provider's callbacks about campaign calls: the voice gather (`POST /api/twilio/gather`,
+the key pressed) and call status callbacks (`POST /api/twilio/status` with a CallSid; messages'
+callbacks are the outbound ones, which reach their recipient through its message).
+
+Signed like every provider webhook (messaging/provider_webhooks.py) with the key of the
+campaign's line. The gather fails closed: a recipient it cannot find is the same 403 as a bad
+signature, so the endpoint tells an unsigned caller nothing.
+"""
+
+from django.http import HttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import exceptions
+
+from .. import twilio
+from ..provider_webhooks import TWIML, BadSignature, ProviderWebhook, form_of, verify
+from . import services
+from .models import Campaign, Recipient
+
+DIGITS = frozenset("0123456789*#")
+THANKS = "Thank you. Goodbye."
+OPTED_OUT = "You will not be contacted again. Goodbye."
+
+
+def _recipient(value) -> Recipient | None:
+    if not isinstance(value, str) or not value.isdigit() or len(value) > 18:
+        return None
+    return (
+        Recipient.objects.filter(pk=int(value), campaign__channel=Campaign.Channel.VOICE)
+        .select_related("campaign", "campaign__line", "campaign__line__provider")
+        .first()
+    )
+
+
+class GatherView(ProviderWebhook):
+    @extend_schema(
+        operation_id="provider_voice_gather",
+        summary="Provider webhook: the key pressed on a voice campaign's call",
+        description=(
+            'The `action` of the `<Gather numDigits="1">` in a voice campaign\'s TwiML: LeadHub builds this URL '
+            "with the recipient's id. The signature is checked with the token of the campaign's line; a missing or "
+            "bad signature, or an unknown recipient, is 403 and nothing is recorded. `Digits` is recorded as the "
+            "recipient's key press (`campaign.callback.received`, kind `keypress`); the campaign's opt-out digit "
+            "(9 by default) also opts the contact out. The answer is TwiML that thanks and hangs up."
+        ),
+        auth=[],
+        parameters=[OpenApiParameter("recipient", int, required=True, description="Set by LeadHub")],
+        request={"application/x-www-form-urlencoded": OpenApiTypes.OBJECT},
+        responses={
+            (200, TWIML): OpenApiResponse(OpenApiTypes.STR, description="TwiML"),
+            403: OpenApiResponse(description="Missing or bad signature, or no such recipient; nothing recorded."),
+        },
+        examples=[
+            OpenApiExample(
+                "Thanks",
+                value='<?xml version="1.0" encoding="UTF-8"?><Response><Say>Thank you. Goodbye.</Say><Hangup />'
+                "</Response>",
+                response_only=True,
+                media_type=TWIML,
+            )
+        ],
+        tags=["providers"],
+    )
+    def post(self, request):
+        form = form_of(request)
+        recipient = _recipient(request.query_params.get("recipient"))
+        if recipient is None:
+            raise BadSignature()
+        verify(request, recipient.campaign.line)
+        call_sid = form.get("CallSid") or ""
+        if recipient.provider_sid and call_sid and call_sid != recipient.provider_sid:
+            raise BadSignature()  # signed, but about another call
+        digit = (form.get("Digits") or "").strip()[:1]
+        if digit not in DIGITS:
+            return HttpResponse(twilio.twiml_say(None), content_type=TWIML)
+        opted_out = services.recipient_keypress_receive(recipient=recipient, digit=digit)
+        return HttpResponse(twilio.twiml_say(OPTED_OUT if opted_out else THANKS), content_type=TWIML)
+
+
+def call_status_receive(request, form) -> HttpResponse:
+    """A call status callback (`CallSid`, `CallStatus`) for a voice campaign's recipient: 404
+    for an unknown call, 403 unless signed with its line's key."""
+    sid = form.get("CallSid") or ""
+    recipient = None
+    if sid and len(sid) <= 64 and "\x00" not in sid:
+        recipient = (
+            Recipient.objects.filter(provider_sid=sid, campaign__channel=Campaign.Channel.VOICE)
+            .select_related("campaign__line__provider")
+            .first()
+        )
+    if recipient is None:
+        raise exceptions.NotFound("No call has this CallSid.")
+    verify(request, recipient.campaign.line)
+    code = (form.get("ErrorCode") or "").strip()
+    services.recipient_status_record(
+        recipient=recipient,
+        provider_status=services.clean_status(form.get("CallStatus")),
+        error_code=code if code.isdigit() else "",
+    )
+    return HttpResponse(twilio.twiml_message(None), content_type=TWIML)

@@ -1,0 +1,172 @@
+"""The campaign engine and the sequences bound to messaging's provider boundary.
+
+- SMS and WhatsApp campaigns: each chunk's messages are stored in their contacts' conversations
+  (`sending`, messaging/outbound/bulk.py) before the provider is called, so a status callback
+  (`POST /api/twilio/status`, found by MessageSid) moves both the message and its recipient
+  forward; the provider's answers are recorded after (`message.sent`, 21610 opts out).
+- Voice campaigns: a call whose TwiML says the rendered message inside a one-key `<Gather>`
+  posting to `/api/twilio/gather?recipient=<id>`, with a fallback said when no key is pressed;
+  call status callbacks come to `/api/twilio/status` too (by CallSid).
+- Sequence steps: one SMS at a time through the outbound path (`message_send`, then
+  `message_handoff` at once, with its retries on provider 5xx).
+
+Nothing here calls the brain or takes a conversation over (see outbound/bulk.py).
+"""
+
+from datetime import datetime
+
+from django.db import transaction
+
+from crm.models import Contact, Enrollment, Line
+
+from .. import twilio
+from ..consent import consent_change
+from ..lines.selectors import account_of
+from ..models import ConsentChange, Conversation, LineProvider, Message
+from ..outbound.bulk import Outgoing, Result, messages_record_many, messages_store_many
+from ..outbound.services import SendRefused, message_enqueue, message_handoff, message_send, retry_countdown
+from .engine import Item, Outcome
+from .models import Campaign, Recipient
+
+STATUS_PATH = "/api/twilio/status"
+GATHER_PATH = "/api/twilio/gather"
+NO_INPUT_DEFAULT = "We did not hear a key. Goodbye."
+NOT_VERIFIED = "The campaign's line has no verified provider account: nothing can be sent from it."
+
+
+def _verified_provider(line: Line) -> LineProvider | None:
+    return LineProvider.objects.filter(line=line, verified_at__isnull=False).select_related("brain").first()
+
+
+class CampaignSender:
+    """The engine's Sender for one campaign (see engine.Sender)."""
+
+    def __init__(self, campaign: Campaign):
+        self.campaign = campaign
+        self.provider = _verified_provider(campaign.line)
+        self.account = account_of(self.provider) if self.provider else None
+        self.voice = campaign.channel == Campaign.Channel.VOICE
+        self.from_ = twilio.address(campaign.line.phone_number, campaign.channel)
+        self.status_callback = twilio.callback_url(STATUS_PATH, stored=campaign.public_base_url) or None
+        self.fallback = campaign.no_input_message or NO_INPUT_DEFAULT
+
+    # --- In the driver's thread --------------------------------------------------------------
+
+    def store(self, rows: list[Recipient]) -> None:
+        if self.voice or self.provider is None:
+            return
+        rows = [row for row in rows if row.contact_id]
+        messages = messages_store_many(
+            workspace=self.campaign.workspace,
+            line=self.campaign.line,
+            channel=self.campaign.channel,
+            outgoing=[Outgoing(contact_id=row.contact_id, body=row.body) for row in rows],
+            source=Message.Source.CAMPAIGN,
+            brain_id=self.provider.brain_id,
+            callback_base=self.campaign.public_base_url,
+        )
+        for row, message in zip(rows, messages, strict=True):
+            row.message = message
+
+    def record(self, handed: list[tuple[Recipient, Outcome]]) -> None:
+        results = []
+        for row, outcome in handed:
+            if row.message_id is not None:
+                code = outcome.error_code
+                results.append(
+                    Result(
+                        message=row.message,
+                        contact_id=row.contact_id,
+                        sid=outcome.sid,
+                        error_code=int(code) if code.isdigit() and len(code) < 9 else None,
+                        error=outcome.error,
+                    )
+                )
+            elif outcome.opted_out and row.contact is not None:
+                consent_change(
+                    contact=row.contact,
+                    opted_out=True,
+                    source=ConsentChange.Source.PROVIDER,
+                    keyword=outcome.error_code,
+                )
+        brain = self.provider.brain if self.provider else None
+        messages_record_many(workspace=self.campaign.workspace, results=results, bot_id=brain.bot_id if brain else None)
+
+    # --- In the pool's threads: no database ------------------------------------------------
+
+    def hand_off(self, item: Item) -> Outcome:
+        if self.account is None:
+            return Outcome(error_code="no_line", error=NOT_VERIFIED)
+        try:
+            if self.voice:
+                sent = twilio.place_call(
+                    self.account,
+                    to=item.phone,
+                    from_=self.from_,
+                    twiml=self.twiml(item),
+                    status_callback=self.status_callback,
+                )
+            else:
+                sent = twilio.send_message(
+                    self.account,
+                    to=twilio.address(item.phone, self.campaign.channel),
+                    from_=self.from_,
+                    body=item.body,
+                    messaging_service_sid=self.provider.messaging_service_sid or None,
+                    status_callback=self.status_callback,
+                )
+        except twilio.ProviderError as exc:
+            return Outcome(
+                error_code=str(exc.code or exc.status or ""),
+                error=exc.message,
+                opted_out=exc.code == twilio.ERROR_UNSUBSCRIBED,
+            )
+        return Outcome(sid=sent.sid)
+
+    def twiml(self, item: Item) -> str:
+        action = twilio.callback_url(
+            f"{GATHER_PATH}?recipient={item.recipient_id}", stored=self.campaign.public_base_url
+        )
+        return twilio.twiml_gather(say=item.body, action=action, fallback=self.fallback)
+
+
+def sender_for(campaign: Campaign) -> CampaignSender:
+    return CampaignSender(campaign)
+
+
+# --- Sequences ---------------------------------------------------------------------------------
+
+
+def sequence_step_send(contact: Contact, line: Line, body: str) -> Outcome:
+    """Send one step as an SMS through the outbound path, now. A provider 5xx or timeout
+    leaves the message queued for the hand-off task's retries (`pending`)."""
+    try:
+        with transaction.atomic():
+            message = message_send(
+                workspace=contact.workspace,
+                contact=contact,
+                channel=Conversation.Channel.SMS,
+                body=body,
+                line=line,
+                source=Message.Source.SEQUENCE,
+                enqueue=False,
+            )
+    except SendRefused as exc:
+        return Outcome(error_code=exc.reason, error=" ".join(exc.messages), opted_out=exc.reason == "opted_out")
+    handed = message_handoff(message_id=message.pk)
+    message.refresh_from_db(fields=["provider_sid", "attempts", "error_code", "error_message"])
+    if handed == "sent":
+        return Outcome(sid=message.provider_sid or "")
+    if handed == "retry":
+        message_enqueue(message_id=message.pk, countdown=retry_countdown(message.attempts))
+        return Outcome(pending=True, error=message.error_message)
+    return Outcome(error_code=str(message.error_code or handed), error=message.error_message or handed)
+
+
+def replied_since(enrollment: Enrollment, since: datetime) -> bool:
+    """Did the contact write (on any line) after `since`?"""
+    return Message.objects.filter(
+        conversation__contact_id=enrollment.contact_id,
+        direction=Message.Direction.INBOUND,
+        created_at__gt=since,
+    ).exists()

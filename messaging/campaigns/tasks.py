@@ -1,0 +1,70 @@
+"""Campaign and sequence tasks (Celery): beat's tick starts due campaigns and hands each one
+to be driven to one driver task; the sequences' tick sends the due steps.
+
+Schedules live in the database (a campaign's `schedule_at`, each recipient's `due_at`, each
+enrollment's next step), never in broker ETAs: a lost message or a restarted broker only
+delays the work until the next tick. Acknowledged late and idempotent: a driver task run twice
+finds its lease taken or renewed by itself, and a recipient claimed once is never claimed again.
+"""
+
+import logging
+import uuid
+
+from celery import shared_task
+from django.utils import timezone
+
+from . import engine, sending, sequences
+
+logger = logging.getLogger(__name__)
+
+# A driver hands messages over for this long, then passes the campaign on to a new task (so
+# a worker's other work is never starved by one long campaign); the time limits are the
+# backstop should a provider call hang past its own timeout.
+DRIVE_SECONDS = 20.0
+DRIVE_LIMITS = {"soft_time_limit": 90, "time_limit": 120}
+# A sequence tick sends at most sequences.BATCH steps, each at its line's pace.
+TICK_LIMITS = {"soft_time_limit": 300, "time_limit": 330}
+
+
+def _enqueue_drive(campaign_id, token) -> None:
+    try:
+        campaign_drive.delay(str(campaign_id), str(token))
+    except Exception:  # the broker is down: the lease expires and the next tick kicks again
+        logger.exception("Could not enqueue the driver of campaign %s", campaign_id)
+
+
+@shared_task(name="campaigns.tasks.campaigns_tick", acks_late=True, ignore_result=True)
+def campaigns_tick() -> int:
+    """Beat: start the campaigns whose time has come; one driver task per campaign with due
+    recipients that nobody drives."""
+    kicks = engine.campaigns_kick()
+    for campaign_id, token in kicks:
+        _enqueue_drive(campaign_id, token)
+    return len(kicks)
+
+
+@shared_task(name="campaigns.tasks.campaign_drive", acks_late=True, ignore_result=True, **DRIVE_LIMITS)
+def campaign_drive(campaign_id: str, token: str | None = None) -> int:
+    """Drive one campaign for DRIVE_SECONDS; when recipients are still due, the next driver is
+    enqueued at once rather than at the next tick. Answers how many were handed over."""
+    campaign_uuid = uuid.UUID(campaign_id)
+    result = engine.campaign_drive(
+        campaign_id=campaign_uuid,
+        sender_for=sending.sender_for,
+        token=uuid.UUID(token) if token else None,
+        max_seconds=DRIVE_SECONDS,
+    )
+    if result is None:
+        return 0
+    if result.more:
+        following = engine.campaign_lease_take(campaign_uuid, now=timezone.now(), duration=engine.KICK_LEASE)
+        if following is not None:
+            _enqueue_drive(campaign_uuid, following)
+    return result.sent + result.failed
+
+
+@shared_task(name="campaigns.tasks.sequences_tick", acks_late=True, ignore_result=True, **TICK_LIMITS)
+def sequences_tick() -> int:
+    """Beat: send the sequence steps that are due, inside allowed hours."""
+    result = sequences.sequences_tick(send=sending.sequence_step_send, replied_since=sending.replied_since)
+    return result.sent

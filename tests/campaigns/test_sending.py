@@ -1,0 +1,249 @@
+"""Sending SMS campaigns through the Twilio double, with the clock moved: at `schedule_at`, with
+the rendered bodies, never to the opted out, never in quiet hours, at the line's pace; the
+messages in the contacts' conversations; status callbacks, 21610, replies, cancel; beat's tick."""
+
+from datetime import UTC, datetime, timedelta
+
+import time_machine
+
+from crm.models import Contact
+from messaging.campaigns import tasks
+from messaging.campaigns.models import Campaign, LinePace, Recipient
+from messaging.models import ConsentChange, Conversation, Message
+from tests.messaging.doubles import twilio_signature
+from webhooks.models import Event
+
+from .conftest import SEND_NUMBER, TESTSERVER, campaign_body, provider_post, run_beat
+
+URL = "/api/v1/campaigns"
+ADA, ALAN, GRACE = "+18187405020", "+442071838750", "+18187405021"
+
+
+def at(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
+def create(api, **overrides) -> dict:
+    response = api.post(URL, campaign_body(**overrides), format="json")
+    assert response.status_code == 201, response.json()
+    return response.json()
+
+
+def counts(api, campaign_id) -> dict:
+    return api.get(f"{URL}/{campaign_id}").json()["counts"]
+
+
+def test_a_campaign_sends_at_schedule_at_with_the_rendered_bodies_and_skips_the_opted_out(
+    sender_api, enterprise_a, twilio_api
+):
+    Contact.objects.create(workspace=enterprise_a, phone_number=GRACE, first_name="Grace", sms_opt_out=True)
+    recipients = [
+        {"phone": "+1 818-740-5020", "context": {"first_name": "Ada", "time": "10:30"}},
+        {"phone": "+442071838750", "context": {"first_name": "Alan", "time": "11:00"}},
+        {"phone": GRACE, "context": {"time": "12:00"}},
+    ]
+    # 18:00 UTC is 10:00 in Los Angeles and 18:00 in London: inside everyone's allowed hours.
+    with time_machine.travel(at("2026-12-01T17:00:00"), tick=True):
+        campaign = create(sender_api, schedule_at="2026-12-01T18:00:00Z", recipients=recipients)
+        assert run_beat() == []
+        assert twilio_api.messages == []
+        assert Campaign.objects.get(pk=campaign["id"]).status == "scheduled"
+
+    with time_machine.travel(at("2026-12-01T18:00:01"), tick=True):
+        assert run_beat() == [2]
+
+    sent = {message["To"]: message for message in twilio_api.messages}
+    assert sorted(sent) == [ADA, ALAN]
+    assert sent[ADA]["Body"] == "Hi Ada, see you at 10:30."
+    assert sent[ALAN]["Body"] == "Hi Alan, see you at 11:00."
+    assert {m["From"] for m in sent.values()} == {SEND_NUMBER}
+    assert {m["StatusCallback"] for m in sent.values()} == {f"{TESTSERVER}/api/twilio/status"}
+
+    body = sender_api.get(f"{URL}/{campaign['id']}").json()
+    assert body["status"] == "completed"
+    assert body["counts"] == {"queued": 0, "sent": 2, "delivered": 0, "failed": 0, "skipped": 1}
+    grace = Recipient.objects.get(campaign_id=campaign["id"], phone=GRACE)
+    assert (grace.status, grace.reason, grace.message_id) == ("skipped", "opted_out", None)
+
+    # Each message is in its contact's conversation, linked to its recipient, with no AI reply
+    # and no takeover.
+    for recipient in Recipient.objects.filter(campaign_id=campaign["id"], status="sent"):
+        message = recipient.message
+        assert (message.source, message.status, message.direction) == ("campaign", "sent", "outbound")
+        assert message.provider_sid == recipient.provider_sid and message.provider_sid.startswith("SM")
+        assert message.content == sent[recipient.phone]["Body"]
+        conversation = message.conversation
+        assert (conversation.contact_id, conversation.channel) == (recipient.contact_id, "sms")
+        assert conversation.taken_over_at is None
+        assert list(conversation.messages.values_list("source", flat=True)) == ["campaign"]
+    assert Event.objects.filter(workspace=enterprise_a, type="message.sent").count() == 2
+
+
+def test_quiet_hours_hold_los_angeles_while_london_gets_the_message(sender_api, twilio_api):
+    # 12:00 UTC is 04:00 in Los Angeles (quiet until 08:00, 16:00 UTC) and noon in London.
+    with time_machine.travel(at("2026-12-01T11:00:00"), tick=True):
+        campaign = create(sender_api, schedule_at="2026-12-01T12:00:00Z")
+    with time_machine.travel(at("2026-12-01T12:00:01"), tick=True):
+        run_beat()
+        assert [m["To"] for m in twilio_api.messages] == [ALAN]
+        ada = Recipient.objects.get(campaign_id=campaign["id"], phone=ADA)
+        assert (ada.status, ada.due_at) == ("queued", at("2026-12-01T16:00:00"))
+        assert counts(sender_api, campaign["id"])["queued"] == 1
+        assert Campaign.objects.get(pk=campaign["id"]).status == "running"
+
+    with time_machine.travel(at("2026-12-01T15:59:00"), tick=True):
+        assert run_beat() == []  # still night in Los Angeles: nothing to drive
+    with time_machine.travel(at("2026-12-01T16:00:01"), tick=True):
+        run_beat()
+    assert [m["To"] for m in twilio_api.messages] == [ALAN, ADA]
+    assert Campaign.objects.get(pk=campaign["id"]).status == "completed"
+
+
+def test_the_line_sends_at_its_pace(sender_api, verified_line, twilio_api):
+    verified_line.provider.mps = 10
+    verified_line.provider.save(update_fields=["mps"])
+    recipients = [{"phone": f"+1818740{5030 + n}", "context": {"first_name": "N", "time": "9"}} for n in range(5)]
+    with time_machine.travel(at("2026-12-01T18:00:00"), tick=True):
+        create(sender_api, schedule_at="2026-12-01T18:00:00Z", recipients=recipients)
+        run_beat()
+    stamps = [r.at for r in twilio_api.requests if r.path.endswith("/Messages.json")]
+    assert len(stamps) == 5
+    # Five slots a tenth of a second apart: the last leaves about 0.4 s after the first (unpaced,
+    # five posts to the double take a few milliseconds).
+    assert stamps[-1] - stamps[0] >= 0.3
+    pace = LinePace.objects.get(line=verified_line)
+    assert pace.next_slot_at >= at("2026-12-01T18:00:00") + timedelta(seconds=0.5)
+
+
+def _sent_campaign(api, twilio_api) -> dict:
+    with time_machine.travel(at("2026-12-01T18:00:00"), tick=True):
+        campaign = create(api, schedule_at="2026-12-01T18:00:00Z")
+        run_beat()
+    assert len(twilio_api.messages) == 2
+    return campaign
+
+
+def test_status_callbacks_move_the_message_and_its_recipient_and_21610_opts_out(sender_api, enterprise_a, twilio_api):
+    campaign = _sent_campaign(sender_api, twilio_api)
+    ada = Recipient.objects.get(campaign_id=campaign["id"], phone=ADA)
+    alan = Recipient.objects.get(campaign_id=campaign["id"], phone=ALAN)
+
+    response = provider_post("/api/twilio/status", {"MessageSid": ada.provider_sid, "MessageStatus": "delivered"})
+    assert response.status_code == 200
+    ada.refresh_from_db()
+    assert ada.status == "delivered" and ada.message.status == "delivered"
+    # A late "sent" never moves it back.
+    provider_post("/api/twilio/status", {"MessageSid": ada.provider_sid, "MessageStatus": "sent"})
+    ada.refresh_from_db()
+    assert ada.status == "delivered"
+
+    provider_post(
+        "/api/twilio/status", {"MessageSid": alan.provider_sid, "MessageStatus": "undelivered", "ErrorCode": "21610"}
+    )
+    alan.refresh_from_db()
+    assert (alan.status, alan.error_code) == ("failed", "21610")
+    assert Contact.objects.get(pk=alan.contact_id).sms_opt_out is True
+    assert ConsentChange.objects.get(contact_id=alan.contact_id).keyword == "21610"
+
+    callbacks = Event.objects.filter(type="campaign.callback.received").order_by("created_at")
+    assert [(e.data["recipient"]["phone"], e.data["kind"], e.data["value"]) for e in callbacks] == [
+        (ADA, "status", "delivered"),
+        (ADA, "status", "sent"),
+        (ALAN, "status", "undelivered"),
+    ]
+    assert {e.data["campaign_id"] for e in callbacks} == {campaign["id"]}
+    assert counts(sender_api, campaign["id"]) == {"queued": 0, "sent": 0, "delivered": 1, "failed": 1, "skipped": 0}
+
+
+def test_a_status_callback_with_a_bad_signature_changes_nothing(sender_api, twilio_api):
+    campaign = _sent_campaign(sender_api, twilio_api)
+    ada = Recipient.objects.get(campaign_id=campaign["id"], phone=ADA)
+    params = {"MessageSid": ada.provider_sid, "MessageStatus": "delivered"}
+    forged = twilio_signature(TESTSERVER + "/api/twilio/status", params, "not-the-token")
+    assert provider_post("/api/twilio/status", params, signature=forged).status_code == 403
+    ada.refresh_from_db()
+    assert ada.status == "sent"
+    assert not Event.objects.filter(type="campaign.callback.received").exists()
+
+
+def test_the_providers_21610_at_send_fails_the_recipient_and_opts_the_contact_out(sender_api, twilio_api):
+    twilio_api.fail_next = [(400, 21610)]
+    with time_machine.travel(at("2026-12-01T18:00:00"), tick=True):
+        campaign = create(sender_api, schedule_at="2026-12-01T18:00:00Z", recipients=[{"phone": ADA}])
+        run_beat()
+    ada = Recipient.objects.get(campaign_id=campaign["id"])
+    assert (ada.status, ada.error_code, ada.provider_sid) == ("failed", "21610", "")
+    assert ada.message.status == "failed" and ada.message.error_code == 21610
+    assert Contact.objects.get(pk=ada.contact_id).sms_opt_out is True
+    assert not Event.objects.filter(type="message.sent").exists()
+
+
+def test_a_cancelled_campaign_sends_nothing(sender_api, twilio_api):
+    with time_machine.travel(at("2026-12-01T17:00:00"), tick=True):
+        campaign = create(sender_api, schedule_at="2026-12-01T18:00:00Z")
+        assert sender_api.post(f"{URL}/{campaign['id']}/cancel").status_code == 200
+    with time_machine.travel(at("2026-12-01T18:00:01"), tick=True):
+        assert run_beat() == []
+    assert twilio_api.messages == []
+    assert counts(sender_api, campaign["id"])["skipped"] == 2
+
+
+def test_once_started_cancel_is_409_and_the_campaign_goes_on(sender_api, twilio_api):
+    with time_machine.travel(at("2026-12-01T12:00:01"), tick=True):
+        campaign = create(sender_api, schedule_at="2026-12-01T12:00:00Z")
+        run_beat()  # London now; Los Angeles held until its morning
+        assert sender_api.post(f"{URL}/{campaign['id']}/cancel").status_code == 409
+    with time_machine.travel(at("2026-12-01T16:00:01"), tick=True):
+        run_beat()
+    assert sorted(m["To"] for m in twilio_api.messages) == sorted([ADA, ALAN])
+
+
+def test_a_reply_within_the_window_is_a_callback_and_one_after_it_is_not(sender_api, enterprise_a, twilio_api):
+    campaign = _sent_campaign(sender_api, twilio_api)
+    inbound = {"From": ADA, "To": SEND_NUMBER, "Body": "C", "NumMedia": "0"}
+    with time_machine.travel(at("2026-12-02T09:00:00"), tick=True):
+        assert provider_post("/api/whatsapp-inbound", {**inbound, "MessageSid": "SM" + "1" * 32}).status_code == 200
+    reply = Event.objects.get(type="campaign.callback.received")
+    assert reply.data["kind"] == "reply" and reply.data["value"] == "C"
+    assert reply.data["campaign_id"] == campaign["id"]
+    assert reply.data["recipient"]["context"] == {"first_name": "Ada", "time": "10:30"}
+    ada = Recipient.objects.get(campaign_id=campaign["id"], phone=ADA)
+    assert at("2026-12-02T09:00:00") <= ada.replied_at < at("2026-12-02T09:01:00")
+    # The reply is in the same conversation as the campaign's message.
+    assert Conversation.objects.filter(contact_id=ada.contact_id).count() == 1
+
+    # 72 hours (the default window) after the message, an inbound message is not a reply.
+    with time_machine.travel(at("2026-12-04T18:00:01"), tick=True):
+        provider_post("/api/whatsapp-inbound", {**inbound, "MessageSid": "SM" + "2" * 32, "Body": "Hello?"})
+    assert Event.objects.filter(type="campaign.callback.received").count() == 1
+
+
+def test_a_line_without_a_verified_account_fails_each_recipient(api, twilio_api):
+    with time_machine.travel(at("2026-12-01T18:00:00"), tick=True):
+        campaign = create(api, schedule_at="2026-12-01T18:00:00Z")
+        run_beat()
+    assert twilio_api.messages == []
+    assert set(Recipient.objects.filter(campaign_id=campaign["id"]).values_list("status", "error_code")) == {
+        ("failed", "no_line")
+    }
+    assert not Message.objects.exists()
+
+
+def test_beat_gives_a_campaign_one_driver_at_a_time(sender_api, twilio_api, monkeypatch):
+    enqueued = []
+    monkeypatch.setattr(tasks.campaign_drive, "delay", lambda *args: enqueued.append(args))
+    with time_machine.travel(at("2026-12-01T18:00:00"), tick=True):
+        campaign = create(sender_api, schedule_at="2026-12-01T18:00:00Z")
+        assert tasks.campaigns_tick() == 1
+        assert tasks.campaigns_tick() == 0  # reserved for the driver enqueued
+        ((campaign_id, token),) = enqueued
+        assert campaign_id == campaign["id"]
+        assert tasks.campaign_drive(campaign_id, token) == 2  # what the worker does with it
+        assert tasks.campaign_drive(campaign_id, token) == 0  # redelivered: nothing twice
+    assert len(twilio_api.messages) == 2
+    assert Campaign.objects.get(pk=campaign["id"]).status == "completed"
+
+
+def test_a_status_callback_for_an_unknown_sid_is_404(sender_api, twilio_api):
+    params = {"MessageSid": "SM" + "9" * 32, "MessageStatus": "delivered"}
+    assert provider_post("/api/twilio/status", params).status_code == 404

@@ -1,0 +1,142 @@
+"""Campaign sending on PostgreSQL: real commits, a worker killed mid-campaign and the campaign
+resumed by the next driver with no recipient sent twice; two drivers at once."""
+
+import importlib
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from datetime import timedelta
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import pytest
+import time_machine
+from django.apps import apps
+from django.db import connection
+from django.utils import timezone
+
+from messaging.campaigns import engine, sending
+from messaging.campaigns.models import Campaign, Recipient
+
+from .conftest import campaign_body, run_beat
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+ROOT = Path(__file__).resolve().parents[2]
+URL = "/api/v1/campaigns"
+
+
+@pytest.fixture(autouse=True)
+def _plans(transactional_db):
+    # A transactional test before this one may have flushed the plans of the data migration.
+    importlib.import_module("accounts.migrations.0002_plans").create_plans(apps, None)
+
+
+def _test_database_url() -> str:
+    parts = urlsplit(os.environ["DATABASE_URL"])
+    return urlunsplit(parts._replace(path="/" + connection.settings_dict["NAME"]))
+
+
+def _campaign(api, count: int) -> str:
+    # Numbers in London, at noon UTC: inside their allowed hours whatever day the test runs.
+    recipients = [{"phone": f"+4420718{n:05d}", "context": {"first_name": f"N{n}", "time": "9"}} for n in range(count)]
+    response = api.post(
+        URL,
+        campaign_body(
+            schedule_at=timezone.now().isoformat(),
+            recipients=recipients,
+            quiet_hours={"start": "00:00", "end": "00:00"},  # none: the test may run at any hour
+        ),
+        format="json",
+    )
+    assert response.status_code == 201, response.json()
+    return response.json()["id"]
+
+
+DRIVER = """
+import sys
+import django
+django.setup()
+from messaging.campaigns import engine, sending
+engine.campaign_drive(campaign_id=sys.argv[1], sender_for=sending.sender_for, max_seconds=120)
+print("finished", flush=True)
+"""
+
+
+def test_a_worker_killed_mid_campaign_resumes_with_no_recipient_sent_twice(sender_api, twilio_api, verified_line):
+    campaign_id = _campaign(sender_api, 60)
+    engine.campaigns_start_due()
+    twilio_api.delay = 0.05  # slow enough to be killed in the middle
+    env = os.environ | {
+        "DJANGO_SETTINGS_MODULE": "leadhub.settings",
+        "DATABASE_URL": _test_database_url(),
+        "TWILIO_API_BASE_URL": twilio_api.url,
+    }
+    worker = subprocess.Popen(
+        [sys.executable, "-c", DRIVER, campaign_id],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while len(twilio_api.messages) < 10:
+            assert worker.poll() is None, worker.stderr.read().decode()
+            assert time.monotonic() < deadline, "the worker sent nothing"
+            time.sleep(0.01)
+    finally:
+        os.killpg(worker.pid, signal.SIGKILL)  # mid-chunk: some hand-offs made, not recorded
+        worker.wait(10)
+    twilio_api.delay = 0
+    reached = len(twilio_api.messages)
+    assert 10 <= reached < 60
+    assert Campaign.objects.get(pk=campaign_id).lease_expires_at is not None  # held by the dead worker
+
+    assert run_beat() == []  # its lease still holds the campaign: nobody else drives it yet
+    # Three minutes on: the lease has expired, and what the dead worker left `sending` may
+    # have reached the provider, so it is failed (interrupted), never sent again.
+    with time_machine.travel(timezone.now() + timedelta(minutes=3), tick=True):
+        run_beat()
+
+    sent_to = Counter(message["To"] for message in twilio_api.messages)
+    assert max(sent_to.values()) == 1, "a recipient was sent twice"
+    recipients = list(Recipient.objects.filter(campaign_id=campaign_id))
+    by_status = Counter(r.status for r in recipients)
+    interrupted = [r for r in recipients if r.reason == Recipient.INTERRUPTED]
+    assert by_status["sent"] + len(interrupted) == 60
+    assert by_status["failed"] == len(interrupted)
+    assert {r.phone for r in recipients if r.status == "sent"} <= set(sent_to)
+    assert all(r.message.status == "failed" for r in interrupted if r.message_id)
+    assert Campaign.objects.get(pk=campaign_id).status == "completed"
+
+
+def test_two_drivers_at_once_send_each_recipient_once(sender_api, twilio_api, verified_line):
+    campaign_id = _campaign(sender_api, 40)
+    engine.campaigns_start_due()
+    twilio_api.delay = 0.01
+    start = threading.Barrier(2)
+    results = []
+
+    def drive():
+        try:
+            start.wait()
+            results.append(engine.campaign_drive(campaign_id=campaign_id, sender_for=sending.sender_for))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=drive) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    # One holds the lease at a time (the other finds the campaign held, or nothing left).
+    assert sum(result.sent for result in results if result is not None) == 40
+    assert sorted(Counter(m["To"] for m in twilio_api.messages).values()) == [1] * 40
+    assert Recipient.objects.filter(campaign_id=campaign_id, status="sent").count() == 40

@@ -1,0 +1,111 @@
+"""Sequences sent by beat through the Twilio double, with the clock moved: each step on its
+schedule, inside allowed hours, once; a reply or a STOP ends the enrollment."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import time_machine
+
+from crm.catalog.services import sequence_create, sequence_enroll
+from crm.models import Contact, Enrollment, TimelineEntry
+from messaging.campaigns import tasks
+from messaging.campaigns.models import SequenceProgress, SequenceSend
+from messaging.models import Message
+
+from .conftest import SEND_NUMBER, provider_post
+
+T0 = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)  # noon in London, 04:00 in Los Angeles
+LONDON, LOS_ANGELES = "+442071838750", "+18187405020"
+
+
+@pytest.fixture
+def sequence(enterprise_a):
+    return sequence_create(
+        workspace=enterprise_a,
+        name="Welcome",
+        steps=[
+            {"delay_minutes": 0, "message": "Hi {{ first_name }}, welcome!"},
+            {"delay_minutes": 60, "message": "Still interested, {{ first_name }}?"},
+        ],
+    )
+
+
+def enrolled(workspace, sequence, phone: str) -> Enrollment:
+    contact = Contact.objects.create(workspace=workspace, phone_number=phone, first_name="Alan")
+    return sequence_enroll(contact=contact, sequence=sequence)
+
+
+def tick(moment: datetime) -> int:
+    with time_machine.travel(moment, tick=True):
+        return tasks.sequences_tick()
+
+
+def bodies(twilio_api) -> list[tuple[str, str]]:
+    return [(m["To"], m["Body"]) for m in twilio_api.messages]
+
+
+def test_each_step_goes_out_on_schedule_once_and_the_enrollment_completes(
+    enterprise_a, verified_line, sequence, twilio_api
+):
+    with time_machine.travel(T0, tick=True):
+        enrollment = enrolled(enterprise_a, sequence, LONDON)
+    assert tick(T0 + timedelta(seconds=1)) == 1
+    assert bodies(twilio_api) == [(LONDON, "Hi Alan, welcome!")]
+    assert twilio_api.messages[0]["From"] == SEND_NUMBER
+    message = Message.objects.get(source="sequence")
+    assert (message.status, message.direction, message.content) == ("sent", "outbound", "Hi Alan, welcome!")
+    step = SequenceSend.objects.get(enrollment=enrollment, position=1)
+    assert (step.status, step.provider_sid) == ("sent", message.provider_sid)
+
+    assert tick(T0 + timedelta(minutes=30)) == 0  # the second step is due an hour after the first
+    assert tick(T0 + timedelta(minutes=30, seconds=1)) == 0  # and a tick run again sends nothing twice
+    assert tick(T0 + timedelta(minutes=61)) == 1
+    assert bodies(twilio_api)[1] == (LONDON, "Still interested, Alan?")
+    enrollment.refresh_from_db()
+    assert enrollment.status == "completed"
+    assert tick(T0 + timedelta(hours=5)) == 0
+    assert len(twilio_api.messages) == 2
+
+
+def test_a_reply_ends_the_enrollment(enterprise_a, verified_line, sequence, twilio_api):
+    with time_machine.travel(T0, tick=True):
+        enrollment = enrolled(enterprise_a, sequence, LONDON)
+    tick(T0 + timedelta(seconds=1))
+    with time_machine.travel(T0 + timedelta(minutes=10), tick=True):
+        inbound = {"From": LONDON, "To": SEND_NUMBER, "Body": "Sounds good", "MessageSid": "SM" + "3" * 32}
+        assert provider_post("/api/whatsapp-inbound", inbound).status_code == 200
+    enrollment.refresh_from_db()
+    assert enrollment.status == "stopped"
+    entry = TimelineEntry.objects.filter(contact_id=enrollment.contact_id, kind="sequence").latest("created_at")
+    assert entry.data["stopped"] == "reply"
+
+    assert tick(T0 + timedelta(minutes=61)) == 0
+    assert len(twilio_api.messages) == 1
+
+
+def test_stop_opts_out_and_ends_the_enrollment(enterprise_a, verified_line, sequence, twilio_api):
+    with time_machine.travel(T0, tick=True):
+        enrollment = enrolled(enterprise_a, sequence, LONDON)
+    tick(T0 + timedelta(seconds=1))
+    with time_machine.travel(T0 + timedelta(minutes=10), tick=True):
+        inbound = {"From": LONDON, "To": SEND_NUMBER, "Body": "STOP", "MessageSid": "SM" + "4" * 32}
+        assert provider_post("/api/whatsapp-inbound", inbound).status_code == 200
+    enrollment.refresh_from_db()
+    assert enrollment.status == "stopped"
+    assert Contact.objects.get(pk=enrollment.contact_id).sms_opt_out is True
+    entry = TimelineEntry.objects.filter(contact_id=enrollment.contact_id, kind="sequence").latest("created_at")
+    assert entry.data["stopped"] == "opt_out"
+
+    assert tick(T0 + timedelta(minutes=61)) == 0
+    assert len(twilio_api.messages) == 1
+
+
+def test_a_step_due_at_night_waits_for_the_morning(enterprise_a, verified_line, sequence, twilio_api):
+    with time_machine.travel(T0, tick=True):
+        enrollment = enrolled(enterprise_a, sequence, LOS_ANGELES)
+    assert tick(T0 + timedelta(seconds=1)) == 0
+    assert twilio_api.messages == []
+    # 08:00 in Los Angeles is 16:00 UTC.
+    assert SequenceProgress.objects.get(enrollment=enrollment).due_at == datetime(2026, 12, 1, 16, 0, tzinfo=UTC)
+    assert tick(datetime(2026, 12, 1, 16, 0, 1, tzinfo=UTC)) == 1
+    assert bodies(twilio_api) == [(LOS_ANGELES, "Hi Alan, welcome!")]
