@@ -2,7 +2,10 @@
 (first page, a search, filters) and the agency view of an agency with 50 workspaces, p50/p95 of
 sequential requests by a logged-in person, beside the trivial view of the same run.
 
-    .venv/bin/python bench/dashboard.py [--contacts 1000000] [--workspaces 50] [--samples 100]
+    .venv/bin/python bench/dashboard.py [--contacts 1000000] [--workspaces 50] [--samples 100] [--reuse]
+
+--reuse measures the database the previous run left (migrated again, not reset nor seeded):
+for measuring a change to the code without seeding 1,000,000 contacts again.
 
 Environment: BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/leadhub_bench;
 dropped and recreated), BENCH_REDIS_URL (default redis://127.0.0.1:6379/14; flushed). Target
@@ -48,6 +51,11 @@ membership_set(workspace=bench, user=user, role=Role.OWNER)
 print("ids=" + ",".join(str(pk) for pk in Workspace.objects.filter(agency=agency).values_list("pk", flat=True)))
 """
 
+REUSE = """
+from accounts.models import Workspace
+print("bench=" + str(Workspace.objects.get(name="Bench").pk))
+"""
+
 
 class Browser:
     """A logged-in person: cookies kept, the CSRF token taken from the login form."""
@@ -91,16 +99,10 @@ def measure(browser: Browser, pages: dict[str, str], samples: int) -> list[dict]
     return rows
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--contacts", type=int, default=1_000_000)
-    parser.add_argument("--workspaces", type=int, default=50)
-    parser.add_argument("--samples", type=int, default=100)
-    args = parser.parse_args(argv)
-    database_url = os.environ.get("BENCH_DATABASE_URL", run.DEFAULT_DATABASE_URL)
-    redis_url = os.environ.get("BENCH_REDIS_URL", run.DEFAULT_REDIS_URL)
-
-    env, credentials = run.prepare(database_url, redis_url)
+def seed(env: dict[str, str], database_url: str, workspace_id: str, args: argparse.Namespace) -> float:
+    """The agency of `args.workspaces` workspaces (the Bench one among them) and its person;
+    a few hundred leads in each other workspace and `args.contacts` in Bench. Seconds the
+    Bench seed took."""
     output = run.manage(
         "shell",
         "-c",
@@ -110,13 +112,35 @@ def main(argv: list[str] | None = None) -> int:
     workspace_ids = next(line for line in output.splitlines() if line.startswith("ids=")).removeprefix("ids=")
     # The other workspaces of the agency get a few hundred leads each, so every column has rows
     # (first: each seed ends with VACUUM ANALYZE, cheap while the table is small).
-    for workspace_id in workspace_ids.split(","):
-        if workspace_id != credentials["workspace_id"]:
-            large.seed(database_url, workspace_id, 300)
-    seed_seconds = large.seed(database_url, credentials["workspace_id"], args.contacts)
+    for other in workspace_ids.split(","):
+        if other != workspace_id:
+            large.seed(database_url, other, 300)
+    return large.seed(database_url, workspace_id, args.contacts)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--contacts", type=int, default=1_000_000)
+    parser.add_argument("--workspaces", type=int, default=50)
+    parser.add_argument("--samples", type=int, default=100)
+    parser.add_argument("--reuse", action="store_true", help="measure the previous run's database again")
+    args = parser.parse_args(argv)
+    database_url = os.environ.get("BENCH_DATABASE_URL", run.DEFAULT_DATABASE_URL)
+    redis_url = os.environ.get("BENCH_REDIS_URL", run.DEFAULT_REDIS_URL)
+
+    if args.reuse:
+        env = run.server_env(database_url, redis_url)
+        run.manage("migrate", "--noinput", env=env)
+        output = run.manage("shell", "-c", REUSE, env=env)
+        workspace_id = next(line for line in output.splitlines() if line.startswith("bench=")).removeprefix("bench=")
+        seed_seconds = 0.0
+    else:
+        env, credentials = run.prepare(database_url, redis_url)
+        workspace_id = credentials["workspace_id"]
+        seed_seconds = seed(env, database_url, workspace_id, args)
 
     middle = args.contacts // 2
-    leads = f"/w/{credentials['workspace_id']}/leads/"
+    leads = f"/w/{workspace_id}/leads/"
     pages = {
         "trivial": "/livez",
         "leads: first page": leads,

@@ -7,7 +7,9 @@ from accounts import views as accounts_views
 from booking import views as booking_views
 from crm import views as crm_views
 from leadhub.web import views as shell_views
+from messaging.brains import views as knowledge_views
 from messaging.campaigns import views as campaigns_views
+from messaging.conversations import views as conversations_views
 from webhooks import views as webhooks_views
 
 from . import views
@@ -27,6 +29,28 @@ workspace_patterns = [
     path("leads/<str:contact_id>/tags", crm_views.lead_tags, name="lead-tags"),
     path("leads/<str:contact_id>/update", crm_views.lead_update, name="lead-update"),
     path("leads/<str:contact_id>/bookings", booking_views.contact_bookings, name="contact-bookings"),
+    path("leads/<str:contact_id>/conversation", conversations_views.contact_conversation, name="contact-conversations"),
+    path("leads/<str:contact_id>/messages", conversations_views.contact_send, name="lead-send"),
+    path("conversations/", conversations_views.conversations, name="conversations"),
+    path("conversations/<str:conversation_id>/", conversations_views.conversation, name="conversation"),
+    path(
+        "conversations/<str:conversation_id>/messages", conversations_views.conversation_send, name="conversation-send"
+    ),
+    path(
+        "conversations/<str:conversation_id>/takeover",
+        conversations_views.conversation_take_over,
+        name="conversation-takeover",
+    ),
+    path(
+        "conversations/<str:conversation_id>/handback",
+        conversations_views.conversation_hand_back,
+        name="conversation-handback",
+    ),
+    path("knowledge/", knowledge_views.knowledge, name="knowledge"),
+    path("knowledge/new", knowledge_views.knowledge_create, name="knowledge-create"),
+    path("knowledge/<str:document_id>/", knowledge_views.knowledge_document, name="knowledge-document"),
+    path("knowledge/<str:document_id>/edit", knowledge_views.knowledge_update, name="knowledge-update"),
+    path("knowledge/<str:document_id>/delete", knowledge_views.knowledge_delete, name="knowledge-delete"),
     path("bookings/", booking_views.bookings, name="bookings"),
     path("bookings/<str:booking_id>/cancel", booking_views.booking_cancel, name="booking-cancel"),
     path("stats/", views.stats, name="stats"),

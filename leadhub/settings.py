@@ -236,6 +236,9 @@ if REDIS_URL:
                 # every process that reads the cache (README, "Security").
                 "SERIALIZER": "django_redis.serializers.json.JSONSerializer",
             },
+            # Version 2: the keys of JSON values. Pickles written under version 1 before the
+            # switch are never read (a JSON reader would fail on them); they expire on their own.
+            "VERSION": 2,
         },
         # The rate-limit counters: the same Redis, a client that counts in one round trip
         # (leadhub.api.ratelimit.CountingRedisClient).
@@ -249,6 +252,7 @@ if REDIS_URL:
                 "SOCKET_TIMEOUT": 1,
                 "SERIALIZER": "django_redis.serializers.json.JSONSerializer",
             },
+            "VERSION": 2,
         },
     }
     RATELIMIT_USE_CACHE = "ratelimit"
@@ -560,10 +564,12 @@ if PUBLIC_BASE_URL:
 _HTTPS = PUBLIC_BASE_URL.startswith("https://")
 SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", _HTTPS)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
-# Served over https (PUBLIC_BASE_URL): plain http is redirected and HSTS sent. Behind a TLS
-# terminator that needs TRUST_X_FORWARDED_PROTO, or every request would look like http (compose
-# sets both). The probes are exempt: health checks on the host ask over http.
-SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", _HTTPS)
+# Served over https (PUBLIC_BASE_URL) behind a TLS terminator whose X-Forwarded-Proto is trusted
+# (compose sets both): plain http is redirected and HSTS sent. Without that trust every request
+# would look like http and be redirected for ever (a tunnel in front of `make run`), so the
+# redirect is then off unless asked for. The probes are exempt: health checks on the host ask
+# over http.
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", _HTTPS and SECURE_PROXY_SSL_HEADER is not None)
 SECURE_REDIRECT_EXEMPT = [r"^livez$", r"^healthz$"]
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31_536_000 if _HTTPS else 0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", _HTTPS)

@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 from django.db import connection
 
+from tests.messaging.conftest import twilio_api  # noqa: F401 (a fixture: the Twilio double)
+
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
@@ -62,11 +64,12 @@ def shot(browser, name: str) -> None:
 
 
 @pytest.fixture
-def task_worker(transactional_db, settings):
+def task_worker(transactional_db, settings, twilio_api):  # noqa: F811 (the imported fixture)
     """Celery tasks of the live server run for real. On PostgreSQL a worker process consumes
     the broker against the test database, so progress is seen as it happens; the in-memory
     SQLite test database cannot be shared with another process, so there tasks run eagerly in
-    the server's thread (still through Celery's own call path)."""
+    the server's thread (still through Celery's own call path). Provider calls of either go
+    to the Twilio double, never out of this machine."""
     from leadhub.celery import app
 
     if connection.vendor != "postgresql":
@@ -80,6 +83,8 @@ def task_worker(transactional_db, settings):
         "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
         "WEBHOOK_ALLOW_HTTP": "true",
         "WEBHOOK_ALLOWED_NETWORKS": "127.0.0.0/8,::1/128",
+        "TWILIO_API_BASE_URL": twilio_api.url,
+        "ANTHROPIC_API_KEY": "",
     }
     command = [sys.executable, "-m", "celery", "-A", "leadhub", "worker", "-P", "solo", "--loglevel", "WARNING"]
     worker = subprocess.Popen(

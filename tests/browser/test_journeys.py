@@ -1,6 +1,9 @@
 """What a person does in the dashboard, in a real headless Chromium at desktop size and at 375
-px: log in, find a lead, note it without a reload, replay a failed delivery, import a CSV and
-watch the bar reach 100 %, create a key and see its secret once, move by keyboard."""
+px: log in, find a lead, note it without a reload, take over a conversation and write in it
+(to the Twilio double), replay a failed delivery, import a CSV and watch the bar reach 100 %,
+create a key and see its secret once, move by keyboard."""
+
+import uuid
 
 import pytest
 from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
@@ -13,8 +16,15 @@ from selenium.webdriver.support.ui import WebDriverWait
 from accounts.models import AgencyMembership, ApiKey, Role
 from accounts.services import membership_set, workspace_create
 from crm.models import Note
+from crm.normalize import parse_phone
+from messaging.brains.services import brain_create
+from messaging.inbound.services import inbound_receive
+from messaging.lines.services import Credentials, line_connect
+from messaging.models import Conversation, Message
+from messaging.tasks import message_handoff
 from tests.crm.support import contact_make
 from tests.dashboard.conftest import failed_delivery
+from tests.messaging.conftest import ACCOUNT_SID, AUTH_TOKEN, LINE_NUMBER
 from webhooks.models import Delivery
 from webhooks.services import endpoint_create
 
@@ -98,6 +108,57 @@ def test_move_through_leads_by_keyboard(browser, owner):
     assert browser.switch_to.active_element.text == "First Lead"  # newest first: Second, then First
     browser.switch_to.active_element.send_keys(Keys.ENTER)
     wait(browser, ec.url_contains(f"/leads/{first.pk}/"))
+
+
+def test_take_over_a_conversation_and_write_in_it(browser, owner, twilio_api, settings):
+    _user, workspace = owner
+    settings.ANTHROPIC_API_KEY = ""  # the offline responder answers the lead
+    brain_create(workspace=workspace, name="Front desk", is_default=True)
+    line = line_connect(
+        workspace=workspace,
+        name="Main",
+        phone=parse_phone(LINE_NUMBER, default_region="US"),
+        credentials=Credentials(provider="twilio", account_sid=ACCOUNT_SID, auth_token=AUTH_TOKEN),
+    )
+    contact_make(workspace, phone="+18187405020", name="Ada Lovelace")
+    params = {"From": "whatsapp:+18187405020", "To": "whatsapp:" + LINE_NUMBER, "Body": "Do you do whitening?"}
+    inbound_receive(line=line, params={**params, "MessageSid": "SM" + uuid.uuid4().hex})
+    conversation = Conversation.objects.get(workspace=workspace)
+
+    login(browser)
+    browser.find_element(By.LINK_TEXT, "Conversations").click()
+    wait(browser, ec.presence_of_element_located((By.ID, "conversation-list")))
+    assert "Ada Lovelace" in browser.find_element(By.ID, "conversation-list").text
+    assert fits_the_screen(browser)
+    shot(browser, "conversations")
+    browser.find_element(By.LINK_TEXT, "Ada Lovelace").click()
+    wait(browser, ec.element_to_be_clickable((By.ID, "take-over"))).click()
+    wait(browser, ec.presence_of_element_located((By.ID, "held-by")))
+    conversation.refresh_from_db()
+    assert conversation.taken_over_at is not None
+
+    browser.execute_script("window.__noReload = 'still here'")
+    browser.find_element(By.ID, "id_content").send_keys("Hi Ada, yes: $299 a session. Tuesday at 10?")
+    browser.find_element(By.ID, "send").click()
+    wait(browser, lambda b: "Tuesday at 10?" in b.find_element(By.ID, "transcript-messages").text)
+    assert browser.execute_script("return window.__noReload") == "still here"
+    assert browser.find_element(By.ID, "id_content").get_attribute("value") == ""
+    sent = Message.objects.get(conversation=conversation, source="agent")
+    # The worker's task (on PostgreSQL the worker process may have run it already: it is idempotent).
+    message_handoff.apply(args=[sent.pk])
+    wait(browser, lambda b: len(twilio_api.messages) == 1)
+    assert twilio_api.messages[0]["Body"] == "Hi Ada, yes: $299 a session. Tuesday at 10?"
+    assert twilio_api.messages[0]["To"] == "whatsapp:+18187405020"
+    # The open transcript refreshes itself: the message's status arrives without a reload.
+    wait(browser, lambda b: "sent" in b.find_elements(By.CSS_SELECTOR, "#transcript-messages [data-status]")[-1].text)
+    assert fits_the_screen(browser)
+    shot(browser, "conversation-taken-over")
+
+    browser.find_element(By.ID, "hand-back").click()
+    wait(browser, ec.presence_of_element_located((By.ID, "take-over")))
+    conversation.refresh_from_db()
+    assert conversation.taken_over_at is None
+    shot(browser, "conversation-handed-back")
 
 
 def test_replay_a_failed_delivery(browser, owner, receiver):

@@ -1,7 +1,10 @@
 """The dashboard's people (owner, agent, outsider of tests/conftest.py, plus agency staff),
-logged-in browsers for them, and leads and webhook deliveries made through the services."""
+logged-in browsers for them, and leads, webhook deliveries and conversations made through the
+services (the Twilio double, a verified line and a brain with knowledge come from
+tests/messaging/conftest.py)."""
 
 import datetime
+import uuid
 
 import pytest
 from django.db import transaction
@@ -14,7 +17,9 @@ from booking.services import Invitee, booking_create
 from crm.catalog.services import line_create
 from crm.normalize import parse_phone
 from messaging.campaigns.services import RecipientIn, campaign_create
+from messaging.inbound.services import inbound_receive
 from tests.crm.support import contact_make
+from tests.messaging.conftest import LINE_NUMBER, brain_a, line_a, twilio_api  # noqa: F401 (fixtures)
 from tests.webhooks.conftest import Receiver
 from webhooks import engine as webhook_engine
 from webhooks import services as webhook_services
@@ -131,3 +136,20 @@ def booking_a(workspace_a):
     )
     booking.refresh_from_db()
     return booking
+
+
+def inbound(line, phone: str, body: str, *, channel: str = "whatsapp"):
+    """A message from `phone` to the line, received as the provider's webhook is (the offline
+    responder answers it: no model key in tests)."""
+    prefix = "whatsapp:" if channel == "whatsapp" else ""
+    params = {"From": prefix + phone, "To": prefix + LINE_NUMBER, "Body": body, "MessageSid": "SM" + uuid.uuid4().hex}
+    return inbound_receive(line=line, params=params).message
+
+
+@pytest.fixture
+def conversation_a(line_a, lead_a, settings):  # noqa: F811 (line_a is the imported fixture)
+    """Ada's WhatsApp conversation with workspace A's line: her question and the brain's answer."""
+    settings.ANTHROPIC_API_KEY = ""
+    message = inbound(line_a, lead_a.phone_number, "Hi, how much is teeth whitening?")
+    message.conversation.refresh_from_db()
+    return message.conversation

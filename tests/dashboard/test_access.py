@@ -13,6 +13,7 @@ from crm.models import Note
 from dashboard import urls as dashboard_urls
 from dashboard.imports import contact_import_create
 from messaging.campaigns.models import Campaign
+from messaging.models import Conversation, KnowledgeDocument, Message
 from webhooks.models import Delivery
 
 from .conftest import failed_delivery, logged_in
@@ -23,7 +24,7 @@ CSV = b"name,phone\nAda,+18187405020\n"
 
 
 @pytest.fixture
-def objects(workspace_a, owner_a, lead_a, endpoint_a, receiver, campaign_a, booking_a):
+def objects(workspace_a, owner_a, lead_a, endpoint_a, receiver, campaign_a, booking_a, conversation_a, brain_a):
     delivery = failed_delivery(workspace_a, endpoint_a, receiver)
     key = api_key_create(workspace=workspace_a, name="zapier", scopes=["contacts:read"]).api_key
     contact_import = contact_import_create(workspace=workspace_a, user=owner_a, filename="a.csv", raw=CSV)
@@ -35,6 +36,9 @@ def objects(workspace_a, owner_a, lead_a, endpoint_a, receiver, campaign_a, book
         "import": contact_import,
         "campaign": campaign_a,
         "booking": booking_a,
+        "conversation": conversation_a,
+        "brain": brain_a,
+        "document": KnowledgeDocument.objects.filter(brain=brain_a).first(),
     }
 
 
@@ -42,6 +46,8 @@ def routes(o):
     """(name, method, path under /w/<id>/, admin only, POST data)."""
     lead, endpoint, delivery, key, imp = o["lead"], o["endpoint"], o["delivery"], o["key"], o["import"]
     campaign, booking = o["campaign"], o["booking"]
+    conversation, brain, document = o["conversation"], o["brain"], o["document"]
+    knowledge = {"brain": brain.pk, "title": "Parking", "content": "Free parking behind the building."}
     return [
         ("workspace", "GET", "", False, None),
         ("leads", "GET", "leads/", False, None),
@@ -55,6 +61,18 @@ def routes(o):
         ("lead-tags", "POST", f"leads/{lead.pk}/tags", False, {}),
         ("lead-update", "POST", f"leads/{lead.pk}/update", False, {"status": "won", "owner": ""}),
         ("contact-bookings", "GET", f"leads/{lead.pk}/bookings", False, None),
+        ("contact-conversations", "GET", f"leads/{lead.pk}/conversation", False, None),
+        ("lead-send", "POST", f"leads/{lead.pk}/messages", False, {"content": "Hello", "channel": "whatsapp"}),
+        ("conversations", "GET", "conversations/", False, None),
+        ("conversation", "GET", f"conversations/{conversation.pk}/", False, None),
+        ("conversation-send", "POST", f"conversations/{conversation.pk}/messages", False, {"content": "Hi"}),
+        ("conversation-takeover", "POST", f"conversations/{conversation.pk}/takeover", False, {}),
+        ("conversation-handback", "POST", f"conversations/{conversation.pk}/handback", False, {}),
+        ("knowledge", "GET", "knowledge/", False, None),
+        ("knowledge-create", "POST", "knowledge/new", True, knowledge),
+        ("knowledge-document", "GET", f"knowledge/{document.pk}/", False, None),
+        ("knowledge-update", "POST", f"knowledge/{document.pk}/edit", True, knowledge),
+        ("knowledge-delete", "POST", f"knowledge/{document.pk}/delete", True, {}),
         ("bookings", "GET", "bookings/", False, None),
         ("booking-cancel", "POST", f"bookings/{booking.pk}/cancel", False, {}),
         ("stats", "GET", "stats/", False, None),
@@ -88,6 +106,9 @@ def state(workspace):
         list(workspace.contacts.values_list("status", flat=True)),
         list(Campaign.objects.filter(workspace=workspace).values_list("status", flat=True)),
         list(Booking.objects.filter(workspace=workspace).values_list("status", flat=True)),
+        Message.objects.filter(workspace=workspace).count(),
+        list(Conversation.objects.filter(workspace=workspace).values_list("taken_over_at", flat=True)),
+        sorted(KnowledgeDocument.objects.filter(workspace=workspace).values_list("title", "content")),
     )
 
 

@@ -47,4 +47,13 @@
     });
   });
   document.addEventListener("htmx:afterSettle", drawCharts);
+  // A form marked data-swap-errors shows the server's refusal (a 400 with the form again, the
+  // field named) in place; htmx leaves 4xx answers unswapped otherwise.
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var form = event.detail.elt;
+    if (event.detail.xhr.status === 400 && form && form.closest && form.closest("[data-swap-errors]")) {
+      event.detail.shouldSwap = true;
+      event.detail.isError = false;
+    }
+  });
 })();
