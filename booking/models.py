@@ -155,3 +155,21 @@ class CalendlyConnection(models.Model):
 
     def __str__(self) -> str:
         return f"Calendly of {self.workspace}"
+
+
+class SlotOffer(models.Model):
+    """The free slots a brain offered in a WhatsApp or SMS conversation (booking/conversation.py),
+    numbered in this order: the lead's next messages may pick one by its number or its time.
+    One per conversation; a new offer replaces it, and a booking made from it ends it."""
+
+    conversation = models.OneToOneField(
+        "messaging.Conversation", on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    workspace = models.ForeignKey("accounts.Workspace", on_delete=models.CASCADE, related_name="+")
+    starts = models.JSONField(default=list, help_text="The offered slots' starts, UTC ISO 8601, as numbered")
+    time_zone = models.CharField(max_length=64, help_text="The zone the times were written in")
+    expires_at = models.DateTimeField()
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    def __str__(self) -> str:
+        return f"{len(self.starts)} slots offered in {self.conversation_id}"

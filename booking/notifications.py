@@ -56,7 +56,8 @@ def ics(booking: Booking, *, method: str, organizer: str, now: dt.datetime | Non
         event.add("description", booking.message)
     event.add("status", "CANCELLED" if method == "CANCEL" else "CONFIRMED")
     event.add("organizer", _address(organizer, booking.workspace.name))
-    event.add("attendee", _address(booking.email, booking.name, attendee=True))
+    if booking.email:  # a lead booked in a conversation may have given no e-mail address
+        event.add("attendee", _address(booking.email, booking.name, attendee=True))
     calendar.add_component(event)
     return calendar.to_ical()
 
@@ -92,7 +93,8 @@ def messages(booking: Booking) -> list[EmailMultiAlternatives]:
         subject = f"Invitation: meeting with {workspace}, {booking.start:%d %b %Y %H:%M} UTC"
         body = f"{booking.name} and {workspace} meet on {_when(booking)}.\n\n{booking.message}\n"
     out = []
-    for recipient in [booking.email, *[owner for owner in owners if owner != booking.email]]:
+    invitee = [booking.email] if booking.email else []
+    for recipient in [*invitee, *[owner for owner in owners if owner != booking.email]]:
         email = EmailMultiAlternatives(subject, body, sender, [recipient])
         email.attach_alternative(calendar.decode(), f"text/calendar; method={method}")
         email.attach("invite.ics", calendar, "application/ics")

@@ -10,6 +10,7 @@ from django.db import IntegrityError, transaction
 
 from accounts.models import Workspace
 from crm.contacts.services import contact_mark_booked, contact_upsert
+from crm.models import Contact
 from crm.normalize import Phone
 from webhooks.services import event_emit
 
@@ -110,9 +111,12 @@ def booking_create(
     brain_slug: str = "",
     source: str = Booking.Source.WIDGET,
     bot_id: str | None = None,
+    contact: Contact | None = None,
 ) -> Booking:
     """Book `start` (a free slot of the rules; `end` defaults to start + slot length), or,
-    without `start`, save a request for the owner to arrange.
+    without `start`, save a request for the owner to arrange. The booking is the contact's
+    that `invitee` is (found or created through contact_upsert), or `contact`'s when the
+    caller knows it already (a conversation's lead, who may have no e-mail address).
 
     No two confirmed bookings of a workspace overlap, buffers included, whatever their lengths:
     the check below answers the common case early, and the database decides the race (the
@@ -148,7 +152,8 @@ def booking_create(
                 blocked_from=start,
                 blocked_until=end + buffer,
             )
-        contact = invitee_contact(workspace=workspace, invitee=invitee, bot_id=bot_id)
+        if contact is None:
+            contact = invitee_contact(workspace=workspace, invitee=invitee, bot_id=bot_id)
         booking.workspace = workspace
         booking.contact = contact
         booking.source = source

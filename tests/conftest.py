@@ -111,6 +111,15 @@ def api_b(workspace_b, make_key, client_for):
 
 
 @pytest.fixture
+def fast_api_a(api_a, workspace_a):
+    """api_a with a rate limit it never reaches, answering 500s instead of raising (fuzzing)."""
+    workspace_a.api_rate_per_minute_override = 1_000_000
+    workspace_a.save(update_fields=["api_rate_per_minute_override"])
+    api_a.raise_request_exception = False
+    return api_a
+
+
+@pytest.fixture
 def oauth_app_a(workspace_a):
     return oauth_application_create(workspace=workspace_a, name="Partner CRM", scopes=ALL_SCOPES)
 

@@ -1,16 +1,18 @@
 """/api/zapier-webhook (SPEC §5.3): the polling triggers and actions of "Webhooks by Zapier".
 
 One URL, the call chosen by `?action=`: `GET leads` and `GET hot-leads` (triggers: arrays, newest
-first, as Zapier's polling expects), `POST create-note` and `POST send-whatsapp` (actions).
-Authenticated like the native API (API key or OAuth token). Sending messages is not built yet:
-send-whatsapp answers 501 NOT_IMPLEMENTED, never a pretended success.
+first, as Zapier's polling expects) and `POST create-note` (an action). Authenticated like the
+native API (API key or OAuth token).
+
+`send-whatsapp` is messaging's: crm may not import messaging (SPEC §2), so messaging subclasses
+this view, adds its action to `post_actions`, and the URL routes to that subclass
+(messaging/outbound/api.py). An action this class does not list is a 400 naming `action`.
 """
 
 from rest_framework import status
 from rest_framework.exceptions import MethodNotAllowed, PermissionDenied, ValidationError
 from rest_framework.response import Response
 
-from leadhub.api.errors import NotImplementedYet
 from leadhub.api.views import ApiView
 
 from ..contacts import selectors, services
@@ -22,15 +24,15 @@ GET_ACTIONS = schema.GET_ACTIONS
 POST_ACTIONS = schema.POST_ACTIONS
 
 
-def _action(request, allowed) -> str:
+def _action(request, allowed, known) -> str:
     action = request.query_params.get("action")
     if action is None and request.method == "POST" and hasattr(request.data, "get"):
         action = request.data.get("action")
     if action is not None and not isinstance(action, str):  # a list or an object in a JSON body
-        raise ValidationError({"action": ["Give the action as a string: " + ", ".join(allowed) + "."]})
+        raise ValidationError({"action": ["Give the action as a string: " + ", ".join(known) + "."]})
     if not action:
-        raise ValidationError({"action": ["Give ?action=: " + ", ".join([*GET_ACTIONS, *POST_ACTIONS]) + "."]})
-    if action in GET_ACTIONS or action in POST_ACTIONS:
+        raise ValidationError({"action": ["Give ?action=: " + ", ".join(known) + "."]})
+    if action in known:
         if action not in allowed:
             raise MethodNotAllowed(request.method, detail=f"The action {action} takes a different method.")
         return action
@@ -38,22 +40,30 @@ def _action(request, allowed) -> str:
 
 
 class ZapierView(ApiView):
-    required_scopes = {"GET": ["contacts:read"]}  # POST: per action, below
+    required_scopes = {"GET": ["contacts:read"]}  # POST: per action, in post_actions
+    # POST actions and the scopes each needs; a subclass in an app above crm adds its own.
+    post_actions: dict[str, list[str]] = POST_ACTIONS
 
     @schema.poll
     def get(self, request):
-        action = _action(request, GET_ACTIONS)
+        action = _action(request, GET_ACTIONS, [*GET_ACTIONS, *self.post_actions])
         leads = selectors.contacts_recent(workspace=request.workspace, hot=action == "hot-leads")
         return Response(ZapierLeadSerializer(leads, many=True).data)
 
-    @schema.action
-    def post(self, request):
-        action = _action(request, POST_ACTIONS)
-        missing = [scope for scope in POST_ACTIONS[action] if scope not in request.auth.scopes]
+    def post_action(self, request) -> str:
+        """The POST's action, once the credential is known to hold the scopes it needs."""
+        action = _action(request, self.post_actions, [*GET_ACTIONS, *self.post_actions])
+        missing = [scope for scope in self.post_actions[action] if scope not in request.auth.scopes]
         if missing:
             raise PermissionDenied(f"This credential lacks the scope {', '.join(missing)}.")
-        if action == "send-whatsapp":
-            raise NotImplementedYet("Sending WhatsApp and SMS messages is not available yet; nothing was sent.")
+        return action
+
+    @schema.action
+    def post(self, request):
+        self.post_action(request)  # create-note is crm's only action
+        return self.create_note(request)
+
+    def create_note(self, request):
         serializer = CreateNoteSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data

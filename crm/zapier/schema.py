@@ -6,7 +6,8 @@ from ..contacts.serializers import NoteSerializer
 from .serializers import ZapierActionSerializer, ZapierLeadSerializer
 
 GET_ACTIONS = ("leads", "hot-leads")
-POST_ACTIONS = {"create-note": ["contacts:write"], "send-whatsapp": ["messages:send"]}
+# crm's own POST actions and their scopes; messaging adds send-whatsapp (messaging/outbound/api.py).
+POST_ACTIONS = {"create-note": ["contacts:write"]}
 
 _LEAD_EXAMPLE = {
     "id": "5f0c6f8e-3f1b-4a53-9d0e-2f4c1c7a9b10",
@@ -36,52 +37,41 @@ poll = extend_schema(
 )
 
 
+CREATE_NOTE_EXAMPLE = OpenApiExample(
+    "create-note",
+    value={"session_id": "s_8f2a", "note": "Asked for a callback via Zapier."},
+    request_only=True,
+)
+NOTE_CREATED_EXAMPLE = OpenApiExample(
+    "Note created",
+    value={
+        "id": "0b7f0a52-8d7c-4c55-b0a4-0b4d2f6b1f00",
+        "contact_id": "5f0c6f8e-3f1b-4a53-9d0e-2f4c1c7a9b10",
+        "body": "Asked for a callback via Zapier.",
+        "author_id": None,
+        "created_at": "2026-11-21T08:30:00Z",
+    },
+    response_only=True,
+    status_codes=["201"],
+)
+
+
 action = extend_schema(
     operation_id="zapier_action",
-    summary="Zapier action: add a note, or send a WhatsApp message",
+    summary="Zapier action: add a note",
     description=(
         "`action=create-note` (scope `contacts:write`): `{contact_id or session_id, note}` adds a note to the "
-        "lead and answers 201 with it; an unknown lead is 404. `action=send-whatsapp` (scope `messages:send`): "
-        "`{to, message, from_number?}`; sending is not available yet, so it answers **501 NOT_IMPLEMENTED** "
-        "and sends nothing. Another action answers 400 naming `action`."
+        "lead and answers 201 with it; an unknown lead is 404. Another action answers 400 naming `action`."
     ),
     parameters=[OpenApiParameter("action", str, enum=list(POST_ACTIONS), required=True)],
     request=ZapierActionSerializer,
     responses={
         201: NoteSerializer,
         404: OpenApiResponse(description="No such lead in this workspace."),
-        501: OpenApiResponse(description="send-whatsapp: messaging is not available yet."),
     },
     examples=[
-        OpenApiExample(
-            "create-note",
-            value={"session_id": "s_8f2a", "note": "Asked for a callback via Zapier."},
-            request_only=True,
-        ),
-        OpenApiExample(
-            "Note created",
-            value={
-                "id": "0b7f0a52-8d7c-4c55-b0a4-0b4d2f6b1f00",
-                "contact_id": "5f0c6f8e-3f1b-4a53-9d0e-2f4c1c7a9b10",
-                "body": "Asked for a callback via Zapier.",
-                "author_id": None,
-                "created_at": "2026-11-21T08:30:00Z",
-            },
-            response_only=True,
-            status_codes=["201"],
-        ),
-        OpenApiExample(
-            "send-whatsapp",
-            value={
-                "error": {
-                    "code": "NOT_IMPLEMENTED",
-                    "message": "Sending WhatsApp and SMS messages is not available yet; nothing was sent.",
-                    "details": {},
-                }
-            },
-            response_only=True,
-            status_codes=["501"],
-        ),
+        CREATE_NOTE_EXAMPLE,
+        NOTE_CREATED_EXAMPLE,
     ],
     tags=["zapier"],
 )

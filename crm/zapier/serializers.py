@@ -26,19 +26,9 @@ class CreateNoteSerializer(serializers.Serializer):
         return attrs
 
 
-class SendWhatsappSerializer(serializers.Serializer):
-    to = serializers.CharField(max_length=40, help_text="E.164")
-    message = serializers.CharField(max_length=1600)
-    from_number = serializers.CharField(required=False, max_length=40)
-
-
 class ZapierActionSerializer(serializers.Serializer):
-    """The body of either action: create-note uses contact_id/session_id and note;
-    send-whatsapp uses to, message and from_number."""
+    """The body of crm's action, create-note (messaging's subclass adds send-whatsapp's fields)."""
 
     contact_id = serializers.UUIDField(required=False)
     session_id = serializers.CharField(required=False)
     note = serializers.CharField(required=False)
-    to = serializers.CharField(required=False)
-    message = serializers.CharField(required=False)
-    from_number = serializers.CharField(required=False)

@@ -35,14 +35,6 @@ class Conflict(exceptions.APIException):
         self.details = details or {}  # e.g. {"id": ...} of the object that already exists
 
 
-class NotImplementedYet(exceptions.APIException):
-    """A documented call whose feature is not available yet: said plainly, never a fake success."""
-
-    status_code = status.HTTP_501_NOT_IMPLEMENTED
-    default_detail = "This is not available yet."
-    default_code = "NOT_IMPLEMENTED"
-
-
 class IdempotencyKeyReused(exceptions.APIException):
     status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
     default_detail = "This Idempotency-Key was used with a different request."

@@ -1,5 +1,6 @@
 """Reads for brains and knowledge: one access gate each (a foreign or missing id is a 404)."""
 
+import re
 import uuid
 
 from django.db.models import QuerySet
@@ -9,11 +10,19 @@ from accounts.models import Workspace
 
 from ..models import Brain, KnowledgeDocument
 
+_SLUG = re.compile(r"[-a-zA-Z0-9_]{1,80}")
+
+
+def _slug_possible(slug: str) -> bool:
+    """Could a brain have this slug? Slugs are validated on the way in, so what is not one
+    (NUL included, which PostgreSQL cannot even compare) names no brain."""
+    return bool(_SLUG.fullmatch(slug))
+
 
 def brains_list(*, workspace: Workspace, slug: str | None = None) -> QuerySet[Brain]:
     brains = Brain.objects.filter(workspace=workspace)
     if slug is not None:
-        brains = brains.filter(slug=slug)
+        brains = brains.filter(slug=slug) if _slug_possible(slug) else brains.none()
     return brains.order_by("-created_at", "-id")
 
 
@@ -31,7 +40,7 @@ def brain_get(*, workspace: Workspace, brain_id) -> Brain:
 def brain_by_slug(*, workspace: Workspace, slug: str | None) -> Brain | None:
     """The brain of this slug, or the workspace's default brain when no slug is given."""
     if slug:
-        return Brain.objects.filter(workspace=workspace, slug=slug).first()
+        return Brain.objects.filter(workspace=workspace, slug=slug).first() if _slug_possible(slug) else None
     return Brain.objects.filter(workspace=workspace, is_default=True).first()
 
 

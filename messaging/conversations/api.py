@@ -4,7 +4,6 @@ messages, a person's message (takes the conversation over) and handback."""
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import serializers, status
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from leadhub.api.views import ApiViewSet
@@ -67,6 +66,10 @@ class ConversationDetailSerializer(ConversationSerializer):
 
 class AgentMessageSerializer(StrictSerializer):
     content = TextField(max_length=MAX_BODY)
+
+
+class HandbackSerializer(StrictSerializer):
+    """Handback takes no body: any field is unknown."""
 
 
 class FilterSerializer(serializers.Serializer):
@@ -168,7 +171,6 @@ class ConversationViewSet(ApiViewSet):
     @action(detail=True, methods=["post"], url_path="handback")
     def handback(self, request, id=None):
         check_query(request, ())
-        if request.data:
-            raise ValidationError({key: ["Unknown field."] for key in request.data})
+        HandbackSerializer(data=request.data or {}).is_valid(raise_exception=True)
         conversation = selectors.conversation_get(workspace=request.workspace, conversation_id=id)
         return Response(ConversationSerializer(services.conversation_handback(conversation=conversation)).data)

@@ -28,7 +28,7 @@ from crm.models import Line
 from crm.normalize import InvalidValue, parse_phone
 from webhooks.services import event_emit
 
-from .. import ai, consent, twilio
+from .. import ai, consent, skills, twilio
 from ..brains.retrieval import documents_for
 from ..brains.selectors import brain_by_slug
 from ..campaigns.services import recipient_reply_record
@@ -168,6 +168,29 @@ def _history(conversation: Conversation, before: Message) -> list[ai.Turn]:
     return [ai.Turn(role, content) for role, content in reversed(recent)]
 
 
+def _brain_reply(turn: skills.Turn) -> tuple[str, str, float]:
+    """The brain's reply (the model's, or the offline responder's) with the intent detected in
+    the same call, followed by the skills (book_meeting: the offer of free slots)."""
+    brain, message = turn.brain, turn.message
+    documents = documents_for(brain=brain, text=message.content) if brain else []
+    try:
+        result = ai.reply(
+            message=message.content,
+            history=_history(turn.conversation, message),
+            documents=[ai.Document(d.title, d.content) for d in documents],
+            system_prompt=brain.system_prompt if brain else "",
+            model=brain.model if brain else "",
+            business=turn.workspace.name,
+            booking_url=brain.booking_url if brain else "",
+        )
+    except Exception:  # never lose the inbound message over a reply
+        logger.exception("The reply to message %s failed", message.pk)
+        result = ai.Reply(text=ai.HOLDING_REPLY, source="holding", error="unexpected")
+    if result.intent == "opt_out":
+        return result.text, result.intent, result.confidence
+    return skills.skills_follow(turn, result), result.intent, result.confidence
+
+
 def _answer(
     *, conversation: Conversation, message: Message, brain: Brain | None, keyword: tuple[str, str] | None, line: Line
 ) -> InboundResult:
@@ -194,24 +217,18 @@ def _answer(
         # that gets no reply).
         intent, confidence = ai.classify_intent(message.content)
     else:
-        documents = documents_for(brain=brain, text=message.content) if brain else []
-        try:
-            result = ai.reply(
-                message=message.content,
-                history=_history(conversation, message),
-                documents=[ai.Document(d.title, d.content) for d in documents],
-                system_prompt=brain.system_prompt if brain else "",
-                model=brain.model if brain else "",
-                business=workspace.name,
-                booking_url=brain.booking_url if brain else "",
-            )
-        except Exception:  # never lose the inbound message over a reply
-            logger.exception("The reply to message %s failed", message.pk)
-            result = ai.Reply(text=ai.HOLDING_REPLY, source="holding", error="unexpected")
-        text, intent, confidence = result.text, result.intent, result.confidence
-        if intent == "opt_out":
-            # The lead asked to stop in their own words: opted out, and told so.
-            text, source = consent.OPTED_OUT_REPLY, Message.Source.CONSENT
+        turn = skills.Turn(
+            workspace=workspace, conversation=conversation, contact=contact, message=message, brain=brain
+        )
+        # A skill may answer the message itself (the lead picking an offered slot): no model call.
+        own = skills.skills_answer(turn)
+        if own is not None:
+            text, intent, confidence = own.text, own.intent, own.confidence
+        else:
+            text, intent, confidence = _brain_reply(turn)
+            if intent == "opt_out":
+                # The lead asked to stop in their own words: opted out, and told so.
+                text, source = consent.OPTED_OUT_REPLY, Message.Source.CONSENT
     with transaction.atomic():
         reply = None
         if text:

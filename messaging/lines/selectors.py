@@ -1,5 +1,7 @@
 """Reads for lines: the access gate, the default line, and inbound routing by number."""
 
+import re
+
 from django.db.models import QuerySet
 from rest_framework.exceptions import NotFound
 
@@ -8,6 +10,8 @@ from crm.models import Line
 
 from .. import twilio
 from ..models import LineProvider
+
+_E164 = re.compile(r"\+[1-9]\d{1,14}")
 
 
 def lines_list(*, workspace: Workspace) -> QuerySet[Line]:
@@ -48,7 +52,10 @@ def line_default(*, workspace: Workspace) -> Line | None:
 
 def line_for_inbound(*, phone_number: str) -> Line | None:
     """The verified line that receives messages for `phone_number` (the webhook's `To`), with
-    its workspace, provider and brain. An unverified number routes nowhere."""
+    its workspace, provider and brain. An unverified number routes nowhere, nor does what is
+    not a number at all (PostgreSQL cannot even compare a string holding NUL)."""
+    if not _E164.fullmatch(phone_number or ""):
+        return None
     return (
         Line.objects.filter(phone_number=phone_number, provider__verified_at__isnull=False)
         .select_related("workspace", "provider", "provider__brain")

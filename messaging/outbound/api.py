@@ -1,10 +1,10 @@
 """`POST /api/zapier-webhook?action=send-whatsapp` (SPEC §5.3, §7): send a WhatsApp or SMS
 message, 202 `{id, status: "queued", conversation_id}`. The other Zapier calls are crm's; this
-view adds the sending action to them (crm may not import messaging)."""
+view adds the sending action to them (crm may not import messaging, so the URL routes here)."""
 
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
-from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from crm.contacts.serializers import NoteSerializer
@@ -64,6 +64,9 @@ class ZapierActionInSerializer(ZapierActionSerializer):
     """Both actions' bodies, send-whatsapp's whole (the documented request: strict input
     refuses what it does not name)."""
 
+    to = serializers.CharField(required=False)
+    message = serializers.CharField(required=False)
+    from_number = serializers.CharField(required=False)
     channel = serializers.ChoiceField(choices=SEND_CHANNELS, required=False)
     content_sid = serializers.CharField(required=False)
     content_variables = serializers.DictField(required=False)
@@ -75,7 +78,12 @@ _ANSWER = inline_serializer(
 )
 
 
+POST_ACTIONS = {**zapier.POST_ACTIONS, SEND_ACTION: ["messages:send"]}
+
+
 class ZapierView(zapier.ZapierView):
+    post_actions = POST_ACTIONS
+
     @extend_schema(
         operation_id="zapier_action",
         summary="Zapier action: add a note, or send a WhatsApp or SMS message",
@@ -90,7 +98,7 @@ class ZapierView(zapier.ZapierView):
             "contact who has not written in 24 hours is a 400 on `message` (send an approved template: "
             "`content_sid` and `content_variables`)."
         ),
-        parameters=[OpenApiParameter("action", str, enum=list(zapier_schema.POST_ACTIONS), required=True)],
+        parameters=[OpenApiParameter("action", str, enum=list(POST_ACTIONS), required=True)],
         request=ZapierActionInSerializer,
         responses={
             201: NoteSerializer,
@@ -98,6 +106,8 @@ class ZapierView(zapier.ZapierView):
             404: OpenApiResponse(description="No such lead in this workspace."),
         },
         examples=[
+            zapier_schema.CREATE_NOTE_EXAMPLE,
+            zapier_schema.NOTE_CREATED_EXAMPLE,
             OpenApiExample(
                 "send-whatsapp",
                 value={"to": "+18187405020", "message": "Your viewing is confirmed for 3pm."},
@@ -117,13 +127,8 @@ class ZapierView(zapier.ZapierView):
         tags=["zapier"],
     )
     def post(self, request):
-        action = request.query_params.get("action")
-        if action is None and hasattr(request.data, "get"):
-            action = request.data.get("action")
-        if action != SEND_ACTION:
-            return super().post(request)
-        if "messages:send" not in request.auth.scopes:
-            raise PermissionDenied("This credential lacks the scope messages:send.")
+        if self.post_action(request) != SEND_ACTION:
+            return self.create_note(request)
         serializer = SendWhatsappSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data

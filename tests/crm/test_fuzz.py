@@ -72,14 +72,6 @@ def _encode(body) -> str:
     return json.dumps(body, allow_nan=True)
 
 
-@pytest.fixture
-def fast_api_a(api_a, workspace_a):
-    workspace_a.api_rate_per_minute_override = 1_000_000
-    workspace_a.save(update_fields=["api_rate_per_minute_override"])
-    api_a.raise_request_exception = False
-    return api_a
-
-
 @FUZZ
 @given(body=contact_bodies)
 def test_create_never_answers_500(fast_api_a, body):

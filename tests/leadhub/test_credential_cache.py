@@ -5,6 +5,7 @@ database and makes one Redis round trip (its rate-limit count)."""
 
 import base64
 import json
+import pickle
 
 import pytest
 import redis
@@ -155,3 +156,12 @@ def test_nothing_in_redis_is_a_pickle(client, client_for, workspace_a, oauth_app
         value = redis_client.get(stored)
         assert not value.startswith(b"\x80"), stored  # pickle's protocol marker
         json.loads(value)  # JSON (a counter is a JSON number too)
+
+
+def test_a_pickle_left_in_redis_by_the_previous_release_is_never_read(client_for, workspace_a):
+    if not hasattr(cache, "delete_pattern"):
+        pytest.skip("needs Redis (runs in the REDIS_URL pass)")
+    new = api_key_create(workspace=workspace_a, name="k", scopes=["contacts:read"])
+    old_key = cache.make_key(account_services._credential_cache_key(new.api_key.key_hash), version=1)
+    cache.client.get_client().set(old_key, pickle.dumps(new.api_key), ex=60)  # as the pickling release stored it
+    assert client_for(new.secret).get(URL).status_code == 200

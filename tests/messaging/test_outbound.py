@@ -2,10 +2,12 @@
 Twilio double records what it received), status callbacks move it forward only, consent is
 checked again at hand-off, 21610 opts out."""
 
+import json
 from datetime import timedelta
 from urllib.parse import urlencode
 
 import pytest
+import yaml
 from django.test import Client
 from django.utils import timezone
 
@@ -258,3 +260,16 @@ def test_create_note_still_works_through_the_same_url(api_a, workspace_a):
         "/api/zapier-webhook?action=create-note", {"contact_id": str(contact.id), "note": "hi"}, format="json"
     )
     assert response.status_code == 201
+
+
+def test_the_zapier_action_is_documented_with_send_whatsapp_and_no_501(client):
+    schema = yaml.safe_load(client.get("/api/schema/").content)
+    operation = schema["paths"]["/api/zapier-webhook"]["post"]
+    action = next(p for p in operation["parameters"] if p["name"] == "action")
+    assert action["schema"]["enum"] == ["create-note", "send-whatsapp"]
+    assert "202" in operation["responses"] and "501" not in operation["responses"]
+    assert "NOT_IMPLEMENTED" not in json.dumps(schema)
+
+
+def test_send_whatsapp_by_get_is_405(api_a):
+    error_of(api_a.get("/api/zapier-webhook", {"action": "send-whatsapp"}), 405, "METHOD_NOT_ALLOWED")
