@@ -70,6 +70,14 @@ def post(base_url: str, path: str, body: dict, api_key: str) -> tuple[int, dict,
     return status, json.loads(payload or b"{}"), elapsed
 
 
+def get(base_url: str, campaign_id: str, api_key: str) -> dict:
+    request = urllib.request.Request(
+        f"{base_url}/api/v1/campaigns/{campaign_id}", headers={"Authorization": f"Bearer {api_key}"}
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.loads(response.read())
+
+
 def recipients(count: int) -> list[dict]:
     # Los Angeles numbers, exchanges 220-299 (valid), 10,000 per exchange.
     return [
@@ -137,16 +145,17 @@ def main(argv: list[str] | None = None) -> int:
                 for process in processes:
                     process.start()
                 deadline = time.monotonic() + args.timeout
-                while len(double.messages) < args.recipients and time.monotonic() < deadline:
+                while time.monotonic() < deadline:
+                    # Every message handed over, then every outcome recorded (the last chunk's).
+                    if len(double.messages) >= args.recipients and get(server.base_url, campaign["id"], key)[
+                        "status"
+                    ] in ("completed", "cancelled"):
+                        break
                     time.sleep(0.2)
             finally:
                 for process in processes:
                     process.stop()
-            request = urllib.request.Request(
-                f"{server.base_url}/api/v1/campaigns/{campaign['id']}", headers={"Authorization": f"Bearer {key}"}
-            )
-            with urllib.request.urlopen(request, timeout=30) as response:
-                final = json.loads(response.read())
+            final = get(server.base_url, campaign["id"], key)
     stamps = [r.at for r in double.requests if r.method == "POST" and r.path.endswith("/Messages.json")]
     sent_to = Counter(message["To"] for message in double.messages)
     duplicates = sum(1 for n in sent_to.values() if n > 1)

@@ -18,7 +18,9 @@ the test double): the SDK is given an HTTP client that rewrites the base of each
 
 from __future__ import annotations
 
+import functools
 import json
+import os
 import threading
 from dataclasses import dataclass
 from typing import Any
@@ -95,8 +97,19 @@ def _shared_session() -> requests.Session:
             adapter = HTTPAdapter(pool_connections=8, pool_maxsize=64)
             session.mount("https://", adapter)
             session.mount("http://", adapter)
+            # What requests would read from the environment on every call (scanning all of it
+            # twice: a good part of a campaign's cost per message) is read once: the CA bundle
+            # here, the proxies per API base (_environment_proxies).
+            session.trust_env = False
+            session.verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
             _session = session
         return _session
+
+
+@functools.lru_cache(maxsize=64)
+def _environment_proxies(base: str) -> dict[str, str]:
+    """HTTPS_PROXY, HTTP_PROXY, ALL_PROXY as they apply to `base` (NO_PROXY honoured)."""
+    return requests.utils.get_environ_proxies(base)
 
 
 class _RebasingHttpClient(TwilioHttpClient):
@@ -106,6 +119,7 @@ class _RebasingHttpClient(TwilioHttpClient):
         super().__init__(pool_connections=False, timeout=settings.TWILIO_TIMEOUT_SECONDS)
         self.session = _shared_session()
         self.base = base.rstrip("/")
+        self.proxy = _environment_proxies(self.base) or None
 
     def request(self, method, url, *args, **kwargs):
         parts = urlsplit(url)
@@ -118,9 +132,23 @@ def _client(account: Account) -> Client:
     return Client(account.account_sid, account.auth_token, http_client=_RebasingHttpClient(account.api_base))
 
 
+_apis = threading.local()
+
+
 def _account_api(account: Account):
-    """The 2010-04-01 API of the line's account: /2010-04-01/Accounts/{sid}/..."""
-    return _client(account).api.v2010.accounts(account.account_sid)
+    """The 2010-04-01 API of the line's account: /2010-04-01/Accounts/{sid}/... Kept per
+    thread (the SDK's client keeps its last request and response), for the settings it was
+    made with (tests change them), so a campaign's thousands of calls build it once."""
+    cache = getattr(_apis, "cache", None)
+    if cache is None:
+        cache = _apis.cache = {}
+    key = (account, account.api_base, settings.TWILIO_TIMEOUT_SECONDS)
+    api = cache.get(key)
+    if api is None:
+        if len(cache) >= 64:
+            cache.clear()
+        api = cache[key] = _client(account).api.v2010.accounts(account.account_sid)
+    return api
 
 
 def _call(fn, *args, **kwargs):

@@ -35,6 +35,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from crm.models import Contact
+from leadhub import bulk
 
 from ..models import Message
 from . import quiet, rendering
@@ -422,8 +423,8 @@ def _send_chunk(*, campaign, rows, template, sender: Sender, pool, mps: float, r
         handed.append((row, outcome))
         done.append(row)
     with transaction.atomic():
-        Recipient.objects.bulk_update(
-            done, ["status", "provider_sid", "body", "reason", "error_code", "error", "message"], batch_size=500
+        bulk.update_rows(
+            Recipient, done, ["status", "provider_sid", "body", "reason", "error_code", "error", "message"]
         )
         sender.record(handed)
 

@@ -14,6 +14,7 @@ Messages are stored `sending`, never `queued`: the outbound sweep re-enqueues qu
 and these must reach the provider through their campaign only, at most once.
 """
 
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,6 +25,7 @@ from django.utils import timezone
 from accounts.models import Workspace
 from crm.contacts.bulk import contacts_count_messages
 from crm.models import Contact, Line
+from leadhub import bulk
 from webhooks.services import event_emit_many
 
 from .. import twilio
@@ -58,13 +60,30 @@ def conversations_open_many(
     found = dict(open_.filter(contact_id__in=contact_ids).values_list("contact_id", "pk"))
     missing = [pk for pk in dict.fromkeys(contact_ids) if pk not in found]
     if missing:
-        Conversation.objects.bulk_create(
-            [
-                Conversation(workspace=workspace, contact_id=pk, channel=channel, line=line, brain_id=brain_id)
-                for pk in missing
-            ],
-            ignore_conflicts=True,  # opened meanwhile by an inbound message: that one is used
-        )
+        # A conflict: opened meanwhile by an inbound message, and that one is used.
+        if bulk.supported():
+            now = timezone.now()
+            bulk.insert_rows(
+                Conversation,
+                [{"id": uuid.uuid4(), "contact_id": pk} for pk in missing],
+                constants={
+                    "workspace_id": workspace.pk,
+                    "channel": channel,
+                    "line_id": line.pk,
+                    "brain_id": brain_id,
+                    "created_at": now,
+                    "updated_at": now,
+                },
+                ignore_conflicts=True,
+            )
+        else:
+            Conversation.objects.bulk_create(
+                [
+                    Conversation(workspace=workspace, contact_id=pk, channel=channel, line=line, brain_id=brain_id)
+                    for pk in missing
+                ],
+                ignore_conflicts=True,
+            )
         found.update(open_.filter(contact_id__in=missing).values_list("contact_id", "pk"))
     return found
 
@@ -103,30 +122,33 @@ def messages_store_many(
             .order_by()
         )
         now = timezone.now()
-        messages = []
+        shared = {
+            "workspace_id": workspace.pk,
+            "role": Message.Role.ASSISTANT,
+            "direction": Message.Direction.OUTBOUND,
+            "status": Message.Status.SENDING,
+            "source": source,
+            "channel": channel,
+            "line_id": line.pk,
+            "attempts": 1,
+            "callback_base": callback_base[:300],
+            "created_at": now,
+            "status_at": now,
+        }
+        rows = []
         for item in outgoing:
             conversation_id = conversations[item.contact_id]
             position = last.get(conversation_id, -1) + 1
             last[conversation_id] = position
-            messages.append(
-                Message(
-                    workspace=workspace,
-                    conversation_id=conversation_id,
-                    position=position,
-                    role=Message.Role.ASSISTANT,
-                    content=item.body,
-                    direction=Message.Direction.OUTBOUND,
-                    status=Message.Status.SENDING,
-                    source=source,
-                    channel=channel,
-                    line=line,
-                    attempts=1,
-                    callback_base=callback_base[:300],
-                    created_at=now,
-                    status_at=now,
-                )
+            rows.append(
+                {"uid": uuid.uuid4(), "conversation_id": conversation_id, "position": position, "content": item.body}
             )
-        Message.objects.bulk_create(messages)
+        if bulk.supported():
+            inserted = bulk.insert_rows(Message, rows, constants=shared, returning=("id", "uid"))
+            ids_by_uid = {uid: pk for pk, uid in inserted}
+            messages = [Message(id=ids_by_uid[row["uid"]], **row, **shared) for row in rows]
+        else:
+            messages = Message.objects.bulk_create([Message(**row, **shared) for row in rows])
         Conversation.objects.filter(pk__in=ids).update(last_message_at=now, updated_at=now)
         contacts_count_messages(contact_ids=[item.contact_id for item in outgoing])
     return messages
@@ -151,8 +173,8 @@ def messages_record_many(*, workspace: Workspace, results: list[Result], bot_id:
             message.status, message.error_code = Message.Status.FAILED, result.error_code
             message.error_message = result.error[:500]
             failed.append(message)
-    Message.objects.bulk_update(
-        sent + failed, ["status", "provider_sid", "sent_at", "status_at", "error_code", "error_message"], batch_size=500
+    bulk.update_rows(
+        Message, sent + failed, ["status", "provider_sid", "sent_at", "status_at", "error_code", "error_message"]
     )
     unsubscribed = [r for r in results if not r.sid and r.error_code == twilio.ERROR_UNSUBSCRIBED]
     if unsubscribed:
