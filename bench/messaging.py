@@ -28,7 +28,6 @@ bench/run.py's database reset, gunicorn and wrk, and bench/webhooks.py's Celery 
 from __future__ import annotations
 
 import argparse
-import base64
 import http.client
 import json
 import os
@@ -334,7 +333,6 @@ def main(argv: list[str] | None = None) -> int:
         twilio.add_number(ACCOUNT_SID, AUTH_TOKEN, LINE_NUMBER)
         env, credentials = prepare(database_url, redis_url)
         env.update(
-            FIELD_ENCRYPTION_KEYS=base64.urlsafe_b64encode(os.urandom(32)).decode(),
             TWILIO_API_BASE_URL=twilio.url,
             PUBLIC_BASE_URL=PUBLIC_BASE_URL,
             ANTHROPIC_API_KEY="",
