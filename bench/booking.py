@@ -12,7 +12,7 @@ the ~168 free slots.
 
 Environment: BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/leadhub_bench_booking;
 dropped and recreated), BENCH_REDIS_URL (default redis://127.0.0.1:6379/14; flushed). Uses
-bench/run.py's database reset, gunicorn and wrk; wrk reports p95 through a `done` hook.
+bench/harness.py's database reset, gunicorn and wrk; wrk reports p95 through a `done` hook.
 """
 
 from __future__ import annotations
@@ -25,8 +25,7 @@ import subprocess
 import sys
 from datetime import UTC, datetime
 
-import run  # bench/run.py, beside this script
-from run import REPO, BenchError, Scenario, Server, prepare, run_wrk
+from harness import REPO, BenchError, Scenario, Server, ensure_wrk, machine_busy, prepare, probe, run_wrk
 
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/leadhub_bench_booking"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/14"
@@ -92,7 +91,7 @@ def seed(env: dict[str, str], workspace_id: str, bookings: int) -> str:
 
 
 def measure(scenario: Scenario, base_url: str, *, duration: float, connections: int) -> dict:
-    run.probe(base_url, scenario)
+    probe(base_url, scenario)
     run_wrk(scenario, base_url, duration=2, connections=connections)  # warm-up
     result = run_wrk(scenario, base_url, duration=duration, connections=connections)
     if result.errors:
@@ -115,10 +114,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--bookings", type=int, default=1000)
     parser.add_argument("--strict", action="store_true", help="exit 1 when the target is missed")
     args = parser.parse_args(argv)
-    run.ensure_wrk()
+    ensure_wrk()
     database_url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_DATABASE_URL)
     redis_url = os.environ.get("BENCH_REDIS_URL", DEFAULT_REDIS_URL)
-    busy = run.machine_busy()
+    busy = machine_busy()
     env, credentials = prepare(database_url, redis_url)
     env["PUBLIC_RATE_PER_MINUTE"] = "100000000"  # counted in Redis, never refused
     seeded = seed(env, credentials["workspace_id"], args.bookings)
