@@ -22,7 +22,7 @@ Redis, Celery prefork), the providers played by the local doubles of tests/messa
 
 Environment: BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/leadhub_bench_messaging;
 dropped and recreated), BENCH_REDIS_URL (default redis://127.0.0.1:6379/13; flushed). Uses
-bench/run.py's database reset, gunicorn and wrk, and bench/webhooks.py's Celery process.
+bench/harness.py's database reset, gunicorn and wrk, and bench/webhooks.py's Celery process.
 """
 
 from __future__ import annotations
@@ -42,8 +42,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import run  # bench/run.py, beside this script
-from run import REPO, BenchError, Scenario, Server, prepare, run_wrk
+import harness  # bench/harness.py, beside this script: the database, gunicorn and wrk
+from harness import REPO, BenchError, Scenario, Server, prepare, run_wrk
 
 from webhooks import Celery  # bench/webhooks.py (bench/ comes first on sys.path: not the app)
 
@@ -106,8 +106,8 @@ class Signed:
         self.count = 0
 
     def prepare(self, per_thread: int) -> None:
-        upcoming = run._wrk_runs + 1  # run_wrk numbers its runs: this is the next one's
-        for thread in range(run.WRK_THREADS):
+        upcoming = harness._wrk_runs + 1  # run_wrk numbers its runs: this is the next one's
+        for thread in range(harness.WRK_THREADS):
             lines = []
             for _ in range(per_thread):
                 n = self.count
@@ -125,12 +125,12 @@ def _counter(raw: str, name: str) -> int:
 
 
 def measure_wrk(scenario: Scenario, base_url: str, *, duration: float, signed: Signed | None, rate_guess: float):
-    run.probe(base_url, scenario)
+    harness.probe(base_url, scenario)
     if signed:
-        signed.prepare(int(rate_guess * 2 / run.WRK_THREADS) + 500)
+        signed.prepare(int(rate_guess * 2 / harness.WRK_THREADS) + 500)
     run_wrk(scenario, base_url, duration=2)  # warm-up
     if signed:
-        signed.prepare(int(rate_guess * duration / run.WRK_THREADS) + 1000)
+        signed.prepare(int(rate_guess * duration / harness.WRK_THREADS) + 1000)
     result = run_wrk(scenario, base_url, duration=duration)
     problems = list(result.errors)
     if signed:
@@ -322,12 +322,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--strict", action="store_true", help="exit 2 when a target is missed")
     args = parser.parse_args(argv)
     only = set(args.only or ["inbound", "model", "send"])
-    run.ensure_wrk()
+    harness.ensure_wrk()
     database_url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_DATABASE_URL)
     redis_url = os.environ.get("BENCH_REDIS_URL", DEFAULT_REDIS_URL)
-    busy = run.machine_busy()
+    busy = harness.machine_busy()
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    report: dict = {"when": stamp, "machine_busy_before": busy, "cpus": os.cpu_count(), "git": run.git_revision()}
+    report: dict = {"when": stamp, "machine_busy_before": busy, "cpus": os.cpu_count(), "git": harness.git_revision()}
     problems: list[str] = []
     with TwilioDouble() as twilio, AnthropicDouble() as model, tempfile.TemporaryDirectory(prefix="lh-msg-") as tmp:
         twilio.add_number(ACCOUNT_SID, AUTH_TOKEN, LINE_NUMBER)
