@@ -70,7 +70,10 @@ def _brain(line: Line, slug: str | None) -> Brain | None:
 
 
 def _stored_reply(line: Line, sid: str) -> InboundResult | None:
-    existing = Message.objects.filter(line=line, provider_sid=sid).select_related("reply").first()
+    # order_by("pk"): first() would otherwise order by Message's Meta ordering, whose
+    # `conversation` joins the conversation table to sort by its ordering: 1.7 ms to build
+    # the query instead of 0.6, on every inbound message. The unique key allows one row.
+    existing = Message.objects.filter(line=line, provider_sid=sid).select_related("reply").order_by("pk").first()
     if existing is None:
         return None
     return InboundResult(message=existing, reply=existing.reply.content if existing.reply else None, duplicate=True)
