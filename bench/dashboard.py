@@ -26,8 +26,8 @@ import urllib.parse
 import urllib.request
 from datetime import UTC, datetime
 
+import harness  # bench/harness.py: the fresh database, gunicorn as production runs it
 import large  # bench/large.py: the 1,000,000-contact seed
-import run  # bench/run.py: the fresh database, gunicorn as production runs it
 
 TARGET_P95_MS = 150.0
 WARMUP = 5
@@ -73,14 +73,14 @@ class Browser:
         )
         with self.opener.open(request, timeout=30) as response:
             if "/w/" not in response.url and "/agency/" not in response.url:
-                raise run.BenchError(f"login did not land in a workspace: {response.url}")
+                raise harness.BenchError(f"login did not land in a workspace: {response.url}")
 
     def timed_get(self, path: str) -> float:
         started = time.perf_counter()
         with self.opener.open(self.base_url + path, timeout=60) as response:
             body = response.read()
             if response.status != 200 or (b"LeadHub" not in body and path != "/livez"):
-                raise run.BenchError(f"{path} answered {response.status}")
+                raise harness.BenchError(f"{path} answered {response.status}")
         return (time.perf_counter() - started) * 1000
 
 
@@ -103,7 +103,7 @@ def seed(env: dict[str, str], database_url: str, workspace_id: str, args: argpar
     """The agency of `args.workspaces` workspaces (the Bench one among them) and its person;
     a few hundred leads in each other workspace and `args.contacts` in Bench. Seconds the
     Bench seed took."""
-    output = run.manage(
+    output = harness.manage(
         "shell",
         "-c",
         SETUP.format(workspaces=args.workspaces + 1, username=USERNAME, password=PASSWORD),
@@ -125,17 +125,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--samples", type=int, default=100)
     parser.add_argument("--reuse", action="store_true", help="measure the previous run's database again")
     args = parser.parse_args(argv)
-    database_url = os.environ.get("BENCH_DATABASE_URL", run.DEFAULT_DATABASE_URL)
-    redis_url = os.environ.get("BENCH_REDIS_URL", run.DEFAULT_REDIS_URL)
+    database_url = os.environ.get("BENCH_DATABASE_URL", harness.DEFAULT_DATABASE_URL)
+    redis_url = os.environ.get("BENCH_REDIS_URL", harness.DEFAULT_REDIS_URL)
 
     if args.reuse:
-        env = run.server_env(database_url, redis_url)
-        run.manage("migrate", "--noinput", env=env)
-        output = run.manage("shell", "-c", REUSE, env=env)
+        env = harness.server_env(database_url, redis_url)
+        harness.manage("migrate", "--noinput", env=env)
+        output = harness.manage("shell", "-c", REUSE, env=env)
         workspace_id = next(line for line in output.splitlines() if line.startswith("bench=")).removeprefix("bench=")
         seed_seconds = 0.0
     else:
-        env, credentials = run.prepare(database_url, redis_url)
+        env, credentials = harness.prepare(database_url, redis_url)
         workspace_id = credentials["workspace_id"]
         seed_seconds = seed(env, database_url, workspace_id, args)
 
@@ -153,8 +153,8 @@ def main(argv: list[str] | None = None) -> int:
         "agency view": "/agency/",
     }
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    log_path = run.RESULTS_DIR / f"dashboard-{stamp}.gunicorn.log"
-    with run.Server(env, log_path) as server:
+    log_path = harness.RESULTS_DIR / f"dashboard-{stamp}.gunicorn.log"
+    with harness.Server(env, log_path) as server:
         server.wait_ready(timeout=180)  # a busy shared machine boots three workers slowly
         browser = Browser(server.base_url)
         browser.login()
@@ -171,15 +171,15 @@ def main(argv: list[str] | None = None) -> int:
             f"  ({row['p95_vs_trivial']}× trivial)  {verdict}"
         )
     print(f"target: p95 ≤ {TARGET_P95_MS:g} ms per page")
-    run.RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    harness.RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     result = {
         "contacts": args.contacts,
         "workspaces": args.workspaces,
         "samples": args.samples,
         "rows": rows,
-        "revision": run.git_revision(),
+        "revision": harness.git_revision(),
     }
-    (run.RESULTS_DIR / f"dashboard-{stamp}.json").write_text(json.dumps(result, indent=2))
+    (harness.RESULTS_DIR / f"dashboard-{stamp}.json").write_text(json.dumps(result, indent=2))
     return 0 if all(row["pass"] for row in rows) else 1
 
 

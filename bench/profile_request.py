@@ -1,11 +1,13 @@
 """Where one authenticated API request spends its time, in-process, with the bench's settings.
 
-    .venv/bin/python bench/profile_request.py [--requests 500] [--cprofile [workspace|intake]]
+    .venv/bin/python bench/profile_request.py [--requests 500] [--cprofile [workspace|intake|inbound]]
 
 Like bench/run.py it recreates BENCH_DATABASE_URL and flushes BENCH_REDIS_URL, then drives
 Django's test client (no gunicorn, no network between client and app) against PostgreSQL and
-Redis and prints, for `GET /livez`, `GET /api/v1/workspace` and the lead intake `POST
-/api/v1/webhook/forms` (a new contact per request, as bench/run.py posts them):
+Redis and prints, for `GET /livez`, `GET /api/v1/workspace`, the lead intake `POST
+/api/v1/webhook/forms` (a new contact per request, as bench/run.py posts them) and the inbound
+WhatsApp webhook `POST /api/whatsapp-inbound` (signed, 2,000 leads in turn, the offline
+responder, as bench/messaging.py posts it):
 
 - SQL statements and Redis commands per request (the SQL includes Django's connection health
   check, which the ORM's query counting does not see);
@@ -33,6 +35,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import messaging_setup  # bench/messaging_setup.py: the line, the knowledge, signed inbound webhooks
 import run  # bench/run.py: database, Redis and environment set-up
 
 
@@ -86,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
         "--cprofile",
         nargs="?",
         const="workspace",
-        choices=["workspace", "intake"],
+        choices=["workspace", "intake", "inbound"],
         help="also print the costliest functions of that request (default workspace)",
     )
     args = parser.parse_args(argv)
@@ -97,6 +100,15 @@ def main(argv: list[str] | None = None) -> int:
     env, credentials = run.prepare(database_url, redis_url)
     os.environ.update(env)
     os.environ["DJANGO_SETTINGS_MODULE"] = "leadhub.settings"
+    # The inbound webhook: a line verified against the Twilio double, signatures over a fixed
+    # public base, the offline responder (as bench/messaging.py's part (a)).
+    from tests.messaging.doubles import TwilioDouble
+
+    twilio = TwilioDouble().start()
+    twilio.add_number(messaging_setup.ACCOUNT_SID, messaging_setup.AUTH_TOKEN, messaging_setup.LINE_NUMBER)
+    os.environ.update(
+        TWILIO_API_BASE_URL=twilio.url, PUBLIC_BASE_URL=messaging_setup.PUBLIC_BASE_URL, ANTHROPIC_API_KEY=""
+    )
 
     import django
 
@@ -140,6 +152,25 @@ def main(argv: list[str] | None = None) -> int:
         assert response.status_code == 201, response.content
         return response
 
+    messaging_setup.seed(workspace_id=credentials["workspace_id"])
+    messages = iter(range(10**9))
+
+    def inbound():
+        n = next(messages)
+        form, signature = messaging_setup.signed_form(
+            n,
+            sender=messaging_setup.lead(n),
+            body=messaging_setup.QUESTIONS[n % len(messaging_setup.QUESTIONS)],
+        )
+        response = client.post(
+            messaging_setup.INBOUND,
+            form,
+            content_type="application/x-www-form-urlencoded",
+            HTTP_X_TWILIO_SIGNATURE=signature,
+        )
+        assert response.status_code == 200 and b"<Message>" in response.content, response.content
+        return response
+
     assert livez().status_code == 200 and workspace().status_code == 200 and intake().status_code == 201
 
     print(f"{n} requests each; medians of wall time, means of CPU time (this process only)\n")
@@ -148,6 +179,7 @@ def main(argv: list[str] | None = None) -> int:
         ("GET /livez", livez),
         ("GET /api/v1/workspace", workspace),
         ("POST /api/v1/webhook/forms", intake),
+        ("POST /api/whatsapp-inbound", inbound),
     ):
         fn()
         tally.reset()
@@ -159,7 +191,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  SQL per request ({sum(sql.values())}): {json.dumps(sql)}")
         print(f"  Redis per request ({sum(cmds.values())}): {json.dumps(cmds)}")
     print(f"  → /api/v1/workspace costs {rows[1][2] / rows[0][2]:.1f}× /livez in CPU")
-    print(f"  → a new lead costs {rows[2][2] / rows[0][2]:.1f}× /livez in CPU\n")
+    print(f"  → a new lead costs {rows[2][2] / rows[0][2]:.1f}× /livez in CPU")
+    print(f"  → an inbound WhatsApp message costs {rows[3][2] / rows[0][2]:.1f}× /livez in CPU\n")
 
     # --- The parts, one at a time -----------------------------------------------------------
     queryset = ApiKey.objects.select_related("workspace__plan", "workspace__agency").filter(
@@ -264,7 +297,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.cprofile:
         profile = cProfile.Profile(time.process_time)  # CPU time: waits on PostgreSQL and Redis do not count
         profile.enable()
-        target = intake if args.cprofile == "intake" else workspace
+        target = {"intake": intake, "inbound": inbound}.get(args.cprofile, workspace)
         for _ in range(n):
             target()
         profile.disable()

@@ -62,7 +62,10 @@ def agency_overview(*, agency: Agency, days: int = 7) -> dict[str, Any]:
         row["workspace_id"]: row
         for row in Contact.objects.filter(workspace_id__in=ids, created_at__gte=since)
         .values("workspace_id")
-        .annotate(new=Count("id"), hot=Count("id", filter=Q(message_count__gte=HOT_MESSAGE_COUNT)))
+        # Counted on workspace_id (never NULL), not id: workspace, created_at and message_count
+        # are all in the index contact_workspace_window (crm migration 0004), so PostgreSQL
+        # counts from the index alone.
+        .annotate(new=Count("workspace_id"), hot=Count("workspace_id", filter=Q(message_count__gte=HOT_MESSAGE_COUNT)))
         .order_by()
     }
     speed = speed_to_lead(workspace_ids=ids, since=since, until=now)

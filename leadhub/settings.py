@@ -1,103 +1,35 @@
 """LeadHub settings: every value comes from the environment, documented in README.md."""
 
 import base64
-import ipaddress
 import os
 import secrets
 from pathlib import Path
-from urllib.parse import urlparse
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 from leadhub import email_url
+from leadhub.api.conf import API_REST_FRAMEWORK, API_SPECTACULAR_SETTINGS
+from leadhub.env import (
+    env_base_url,
+    env_bool,
+    env_int,
+    env_list,
+    env_networks,
+    env_str,
+    url_checked,
+    var_secret,
+)
+from leadhub.schedule import BEAT_SCHEDULE
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("LEADHUB_VAR_DIR", BASE_DIR / "var"))
 
 
-def env_str(name: str, default: str = "") -> str:
-    return os.environ.get(name, default).strip()
-
-
-def env_bool(name: str, default: bool = False) -> bool:
-    raw = os.environ.get(name)
-    if raw is None or raw.strip() == "":
-        return default
-    value = raw.strip().lower()
-    if value in {"1", "true", "yes", "on"}:
-        return True
-    if value in {"0", "false", "no", "off"}:
-        return False
-    raise ImproperlyConfigured(f"{name} must be true or false, not {raw!r}")
-
-
-def env_int(name: str, default: int, *, minimum: int = 0) -> int:
-    raw = os.environ.get(name)
-    if raw is None or raw.strip() == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ImproperlyConfigured(f"{name} must be a whole number, not {raw!r}") from None
-    if value < minimum:
-        raise ImproperlyConfigured(f"{name} must be at least {minimum}, not {value}")
-    return value
-
-
-def env_list(name: str, default: str = "") -> list[str]:
-    return [item.strip() for item in env_str(name, default).split(",") if item.strip()]
-
-
-def env_networks(name: str, default: str = "") -> list[str]:
-    """Comma-separated CIDRs (`127.0.0.0/8,::1/128`), each checked; kept as strings."""
-    networks = []
-    for item in env_list(name, default):
-        try:
-            networks.append(str(ipaddress.ip_network(item, strict=False)))
-        except ValueError:
-            raise ImproperlyConfigured(f"{name} must be comma-separated CIDR networks, not {item!r}") from None
-    return networks
-
-
-def _url(name: str, value: str, schemes: set[str]) -> str:
-    scheme = urlparse(value).scheme
-    if scheme not in schemes:
-        raise ImproperlyConfigured(f"{name} must be a URL starting with one of {sorted(schemes)}, not {value!r}")
-    return value
-
-
-def env_base_url(name: str) -> str:
-    """An http(s) base URL without its trailing slash, or "" when unset."""
-    value = env_str(name)
-    if not value:
-        return ""
-    parsed = urlparse(_url(name, value, {"http", "https"}))
-    if not parsed.netloc or parsed.query or parsed.fragment:
-        raise ImproperlyConfigured(f"{name} must be a base URL like https://host[:port][/path], not {value!r}")
-    return value.rstrip("/")
-
-
-def _var_secret(filename: str, make) -> str:
-    """A secret generated once into var/ for the embedded default, readable by its owner only
-    from the moment it exists (created 0600, never chmod-ed after the write)."""
-    path = VAR_DIR / filename
-    if not path.exists():
-        VAR_DIR.mkdir(parents=True, exist_ok=True)
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:  # another process of `make run` made it first
-            pass
-        else:
-            with os.fdopen(fd, "w") as file:
-                file.write(make())
-    return path.read_text().strip()
-
-
 def _secret_key() -> str:
     # The embedded default keeps a generated key in var/ so sessions survive restarts;
     # production sets SECRET_KEY (docker-compose.yml refuses to start without it).
-    return env_str("SECRET_KEY") or _var_secret("secret-key", lambda: secrets.token_urlsafe(50))
+    return env_str("SECRET_KEY") or var_secret(VAR_DIR, "secret-key", lambda: secrets.token_urlsafe(50))
 
 
 def _field_encryption_keys() -> list[str]:
@@ -105,7 +37,7 @@ def _field_encryption_keys() -> list[str]:
     # The embedded default generates one into var/; docker-compose.yml requires the variable.
     keys = env_list("FIELD_ENCRYPTION_KEYS")
     if not keys:
-        keys = [_var_secret("field-encryption-key", lambda: base64.urlsafe_b64encode(os.urandom(32)).decode())]
+        keys = [var_secret(VAR_DIR, "field-encryption-key", lambda: base64.urlsafe_b64encode(os.urandom(32)).decode())]
     for key in keys:
         try:
             valid = len(base64.urlsafe_b64decode(key.encode())) == 32
@@ -187,7 +119,7 @@ TEMPLATES = [
 
 # --- Database -----------------------------------------------------------------------------
 
-DATABASE_URL = _url(
+DATABASE_URL = url_checked(
     "DATABASE_URL",
     env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'leadhub.sqlite3'}"),
     {"sqlite", "postgres", "postgresql", "pgsql"},
@@ -223,7 +155,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env_str("REDIS_URL")
 if REDIS_URL:
-    _url("REDIS_URL", REDIS_URL, {"redis", "rediss", "unix"})
+    url_checked("REDIS_URL", REDIS_URL, {"redis", "rediss", "unix"})
     CACHES = {
         "default": {
             "BACKEND": "django_redis.cache.RedisCache",
@@ -281,50 +213,7 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_DB_REUSE_MAX = 1_000_000
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
-CELERY_BEAT_SCHEDULE = {
-    "purge-expired-idempotency-keys": {
-        "task": "leadhub.api.tasks.idempotency_keys_purge",
-        "schedule": 3600.0,
-    },
-    # Completes conversations idle for CONVERSATION_IDLE_MINUTES (conversation.completed).
-    "complete-idle-conversations": {
-        "task": "messaging.tasks.conversations_complete_idle",
-        "schedule": 60.0,
-        "options": {"expires": 60.0},
-    },
-    # Re-enqueues outbound messages left queued (their task lost with a broker restart).
-    "sweep-queued-messages": {
-        "task": "messaging.tasks.messages_sweep",
-        "schedule": 60.0,
-        "options": {"expires": 60.0},
-    },
-    # Sends booking e-mails whose task message was lost (the tasks themselves retry SMTP).
-    "sweep-booking-emails": {
-        "task": "booking.tasks.booking_notify_sweep",
-        "schedule": 900.0,
-        "options": {"expires": 900.0},
-    },
-    # Starts due campaigns and gives each campaign with recipients due one driver task
-    # (messaging/campaigns/tasks.py); a tick not started within its interval is dropped.
-    "campaigns-tick": {
-        "task": "campaigns.tasks.campaigns_tick",
-        "schedule": 2.0,
-        "options": {"expires": 2.0},
-    },
-    # Sends the sequence steps that are due, inside allowed hours.
-    "sequences-tick": {
-        "task": "campaigns.tasks.sequences_tick",
-        "schedule": 30.0,
-        "options": {"expires": 30.0},
-    },
-    # Claims due webhook deliveries (retries, and any whose dispatch message was lost). A
-    # sweep not started within its interval is dropped: the next one does the same work.
-    "sweep-webhook-deliveries": {
-        "task": "webhooks.tasks.deliveries_sweep",
-        "schedule": 5.0,
-        "options": {"expires": 5.0},
-    },
-}
+CELERY_BEAT_SCHEDULE = BEAT_SCHEDULE  # leadhub/schedule.py
 
 # --- Auth, API ----------------------------------------------------------------------------
 
@@ -369,63 +258,9 @@ OAUTH2_PROVIDER = {
     "ALLOWED_REDIRECT_URI_SCHEMES": ["https"],
 }
 
-REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": [
-        "leadhub.api.authentication.BearerApiKeyAuthentication",
-        "leadhub.api.authentication.HeaderApiKeyAuthentication",
-        "leadhub.api.authentication.OAuthTokenAuthentication",
-    ],
-    "DEFAULT_PERMISSION_CLASSES": [
-        "leadhub.api.permissions.IsCredential",
-        "leadhub.api.permissions.PlanAllowsApi",
-        "leadhub.api.permissions.HasScopes",
-    ],
-    "DEFAULT_THROTTLE_CLASSES": ["leadhub.api.ratelimit.CredentialRateThrottle"],
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["leadhub.api.parsers.JSONParser"],
-    "DEFAULT_PAGINATION_CLASS": "leadhub.api.pagination.CursorPagination",
-    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "leadhub.api.errors.exception_handler",
-    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
-    "DATETIME_FORMAT": "iso-8601",
-    "COERCE_DECIMAL_TO_STRING": False,
-}
-
-SPECTACULAR_SETTINGS = {
-    "TITLE": "LeadHub API",
-    "DESCRIPTION": (
-        "The LeadHub REST API. Authenticate with an API key (`Authorization: Bearer lh_…` or "
-        "`X-LeadHub-Key`) or an OAuth 2.0 client-credentials token from `POST /o/token/`. "
-        'Errors share one envelope: `{"error": {"code", "message", "details"}}`. '
-        "Every POST accepts `Idempotency-Key`. Responses carry `RateLimit-Limit`, "
-        "`RateLimit-Remaining` and `RateLimit-Reset`."
-    ),
-    "VERSION": "1.0.0",
-    "SERVE_INCLUDE_SCHEMA": False,
-    "SCHEMA_PATH_PREFIX": r"/api/v1",
-    "COMPONENT_SPLIT_REQUEST": True,
-    "SWAGGER_UI_DIST": "SIDECAR",
-    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
-    "REDOC_DIST": "SIDECAR",
-    # One name for the webhook event types wherever a field offers them.
-    "ENUM_NAME_OVERRIDES": {
-        "WebhookEventTypeEnum": "webhooks.events.EVENT_TYPES",
-        "ContactStatusEnum": "crm.models.Contact.Status",
-        "DeliveryStatusEnum": "webhooks.models.Delivery.Status",
-        "ConversationStatusEnum": "messaging.models.Conversation.Status",
-        "MessageStatusEnum": "messaging.models.Message.Status",
-        "ConversationChannelEnum": "messaging.models.Conversation.Channel",
-        "SendChannelEnum": "messaging.models.SEND_CHANNELS",
-        "CampaignChannelEnum": "messaging.campaigns.models.Campaign.Channel",
-        "CampaignStatusEnum": "messaging.campaigns.models.Campaign.Status",
-        "CampaignRecipientStatusEnum": "messaging.campaigns.models.Recipient.Status",
-    },
-    "POSTPROCESSING_HOOKS": [
-        "drf_spectacular.hooks.postprocess_schema_enums",
-        "leadhub.api.schema.add_standard_responses",
-    ],
-}
+# DRF and drf-spectacular: how every API view authenticates, limits, pages and is documented.
+REST_FRAMEWORK = API_REST_FRAMEWORK
+SPECTACULAR_SETTINGS = API_SPECTACULAR_SETTINGS
 
 # --- Webhooks -------------------------------------------------------------------------------
 
@@ -523,7 +358,7 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "LeadHub <noreply@localhost>"
 # --- Booking --------------------------------------------------------------------------------
 
 # Calendly's API: a gateway or a test double may stand in (SPEC §8).
-CALENDLY_API_BASE_URL = _url(
+CALENDLY_API_BASE_URL = url_checked(
     "CALENDLY_API_BASE_URL", env_str("CALENDLY_API_BASE_URL", "https://api.calendly.com"), {"http", "https"}
 ).rstrip("/")
 # Calendly webhooks older than this (their signature's timestamp) are refused: replays.
@@ -560,7 +395,7 @@ SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("TRUST
 # https base makes the session and CSRF cookies secure unless SECURE_COOKIES says otherwise.
 PUBLIC_BASE_URL = env_str("PUBLIC_BASE_URL").rstrip("/")
 if PUBLIC_BASE_URL:
-    _url("PUBLIC_BASE_URL", PUBLIC_BASE_URL, {"http", "https"})
+    url_checked("PUBLIC_BASE_URL", PUBLIC_BASE_URL, {"http", "https"})
 _HTTPS = PUBLIC_BASE_URL.startswith("https://")
 SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", _HTTPS)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE

@@ -93,18 +93,23 @@ def conversation_turn(conversation: Conversation) -> Iterator[Conversation]:
     """One turn of a conversation at a time, in arrival order: on PostgreSQL a row lock
     (SELECT ... FOR UPDATE) held by a transaction around the whole turn, model call included,
     so that the next message of the conversation waits and then sees this one's reply."""
+    # The workspace and the contact come with the row (read once the turn is ours: an opt-out
+    # committed by the turn before is seen); only the conversation's row is locked.
+    rows = Conversation.objects.select_related("workspace", "contact")
     if connection.vendor == "postgresql":
         with transaction.atomic():
-            yield Conversation.objects.select_for_update().get(pk=conversation.pk)
+            yield rows.select_for_update(of=("self",)).get(pk=conversation.pk)
     else:
         with _process_lock(conversation.pk):
-            yield Conversation.objects.get(pk=conversation.pk)
+            yield rows.get(pk=conversation.pk)
 
 
 def message_append(*, conversation: Conversation, **fields: Any) -> Message:
     """A message at the end of the conversation. Call with the conversation locked (in a
-    turn, or after select_for_update) so positions follow the order of arrival."""
-    with transaction.atomic():
+    turn, or after select_for_update) so positions follow the order of arrival. Inside the
+    caller's transaction it adds no savepoint of its own (a round trip each way, twice a turn):
+    an error rolls back to the caller's."""
+    with transaction.atomic(savepoint=False):
         last = Message.objects.filter(conversation=conversation).aggregate(last=Max("position"))["last"]
         message = Message.objects.create(
             workspace_id=conversation.workspace_id,

@@ -34,7 +34,7 @@ IMAGE_DEFAULT = "(image default)"
 # Names settings read: env_str("X"), env_bool("X"), env_int("X"), env_list("X"),
 # os.environ.get("X"), os.getenv("X"), os.environ["X"].
 SETTINGS_ENV_READ = re.compile(
-    r"""(?:\b(?:env_str|env_bool|env_int|env_list)|os\.environ\.get|os\.getenv)\(\s*["']([A-Z][A-Z0-9_]*)["']"""
+    r"""(?:\benv_[a-z_]+|os\.environ\.get|os\.getenv)\(\s*["']([A-Z][A-Z0-9_]*)["']"""
     r"""|os\.environ\[\s*["']([A-Z][A-Z0-9_]*)["']\s*\]"""
 )
 

@@ -33,6 +33,11 @@ class PlanAllowsApi(BasePermission):
         return True
 
 
+def crud_scopes(read: str, write: str) -> dict[str, list[str]]:
+    """A resource's `required_scopes`: `read` to look, `write` to create, change or delete."""
+    return {"GET": [read], "POST": [write], "PATCH": [write], "DELETE": [write]}
+
+
 def required_scopes(view, method: str) -> list[str]:
     """The scopes `method` needs on `view` (for OPTIONS: the least of any method's)."""
     scopes = getattr(view, "required_scopes", None) or {}

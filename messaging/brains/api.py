@@ -7,6 +7,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from leadhub.api.errors import Conflict
+from leadhub.api.permissions import crud_scopes
 from leadhub.api.views import ApiViewSet
 
 from ..api_common import StrictSerializer, TextField, check_query, field_errors
@@ -147,12 +148,7 @@ class BrainViewSet(ApiViewSet):
     queryset = Brain.objects.none()
     lookup_field = "id"
     filter_backends: list = []
-    required_scopes = {
-        "GET": ["conversations:read"],
-        "POST": ["conversations:write"],
-        "PATCH": ["conversations:write"],
-        "DELETE": ["conversations:write"],
-    }
+    required_scopes = crud_scopes("conversations:read", "conversations:write")
 
     def get_queryset(self):
         return selectors.brains_list(workspace=self.request.workspace)
@@ -259,12 +255,7 @@ class KnowledgeViewSet(ApiViewSet):
     queryset = KnowledgeDocument.objects.none()
     lookup_field = "id"
     filter_backends: list = []
-    required_scopes = {
-        "GET": ["knowledge:read"],
-        "POST": ["knowledge:write"],
-        "PATCH": ["knowledge:write"],
-        "DELETE": ["knowledge:write"],
-    }
+    required_scopes = crud_scopes("knowledge:read", "knowledge:write")
 
     def get_queryset(self):
         return selectors.knowledge_list(workspace=self.request.workspace)

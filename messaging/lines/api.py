@@ -10,6 +10,7 @@ from rest_framework.response import Response
 from crm.fields import PhoneField
 from crm.models import Line
 from leadhub.api.errors import Conflict
+from leadhub.api.permissions import crud_scopes
 from leadhub.api.views import ApiViewSet
 
 from ..api_common import StrictSerializer, TextField, check_query, field_errors
@@ -192,12 +193,7 @@ class LineViewSet(ApiViewSet):
     queryset = Line.objects.none()
     lookup_field = "id"
     filter_backends: list = []
-    required_scopes = {
-        "GET": ["contacts:read"],
-        "POST": ["contacts:write"],
-        "PATCH": ["contacts:write"],
-        "DELETE": ["contacts:write"],
-    }
+    required_scopes = crud_scopes("contacts:read", "contacts:write")
 
     def get_queryset(self):
         return selectors.lines_list(workspace=self.request.workspace)

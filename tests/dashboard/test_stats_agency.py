@@ -4,6 +4,8 @@ import datetime
 import json
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from accounts.models import AgencyMembership, Role
 from accounts.services import workspace_create
@@ -120,3 +122,22 @@ def test_staff_of_two_agencies_choose_one(workspace_a, workspace_b, staff_a):
     response = client.get("/agency/", {"agency": str(other.agency.pk)})
     assert [row["workspace"].name for row in response.context["overview"]["rows"]] == ["Elsewhere"]
     assert "Bright Agency" in response.content.decode()  # the other choice
+
+
+@pytest.mark.postgres
+def test_the_agency_counts_leads_from_a_covering_index(agency_of_three, staff_a):
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT indexdef FROM pg_indexes WHERE indexname = 'contact_workspace_window'")
+        (definition,) = cursor.fetchone()
+    assert "(workspace_id, created_at) INCLUDE (message_count)" in definition
+    with CaptureQueriesContext(connection) as queries:
+        assert logged_in(staff_a).get("/agency/").status_code == 200
+    [count] = [q["sql"] for q in queries.captured_queries if 'FROM "crm_contact"' in q["sql"]]
+    # Only columns of the index: PostgreSQL can count from it without reading the contacts.
+    assert '"crm_contact"."id"' not in count
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("SET LOCAL enable_bitmapscan = off")
+        cursor.execute("EXPLAIN " + count.replace("%", "%%"))
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "contact_workspace_window" in plan, plan

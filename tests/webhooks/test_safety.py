@@ -15,7 +15,7 @@ from cryptography.x509.oid import NameOID
 from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.db import transaction
 
-from leadhub.settings import env_networks
+from leadhub.env import env_networks
 from webhooks.models import Attempt, Delivery, Endpoint
 from webhooks.services import endpoint_create, event_emit
 from webhooks.tasks import deliveries_dispatch
