@@ -152,7 +152,7 @@ def signature_verify(*, body: bytes, header: str | None, key: str, now: float, t
         name, _, value = item.strip().partition("=")
         parts.setdefault(name, []).append(value)
     timestamps = parts.get("t") or []
-    if len(timestamps) != 1 or not timestamps[0].isdigit() or len(timestamps[0]) > 12:
+    if len(timestamps) != 1 or not (timestamps[0].isascii() and timestamps[0].isdigit()) or len(timestamps[0]) > 12:
         return False
     if abs(now - int(timestamps[0])) > tolerance:
         return False

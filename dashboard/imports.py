@@ -161,7 +161,10 @@ def contact_import_start(
     mapping = {
         str(index): field
         for index, field in mapping.items()
-        if field in FIELDS and str(index).isdigit() and int(index) < len(contact_import.columns)
+        if field in FIELDS
+        and str(index).isascii()
+        and str(index).isdigit()
+        and int(index) < len(contact_import.columns)
     }
     fields = list(mapping.values())
     duplicates = sorted({FIELDS[field] for field in fields if fields.count(field) > 1})

@@ -10,7 +10,6 @@ import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-import psycopg
 from django.db import connection, models
 from django.db.models.fields import AutoFieldMixin
 
@@ -83,10 +82,9 @@ def insert_rows(
             sql += " ON CONFLICT DO NOTHING"
         if returning:
             sql += f" RETURNING {', '.join(quote(by_attname[name].column) for name in returning)}"
-        # Server-side binding: Django's psycopg cursors bind client-side, quoting every element
-        # of every array in Python, which costs more than the insert itself.
-        connection.ensure_connection()
-        with psycopg.Cursor(connection.connection) as cursor:
+        # Django's cursor (its errors are Django's, its queries counted), binding server-side
+        # (settings.py): client-side binding quoted every element of every array in Python.
+        with connection.cursor() as cursor:
             cursor.execute(sql, [*select_params, *[values for values, _ in array_params]])
             if returning:
                 out.extend(cursor.fetchall())
@@ -126,8 +124,7 @@ def update_rows(model: type[models.Model], objs: Sequence[models.Model], fields:
             f"UPDATE {table} SET {', '.join(sets)} FROM unnest({unnest}) AS t({names}) "  # noqa: S608
             f"WHERE {table}.{quote(pk.column)} = t.k"
         )
-        connection.ensure_connection()
-        with psycopg.Cursor(connection.connection) as cursor:
+        with connection.cursor() as cursor:
             cursor.execute(sql, [values for values, _ in arrays])
             updated += cursor.rowcount
     return updated

@@ -124,20 +124,22 @@ class RateLimitedTokenView(TokenView):
 
 class SchemaView(SpectacularAPIView):
     """`/api/schema/`: the OpenAPI schema, built and rendered once per process, URLconf,
-    version, language and format. It changes only with the code, and building it costs a
+    language and format (the API has one version). It changes only with the code, and building it costs a
     second of CPU that anyone could otherwise ask for again and again."""
 
     _built: dict[tuple, tuple[bytes, str, str]] = {}
     _lock = threading.Lock()
 
     def _get_schema_response(self, request):
-        renderer, media_type = request.accepted_renderer, request.accepted_media_type
+        # Only what the server decides is in the key (never a client's ?version= or Accept
+        # parameters), so the cache holds a handful of entries whatever anyone asks for.
+        renderer = request.accepted_renderer
+        media_type = renderer.media_type
         key = (
             str(getattr(request, "urlconf", None) or get_urlconf() or settings.ROOT_URLCONF),
-            self.api_version or request.version or self._get_version_parameter(request),
+            self.api_version,
             translation.get_language(),
             renderer.format,
-            media_type,
         )
         built = self._built.get(key)
         if built is None:

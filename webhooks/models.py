@@ -10,6 +10,19 @@ from django.utils.timezone import now
 from leadhub.crypto import EncryptedTextField
 
 
+def same_json(a, b) -> bool:
+    """Equal as JSON values, as PostgreSQL's jsonb compares them: true is not 1, 1 is 1.0."""
+    if isinstance(a, bool) or isinstance(b, bool):
+        return type(a) is type(b) and a == b
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(same_json(a[key], b[key]) for key in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(same_json(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, (dict, list)) or isinstance(b, (dict, list)):
+        return False
+    return a == b
+
+
 class Endpoint(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     workspace = models.ForeignKey("accounts.Workspace", on_delete=models.CASCADE, related_name="webhook_endpoints")
@@ -55,7 +68,9 @@ class Endpoint(models.Model):
         if self.event_types and event_type not in self.event_types:
             return False
         if self.data_filter:
-            return isinstance(data, dict) and all(data.get(key) == value for key, value in self.data_filter.items())
+            return isinstance(data, dict) and all(
+                key in data and same_json(data[key], value) for key, value in self.data_filter.items()
+            )
         return True
 
 

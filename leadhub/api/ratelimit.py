@@ -110,19 +110,30 @@ def limit_or_raise(request, *, group: str, key: str, per_minute: int) -> Usage |
     return usage
 
 
+# How many (address, bot_id) or (address, client_id) allowances one address may use at once.
+ADDRESS_BUCKETS = 10
+
+
 def public_limit_or_raise(request, *, group: str, within: str = "", write: bool = False) -> Usage | None:
     """The per-IP limit of public endpoints (PUBLIC_RATE_PER_MINUTE, 100 by default), counted
     per client address (leadhub.api.proxies) and, when given, per what the request is
-    `within` (a widget's bot_id, an OAuth client_id).
+    `within` (a widget's bot_id, an OAuth client_id), with the address as a whole capped at
+    ADDRESS_BUCKETS times the rate.
 
     When the cache cannot count, an anonymous write (`write`) fails closed: 503, since nothing
     else stands between it and the database. Reads, and what a credential does, go through
     uncounted (README, "Security").
     """
     key = f"ip:{client_ip(request)}"
+    per_minute = settings.PUBLIC_RATE_PER_MINUTE
     if within:
+        # The address as a whole gets ADDRESS_BUCKETS of them: a caller cannot multiply its
+        # allowance by making up bot_ids or client_ids.
+        whole = limit_or_raise(request, group=f"{group}-address", key=key, per_minute=per_minute * ADDRESS_BUCKETS)
+        if whole is None and write:
+            raise LimitsUnavailable()
         key = f"{key}:{within}"
-    usage = limit_or_raise(request, group=group, key=key, per_minute=settings.PUBLIC_RATE_PER_MINUTE)
+    usage = limit_or_raise(request, group=group, key=key, per_minute=per_minute)
     if usage is None and write:
         raise LimitsUnavailable()
     return usage

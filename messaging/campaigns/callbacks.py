@@ -23,7 +23,7 @@ OPTED_OUT = "You will not be contacted again. Goodbye."
 
 
 def _recipient(value) -> Recipient | None:
-    if not isinstance(value, str) or not value.isdigit() or len(value) > 18:
+    if not isinstance(value, str) or not (value.isascii() and value.isdigit()) or len(value) > 18:
         return None
     return (
         Recipient.objects.filter(pk=int(value), campaign__channel=Campaign.Channel.VOICE)
@@ -95,6 +95,6 @@ def call_status_receive(request, form) -> HttpResponse:
     services.recipient_status_record(
         recipient=recipient,
         provider_status=services.clean_status(form.get("CallStatus")),
-        error_code=code if code.isdigit() else "",
+        error_code=code if code.isascii() and code.isdigit() else "",
     )
     return HttpResponse(twilio.twiml_message(None), content_type=TWIML)

@@ -399,7 +399,11 @@ def _send_chunk(*, campaign, rows, template, sender: Sender, pool, mps: float, r
             continue
         items.append((row, Item(recipient_id=row.pk, phone=row.phone, body=row.body)))
     if items:
-        sender.store([row for row, _ in items])
+        # The messages and the recipients' link to them commit together, before any hand-off:
+        # a driver that dies mid-chunk leaves messages that recipients_interrupted can find.
+        with transaction.atomic():
+            sender.store([row for row, _ in items])
+            bulk.update_rows(Recipient, [row for row, _ in items if row.message_id], ["message"])
     start = (
         line_slots_reserve(line_id=campaign.line_id, count=len(items), mps=mps, now=timezone.now()) if items else None
     )

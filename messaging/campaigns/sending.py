@@ -78,7 +78,7 @@ class CampaignSender:
                         message=row.message,
                         contact_id=row.contact_id,
                         sid=outcome.sid,
-                        error_code=int(code) if code.isdigit() and len(code) < 9 else None,
+                        error_code=int(code) if code.isascii() and code.isdigit() and len(code) < 9 else None,
                         error=outcome.error,
                     )
                 )

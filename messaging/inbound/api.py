@@ -100,7 +100,7 @@ class StatusCallbackView(ProviderWebhook):
             raise exceptions.NotFound("No message has this MessageSid.")
         verify(request, message.line)
         raw_code = (form.get("ErrorCode") or "").strip()
-        error_code = int(raw_code) if raw_code.isdigit() and len(raw_code) < 9 else None
+        error_code = int(raw_code) if raw_code.isascii() and raw_code.isdigit() and len(raw_code) < 9 else None
         status = form.get("MessageStatus") or ""
         message_status_update(message=message, provider_status=status, error_code=error_code)
         recipient_status_for_message(message=message, provider_status=status, error_code=error_code)

@@ -119,6 +119,8 @@ def test_the_opt_out_digit_opts_the_contact_out(called):
         ("ada", "forged"),  # signed with another key
         ("999999999", None),  # no such recipient (signed as if it were)
         ("x", None),
+        ("%C2%B2", None),  # "²": a digit to str.isdigit, not to int()
+        ("%D9%A3", None),  # an Arabic-Indic three
     ],
 )
 def test_the_gather_fails_closed_with_403_and_records_nothing(called, query, signature):

@@ -115,3 +115,19 @@ def test_aliases_apply_to_the_intake_only(api_a):
     response = api_a.post("/api/v1/contacts", {"phone": "8187405020"}, format="json")
     assert response.status_code == 400
     assert response.json()["error"]["details"]["phone"][0].startswith("Unknown field.")
+
+
+def test_a_form_spells_nested_fields_over_several_keys(client, token, workspace_a):
+    """HTML forms and form tools send a list of objects as `name[0]key=value` pairs."""
+    response = client.post(
+        URL,
+        {
+            "api_token": token,
+            "phone_number": "(818) 740 5020",
+            "other_phone_numbers[0]phone_number": "+1 415 555 0101",
+            "other_phone_numbers[0]label": "work",
+        },
+    )
+    assert response.status_code == 201, response.content
+    contact = Contact.objects.get(workspace=workspace_a)
+    assert [item["phone_number"] for item in contact.other_phone_numbers] == ["+14155550101"]

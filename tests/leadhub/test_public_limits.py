@@ -108,6 +108,24 @@ def test_the_token_endpoint_counts_per_address_and_client_id(client, settings, w
     assert token(apps[0], remote="203.0.113.10").status_code == 200  # the same client from another address
 
 
+def test_made_up_client_ids_do_not_multiply_an_addresss_allowance(client, settings, db):
+    """Each client_id has its own allowance, but an address as a whole gets ADDRESS_BUCKETS of them."""
+    from leadhub.api.ratelimit import ADDRESS_BUCKETS
+
+    settings.PUBLIC_RATE_PER_MINUTE = 1
+    statuses = [
+        client.post(
+            "/o/token/",
+            {"grant_type": "client_credentials"},
+            HTTP_AUTHORIZATION=_basic(f"made-up-{n}", "secret"),
+            REMOTE_ADDR="203.0.113.50",
+        ).status_code
+        for n in range(ADDRESS_BUCKETS + 3)
+    ]
+    assert 429 not in statuses[:ADDRESS_BUCKETS]  # unknown clients: refused, but counted apart
+    assert set(statuses[ADDRESS_BUCKETS:]) == {429}
+
+
 @pytest.fixture
 def redis_down(settings):
     """The cache and the rate-limit counters on a Redis URL whose port nothing listens on."""

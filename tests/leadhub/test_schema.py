@@ -67,3 +67,15 @@ def test_the_schema_is_built_once_per_process_and_format(client, monkeypatch):
     assert as_json.json()["paths"]
     assert client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").content == as_json.content
     assert len(builds) == 2
+
+
+def test_what_a_client_sends_never_grows_the_schema_cache(client, monkeypatch):
+    """?version= and Accept parameters are the client's: each new value must not build (and keep)
+    another copy of the schema."""
+    from leadhub.views import SchemaView
+
+    monkeypatch.setattr(SchemaView, "_built", {})
+    for n in range(5):
+        assert client.get("/api/schema/", {"version": f"v{n}"}).status_code == 200
+        client.get("/api/schema/", HTTP_ACCEPT=f"application/vnd.oai.openapi+json; x={n}")
+    assert len(SchemaView._built) <= 2  # YAML and JSON

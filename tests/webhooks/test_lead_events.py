@@ -83,11 +83,14 @@ def test_the_outbox_chooses_the_endpoints_that_subscribes_to_chooses(workspace_a
     make(workspace_a, event_types=[], data_filter={"campaign_id": "c-1"})
     make(workspace_a, event_types=[], data_filter={"campaign_id": "c-2"})
     make(workspace_a, event_types=[], data_filter={"campaign_id": "c-1", "kind": "reply"})
+    make(workspace_a, event_types=[], data_filter={"missing": None})  # null matches only a null that is there
+    make(workspace_a, event_types=[], data_filter={"flag": True})  # true is not 1
+    make(workspace_a, event_types=[], data_filter={"count": 1})  # 1 is 1.0
     make(workspace_b, event_types=[])
     events = [
         ("lead.created", {"id": "x", "campaign_id": "c-1"}),
         ("lead.qualified", {"id": "x", "campaign_id": "c-1", "kind": "reply"}),
-        ("lead.updated", {"id": "x"}),
+        ("lead.updated", {"id": "x", "flag": 1, "count": 1.0}),
     ]
     with transaction.atomic():
         rows = events_emit(workspace=workspace_a, events=events)
@@ -102,7 +105,8 @@ def test_the_outbox_chooses_the_endpoints_that_subscribes_to_chooses(workspace_a
     }
     stored = set(Delivery.objects.values_list("event_id", "endpoint_id"))
     assert stored == expected
-    # all 3 + lead.created 1 + updated/qualified 2 + campaign c-1 2 + c-1 replies 1: not all, not none
-    assert len(expected) == 9
+    # all 3 + lead.created 1 + updated/qualified 2 + campaign c-1 2 + c-1 replies 1 + count 1.0: not
+    # all, not none; the null and the true filters match nothing
+    assert len(expected) == 10
     assert all(delivery.next_attempt_at and delivery.status == "pending" for delivery in Delivery.objects.all())
     assert sorted(Event.objects.values_list("type", flat=True)) == sorted(type_ for type_, _ in events)

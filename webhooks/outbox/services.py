@@ -6,7 +6,6 @@ import functools
 import json
 import logging
 
-import psycopg
 from django.db import connection, transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
@@ -64,6 +63,8 @@ def events_emit(*, workspace: Workspace, events: list[tuple[str, dict]], bot_id:
         if type_ not in EVENT_TYPES:
             raise ValueError(f"Unknown event type {type_!r}")
     rows = [Event(workspace=workspace, type=type_, data=data, bot_id=bot_id) for type_, data in events]
+    if not rows:
+        return []
     if bulk.supported():
         delivery_ids = _emit_with_deliveries(workspace=workspace, events=rows)
         for event in rows:
@@ -72,11 +73,12 @@ def events_emit(*, workspace: Workspace, events: list[tuple[str, dict]], bot_id:
     else:
         Event.objects.bulk_create(rows)
         now = timezone.now()
+        subscribers = _subscribers(workspace)
         deliveries = Delivery.objects.bulk_create(
             [
                 Delivery(workspace=workspace, event=event, endpoint=endpoint, next_attempt_at=now)
                 for event in rows
-                for endpoint in _subscribers(workspace)
+                for endpoint in subscribers
                 if endpoint.subscribes_to(event.type, event.data)
             ]
         )
@@ -88,12 +90,12 @@ def events_emit(*, workspace: Workspace, events: list[tuple[str, dict]], bot_id:
 
 # The deliveries of new events, chosen as Endpoint.subscribes_to chooses them: the enabled
 # endpoints of the workspace whose event_types are empty or name the type, and whose
-# data_filter's every key has the same value in the event's data.
+# data_filter's every key is in the event's data with the same JSON value (true is not 1).
 _SUBSCRIBED = (
     "e.workspace_id = ev.workspace_id AND e.enabled "
     "AND (e.event_types = '[]'::jsonb OR e.event_types ? ev.type) "
     "AND NOT EXISTS (SELECT 1 FROM jsonb_each(COALESCE(e.data_filter, '{}'::jsonb)) AS f "
-    "WHERE ev.data -> f.key IS DISTINCT FROM f.value)"
+    "WHERE NOT (jsonb_typeof(ev.data) = 'object' AND ev.data ? f.key AND ev.data -> f.key = f.value))"
 )
 
 
@@ -140,8 +142,7 @@ def _emit_with_deliveries(*, workspace: Workspace, events: list[Event]) -> list[
     for field in fields:  # due now; the rest their model default
         value = now if field.attname in ("next_attempt_at", "created_at", "updated_at") else field.get_default()
         params.append(field.get_db_prep_save(value, connection))
-    connection.ensure_connection()
-    with psycopg.Cursor(connection.connection) as cursor:  # server-side binding (see leadhub.bulk)
+    with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return [str(row[0]) for row in cursor.fetchall()]
 
