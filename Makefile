@@ -13,7 +13,7 @@ PORT ?= 8000
 help: ## List the targets
 	@echo "LeadHub: make <target>"
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-9s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
-	@echo "Variables: PORT (run, default 8000), PYTEST_ARGS (test), BENCH_ARGS, WEBHOOK_BENCH_ARGS, MESSAGING_BENCH_ARGS, CAMPAIGN_BENCH_ARGS, DASHBOARD_BENCH_ARGS (bench); settings: README.md"
+	@echo "Variables: PORT (run, default 8000), PYTEST_ARGS (test), BENCH_ARGS, WEBHOOK_BENCH_ARGS, MESSAGING_BENCH_ARGS, CAMPAIGN_BENCH_ARGS, DASHBOARD_BENCH_ARGS, BOOKING_BENCH_ARGS (bench); settings: README.md"
 
 install: $(STAMP) ## Create .venv and install the dependencies (once; again when requirements change)
 
@@ -66,13 +66,14 @@ format: install ## Format and fix with ruff
 # webhook delivery (Celery workers: throughput, latency, chaos), then WhatsApp/SMS (inbound, a
 # slow model, send-whatsapp), then a 10,000-recipient campaign (create time, messages handed to
 # the provider per second), then the dashboard's pages (1,000,000 contacts, an agency of 50
-# workspaces). See bench/README.md.
+# workspaces), then the booking widget's availability (7 days, 1,000 bookings). See bench/README.md.
 bench: install ## The benchmarks (bench/README.md)
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
 	$(BIN)/python bench/webhooks.py $(WEBHOOK_BENCH_ARGS)
 	$(BIN)/python bench/messaging.py $(MESSAGING_BENCH_ARGS)
 	$(BIN)/python bench/campaigns.py $(CAMPAIGN_BENCH_ARGS)
 	$(BIN)/python bench/dashboard.py $(DASHBOARD_BENCH_ARGS)
+	$(BIN)/python bench/booking.py $(BOOKING_BENCH_ARGS)
 
 clean: ## Remove .venv, node_modules and var/ (the embedded default's data and credentials)
 	rm -rf $(VENV) var .pytest_cache node_modules $(VENDOR)

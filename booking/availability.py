@@ -6,11 +6,10 @@ time that does not exist that day (the spring-forward gap) gives no slot, and a 
 happens twice (the fall-back hour) gives one slot, at its first occurrence.
 """
 
-import bisect
 import datetime as dt
 import re
 import zoneinfo
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -112,16 +111,24 @@ def candidate_slots(rules: Rules, *, now: dt.datetime) -> list[Slot]:
 
 def free_slots(rules: Rules, *, now: dt.datetime, held: Iterable[tuple[dt.datetime, dt.datetime]]) -> list[Slot]:
     """The candidate slots whose range with the buffer, [start, end + buffer), meets none of
-    the held ranges (each booking's [start, end + its buffer))."""
+    the held ranges (each booking's [start, end + its buffer)).
+
+    One sweep over both sorted lists: the candidates come in time order and held ranges do not
+    overlap each other (the database sees to it), so their ends are sorted too and a range
+    that ends at or before a slot's start can be passed for good."""
     ranges = sorted(held)
-    starts = [start for start, _ in ranges]
-    # Ranges do not overlap each other (the database sees to it), so their ends are sorted too.
-    ends = [end for _, end in ranges]
     buffer = dt.timedelta(minutes=rules.buffer_minutes)
-    return [slot for slot in candidate_slots(rules, now=now) if not _meets(slot.start, slot.end + buffer, starts, ends)]
-
-
-def _meets(start: dt.datetime, end: dt.datetime, starts: Sequence[dt.datetime], ends: Sequence[dt.datetime]) -> bool:
-    # The first held range that ends after `start`; it meets [start, end) if it starts before `end`.
-    index = bisect.bisect_right(ends, start)
-    return index < len(starts) and starts[index] < end
+    free: list[Slot] = []
+    index, count = 0, len(ranges)
+    previous = None
+    for slot in candidate_slots(rules, now=now):
+        start = slot.start
+        if previous is not None and start < previous:  # out of order (hours not sorted): sweep again
+            index = 0
+        previous = start
+        while index < count and ranges[index][1] <= start:
+            index += 1
+        # The first held range that ends after `start` meets the slot if it starts before its end.
+        if index == count or ranges[index][0] >= slot.end + buffer:
+            free.append(slot)
+    return free

@@ -16,9 +16,11 @@ logger = logging.getLogger(__name__)
 
 
 def iso(value: dt.datetime) -> str:
+    """ISO 8601 in UTC with `Z`. A UTC value's isoformat ends in "+00:00": cutting it off is
+    the cheap way (the answer writes two per slot, hundreds a call)."""
     if value.tzinfo is not dt.UTC:
         value = value.astimezone(dt.UTC)
-    return value.replace(tzinfo=None).isoformat() + "Z"
+    return value.isoformat()[:-6] + "Z"
 
 
 def booking_url_of(brain) -> str | None:

@@ -257,6 +257,15 @@ def contact_set_consent(*, contact: Contact, opted_out: bool, source: str = "con
 
 def contact_count_messages(*, contact: Contact, count: int = 1) -> None:
     """Add exchanged messages to the contact's `message_count` (a lead is hot from 5). A counter:
-    incremented in the database, no timeline entry and no event per message."""
-    Contact.objects.filter(pk=contact.pk).update(message_count=F("message_count") + count)
-    contact.message_count += count
+    incremented in the database, no timeline entry and no event per message; the day's hot
+    counter follows when this makes the lead hot."""
+    with transaction.atomic():
+        rows = Contact.objects.filter(pk=contact.pk)
+        if not rows.update(message_count=F("message_count") + count):
+            return
+        # Read back under the row lock the update holds: the count after every concurrent add.
+        after = rows.values_list("message_count", flat=True).get()
+        contact.message_count = after - count
+        before = counted(contact)
+        contact.message_count = after
+        counters_add(deltas(contact.workspace_id, before, counted(contact)))

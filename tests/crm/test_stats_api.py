@@ -124,6 +124,21 @@ def test_the_counters_follow_every_change_of_a_lead(api_a, workspace_a):
     assert _figures(api_a) == ({"total": 0, "in_range": 0}, [], 0, 0, 0)
 
 
+def test_a_lead_made_hot_by_its_messages_is_counted_hot(api_a, workspace_a):
+    """Conversations raise message_count through contact_count_messages: the fifth message makes
+    the lead hot in the day's counters too, once."""
+    from crm.contacts.services import contact_count_messages
+
+    ada = contact_make(workspace_a, phone="8187405020", source="widget")
+    contact_count_messages(contact=ada, count=4)
+    assert _figures(api_a)[2] == 0
+    contact_count_messages(contact=ada)
+    assert _figures(api_a)[2] == 1
+    contact_count_messages(contact=ada, count=3)
+    assert _figures(api_a)[2] == 1
+    assert Contact.objects.get(pk=ada.pk).message_count == 8
+
+
 def test_intake_leads_are_counted_as_they_arrive(client, api_a, workspace_a, make_key):
     key = make_key(workspace_a, scopes=["intake"])
     for phone in ("8187405020", "8187405021", "8187405020"):
