@@ -28,15 +28,13 @@ import urllib.request
 from datetime import UTC, datetime
 from urllib.parse import urlparse
 
+from cpu import CpuWatch, cpu_per_request, machine_busy  # bench/cpu.py
 from harness import (
     REPO,
     BenchError,
-    CpuWatch,
     Scenario,
     Server,
-    cpu_per_request,
     ensure_wrk,
-    machine_busy,
     prepare,
     probe,
     run_wrk,

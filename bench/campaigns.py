@@ -29,7 +29,7 @@ import urllib.request
 from collections import Counter
 from datetime import UTC, datetime
 
-import run  # bench/run.py, beside this script
+from cpu import machine_busy  # bench/cpu.py
 from run import REPO, BenchError, Server, prepare
 
 sys.path.insert(1, str(REPO))
@@ -96,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     database_url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_DATABASE_URL)
     redis_url = os.environ.get("BENCH_REDIS_URL", DEFAULT_REDIS_URL)
-    busy = run.machine_busy()
+    busy = machine_busy()
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     logs = REPO / "bench" / "results"
     logs.mkdir(parents=True, exist_ok=True)

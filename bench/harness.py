@@ -1,6 +1,6 @@
 """What every benchmark of bench/ shares: a fresh PostgreSQL database and Redis database,
 `manage.py` with the bench's environment, gunicorn started as production runs it, wrk and its
-output, and the CPU time of each process per request.
+output (the CPU accounting is bench/cpu.py).
 
 Used by run.py (`make bench`) and the capability benches beside it (booking.py, campaigns.py,
 messaging.py, dashboard.py, profile_request.py).
@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import resource
 import secrets
 import shutil
 import signal
@@ -57,9 +56,6 @@ WARMUP_SECONDS = 2
 
 # High enough that the limiter counts every API request in Redis and never refuses one.
 API_RATE_PER_MINUTE = 100_000_000
-
-
-BUSY_WARNING = 0.15  # share of the CPUs busy before the bench above which it warns
 
 
 class BenchError(Exception):
@@ -407,68 +403,6 @@ def probe(base_url: str, scenario: Scenario) -> None:
             f"{scenario.name}: {scenario.method} {scenario.path} answered {status}, "
             f"not {scenario.expect_status}: {body.decode(errors='replace')}"
         )
-
-
-@dataclass(frozen=True)
-# --- CPU accounting (Linux /proc) ----------------------------------------------------------
-
-
-class CpuWatch:
-    """Which processes' CPU a scenario is charged with: gunicorn (master and workers), the
-    PostgreSQL backends of the bench database, the Redis server on the bench port, and wrk."""
-
-    gunicorn_pid: int
-    database: str
-    redis_port: int
-
-    def snapshot(self) -> dict[str, float] | None:
-        if not Path("/proc/stat").exists():
-            return None
-        ticks = os.sysconf("SC_CLK_TCK")
-        totals = {"gunicorn": 0.0, "postgres": 0.0, "redis": 0.0}
-        for entry in Path("/proc").iterdir():
-            if not entry.name.isdigit():
-                continue
-            try:
-                stat = (entry / "stat").read_text()
-                cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-            except OSError:
-                continue  # gone meanwhile
-            comm = stat[stat.index("(") + 1 : stat.rindex(")")]
-            fields = stat[stat.rindex(")") + 2 :].split()
-            ppid, cpu = int(fields[1]), (int(fields[11]) + int(fields[12])) / ticks
-            if int(entry.name) == self.gunicorn_pid or ppid == self.gunicorn_pid:
-                totals["gunicorn"] += cpu
-            elif comm.startswith("postgres") and f" {self.database} " in cmdline:
-                totals["postgres"] += cpu
-            elif comm.startswith("redis-server") and f":{self.redis_port}" in cmdline:
-                totals["redis"] += cpu
-        usage = resource.getrusage(resource.RUSAGE_CHILDREN)  # wrk, once it has been waited for
-        totals["wrk"] = usage.ru_utime + usage.ru_stime
-        return totals
-
-
-def cpu_per_request(before: dict | None, after: dict | None, requests: int) -> dict[str, float] | None:
-    if before is None or after is None or not requests:
-        return None
-    return {name: round((after[name] - before[name]) * 1000 / requests, 3) for name in before}
-
-
-def machine_busy(seconds: float = 1.0) -> float | None:
-    """The share of all CPUs busy over `seconds`, before the bench starts anything."""
-
-    def sample() -> tuple[int, int]:
-        values = [int(v) for v in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
-        idle = values[3] + values[4]  # idle + iowait
-        return sum(values), idle
-
-    try:
-        total1, idle1 = sample()
-        time.sleep(seconds)
-        total2, idle2 = sample()
-    except (OSError, ValueError, IndexError):
-        return None
-    return round(1 - (idle2 - idle1) / max(1, total2 - total1), 3)
 
 
 def git_revision() -> dict:

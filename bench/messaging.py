@@ -43,6 +43,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import harness  # bench/harness.py, beside this script: the database, gunicorn and wrk
+from cpu import machine_busy  # bench/cpu.py
 from harness import REPO, BenchError, Scenario, Server, prepare, run_wrk
 
 from webhooks import Celery  # bench/webhooks.py (bench/ comes first on sys.path: not the app)
@@ -325,7 +326,7 @@ def main(argv: list[str] | None = None) -> int:
     harness.ensure_wrk()
     database_url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_DATABASE_URL)
     redis_url = os.environ.get("BENCH_REDIS_URL", DEFAULT_REDIS_URL)
-    busy = harness.machine_busy()
+    busy = machine_busy()
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     report: dict = {"when": stamp, "machine_busy_before": busy, "cpus": os.cpu_count(), "git": harness.git_revision()}
     problems: list[str] = []

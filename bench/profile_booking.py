@@ -27,11 +27,8 @@ import io
 import json
 import os
 import pstats
-import statistics
 import sys
 import time
-from collections import Counter
-from collections.abc import Callable
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
@@ -39,6 +36,7 @@ sys.path.insert(0, str(BENCH))
 sys.path.insert(0, str(BENCH.parent))
 
 from harness import BenchError, prepare  # noqa: E402
+from profiling import Tally, timed  # noqa: E402
 
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/leadhub_bench_booking_profile"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/10"
@@ -50,36 +48,6 @@ def bench_booking():
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
-
-
-def timed(fn: Callable[[], object], n: int) -> tuple[float, float]:
-    """Median wall ms and mean CPU ms of fn over n calls (after 20 warm-up calls)."""
-    for _ in range(20):
-        fn()
-    walls = []
-    cpu_start = time.process_time()
-    for _ in range(n):
-        started = time.perf_counter()
-        fn()
-        walls.append((time.perf_counter() - started) * 1000)
-    return statistics.median(walls), (time.process_time() - cpu_start) * 1000 / n
-
-
-class SqlTally:
-    """The SQL statements psycopg runs (below Django: its health check included)."""
-
-    def __init__(self):
-        import psycopg
-
-        self.sql: Counter[str] = Counter()
-        tally, execute = self, psycopg.Cursor.execute
-
-        def counted(cursor, query, *args, **kwargs):
-            text = query if isinstance(query, str) else repr(query)
-            tally.sql[" ".join(text.split())[:100]] += 1
-            return execute(cursor, query, *args, **kwargs)
-
-        psycopg.Cursor.execute = counted
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -109,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     from booking import availability, selectors, widget
     from messaging.models import Brain
 
-    tally = SqlTally()
+    tally = Tally()
     client = Client(HTTP_HOST="127.0.0.1")
     auth = {"HTTP_AUTHORIZATION": f"Bearer {credentials['api_key']}"}
     path = f"/api/book-meeting?action=availability&bot_id={credentials['bot_id']}"

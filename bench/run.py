@@ -28,9 +28,9 @@ from datetime import UTC, datetime
 from urllib.parse import urlparse
 
 import large  # bench/large.py (beside this script): the 1,000,000-contact reads
-from harness import (  # bench/harness.py: the database, gunicorn, wrk and CPU accounting
+from cpu import BUSY_WARNING, CpuWatch, cpu_per_request, machine_busy  # bench/cpu.py
+from harness import (  # bench/harness.py: the database, gunicorn and wrk
     API_RATE_PER_MINUTE,
-    BUSY_WARNING,
     DEFAULT_DATABASE_URL,
     DEFAULT_REDIS_URL,
     GUNICORN_ARGS,
@@ -41,14 +41,11 @@ from harness import (  # bench/harness.py: the database, gunicorn, wrk and CPU a
     WRK_THREADS,
     BenchError,
     Context,
-    CpuWatch,
     Scenario,
     Server,
     WrkResult,
-    cpu_per_request,
     ensure_wrk,
     git_revision,
-    machine_busy,
     prepare,
     probe,
     run_wrk,

@@ -30,14 +30,8 @@ webhook-id with its arrival time.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
-import multiprocessing
 import os
-import random
-import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -46,215 +40,15 @@ import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from urllib.parse import urlparse, urlunparse
 
-REPO = Path(__file__).resolve().parent.parent
-RESULTS_DIR = REPO / "bench" / "results"
-BIN = Path(sys.executable).parent
+from harness import REPO, RESULTS_DIR, reset_database
+from webhooks_peer import run_peer
+from webhooks_services import Celery, Receiver, Redis, drain_rate, percentile, wait_for
+
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/leadhub_bench_webhooks"
 
 
-# --- The receiver (its own process) ----------------------------------------------------------
-
-
-def _receiver_main(port_out, conn, fail_rate: float) -> None:
-    records: list[tuple[str, float, int]] = []
-    lock = threading.Lock()
-
-    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            while True:
-                head = await reader.readuntil(b"\r\n\r\n")
-                length, webhook_id = 0, ""
-                for line in head.split(b"\r\n")[1:]:
-                    name, _, value = line.partition(b":")
-                    name = name.strip().lower()
-                    if name == b"content-length":
-                        length = int(value)
-                    elif name == b"webhook-id":
-                        webhook_id = value.strip().decode()
-                await reader.readexactly(length)
-                status = 500 if fail_rate and random.random() < fail_rate else 200
-                with lock:
-                    records.append((webhook_id, time.time(), status))
-                reason = b"OK" if status == 200 else b"Internal Server Error"
-                writer.write(b"HTTP/1.1 %d %s\r\nContent-Length: 2\r\n\r\nok" % (status, reason))
-        except (asyncio.IncompleteReadError, ConnectionError):
-            pass
-        finally:
-            writer.close()
-
-    async def main() -> None:
-        server = await asyncio.start_server(handle, "127.0.0.1", 0, backlog=1024)
-        port_out.value = server.sockets[0].getsockname()[1]
-        async with server:
-            await server.serve_forever()
-
-    def commands() -> None:
-        while True:
-            command = conn.recv()
-            with lock:
-                if command == "dump":
-                    conn.send(list(records))
-                elif command == "count":
-                    conn.send(len(records))
-                elif command == "clear":
-                    records.clear()
-                    conn.send(True)
-
-    threading.Thread(target=commands, daemon=True).start()
-    asyncio.run(main())
-
-
-class Receiver:
-    def __init__(self, fail_rate: float = 0.0) -> None:
-        self.port = multiprocessing.Value("i", 0)
-        self.conn, child = multiprocessing.Pipe()
-        self.process = multiprocessing.Process(target=_receiver_main, args=(self.port, child, fail_rate), daemon=True)
-        self.process.start()
-        deadline = time.monotonic() + 10
-        while not self.port.value:
-            if time.monotonic() > deadline:
-                raise RuntimeError("the receiver did not start")
-            time.sleep(0.01)
-
-    def ask(self, command: str):
-        self.conn.send(command)
-        return self.conn.recv()
-
-    def stop(self) -> None:
-        self.process.terminate()
-        self.process.join(5)
-
-
-# --- Services: PostgreSQL database, a private Redis, Celery processes -------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def reset_database(url: str) -> None:
-    import psycopg
-
-    parts = urlparse(url)
-    name = parts.path.lstrip("/")
-    admin = urlunparse(parts._replace(path="/postgres"))
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-
-
-class Redis:
-    def __init__(self, workdir: Path) -> None:
-        self.port = free_port()
-        self.workdir = workdir
-        self.process: subprocess.Popen | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            [
-                shutil.which("redis-server"),
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                str(self.workdir),
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
-                    return
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise RuntimeError("redis-server did not start") from None
-                time.sleep(0.05)
-
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(10)
-
-
-class Celery:
-    """A worker (or beat) process of `celery -A leadhub`, with its own log file."""
-
-    def __init__(
-        self, kind: str, env: dict[str, str], log: Path, concurrency: int = 8, loglevel: str = "WARNING"
-    ) -> None:
-        self.kind, self.env, self.log, self.concurrency, self.loglevel = kind, env, log, concurrency, loglevel
-        self.process: subprocess.Popen | None = None
-
-    def start(self) -> None:
-        if self.kind == "worker":
-            args = [
-                "worker",
-                "--concurrency",
-                str(self.concurrency),
-                "--loglevel",
-                "WARNING",
-                "--without-gossip",
-                "--without-mingle",
-                "-n",
-                f"bench-{os.getpid()}-{time.monotonic_ns()}@%h",
-            ]
-        else:
-            args = ["beat", "--loglevel", "WARNING", "--schedule", str(self.log.with_suffix(".schedule"))]
-        with self.log.open("ab") as log:
-            self.process = subprocess.Popen(
-                [str(BIN / "celery"), "-A", "leadhub", *args],
-                cwd=REPO,
-                env=self.env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-
-    def kill(self) -> None:
-        """SIGKILL the whole process group: the main process and its pool children, mid-task."""
-        if self.process and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(10)
-
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(20)
-            except subprocess.TimeoutExpired:
-                self.kill()
-
-
 # --- Measurements ----------------------------------------------------------------------------
-
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
-
-
-def wait_for(receiver: Receiver, count: int, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while receiver.ask("count") < count:
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.05)
-    return True
 
 
 def setup_endpoints(workspace, receiver: Receiver, count: int) -> None:
@@ -277,15 +71,6 @@ def emit_batched(workspace, count: int, batch: int = 100) -> tuple[float, float]
             for n in range(start, min(count, start + batch)):
                 event_emit(workspace=workspace, type="lead.created", data={"n": n, "name": "Bench Lead"})
     return started, time.time()
-
-
-def drain_rate(records: list) -> tuple[float | None, float]:
-    """Deliveries per second from the first receipt to the last: how fast a backlog drains."""
-    if len(records) < 2:
-        return None, 0.0
-    times = sorted(at for _, at, _ in records)
-    span = times[-1] - times[0]
-    return (round((len(times) - 1) / span, 1) if span > 0 else None), round(span, 2)
 
 
 def run_drain(workspace, receiver: Receiver, env, logs: Path, *, events: int, endpoints: int, concurrency: int) -> dict:
@@ -424,130 +209,6 @@ def run_flood(workspace, receiver: Receiver, *, flood: int, flood_endpoints: int
         "quiet_rate": rate,
         "complete": complete,
         **summary(latencies, len(committed)),
-    }
-
-
-# --- The peer: django-webhook, in a throwaway project ------------------------------------------
-
-PEER_PACKAGES = ["django-webhook==0.0.15", "django-model-utils==4.5.1"]
-PEER_SETTINGS = """
-import os
-SECRET_KEY = "bench"
-DEBUG = False
-ALLOWED_HOSTS = ["*"]
-INSTALLED_APPS = ["django.contrib.contenttypes", "django.contrib.auth", "django_webhook", "leads"]
-import dj_database_url
-DATABASES = {"default": dj_database_url.parse(os.environ["PEER_DATABASE_URL"], conn_max_age=600)}
-DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
-USE_TZ = True
-CELERY_BROKER_URL = os.environ["PEER_BROKER_URL"]
-CELERY_TASK_IGNORE_RESULT = True
-CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-DJANGO_WEBHOOK = {"MODELS": ["leads.Lead"], "STORE_EVENTS": True, "USE_CACHE": True}
-"""
-PEER_CELERY = """
-import os
-from celery import Celery
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "peer.settings")
-app = Celery("peer")
-app.config_from_object("django.conf:settings", namespace="CELERY")
-app.autodiscover_tasks()
-"""
-PEER_MODELS = """
-from django.db import models
-
-class Lead(models.Model):
-    name = models.CharField(max_length=100)
-    n = models.IntegerField()
-"""
-PEER_EMIT = """
-import os, sys, django
-django.setup()
-from django_webhook.models import Webhook, WebhookTopic
-from leads.models import Lead
-urls, events = sys.argv[1].split(","), int(sys.argv[2])
-topic = WebhookTopic.objects.get(name="leads.Lead/create")
-for url in urls:
-    Webhook.objects.create(url=url).topics.add(topic)
-for n in range(events):
-    Lead.objects.create(name="Bench Lead", n=n)
-"""
-
-
-def run_peer(receiver: Receiver, redis: Redis, logs: Path, *, events: int, endpoints: int, concurrency: int) -> dict:
-    """django-webhook (one Celery task per delivery, requests) draining the same receiver: its
-    events are queued with no worker running, then its worker starts, as for LeadHub."""
-    project = logs / "peer"
-    lib = logs / "peer-lib"
-    if not (lib / "django_webhook").exists():
-        subprocess.run(
-            [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(lib), *PEER_PACKAGES],
-            check=True,
-        )
-    (project / "peer").mkdir(parents=True, exist_ok=True)
-    (project / "leads" / "migrations").mkdir(parents=True, exist_ok=True)
-    (project / "peer" / "__init__.py").write_text("from .celery import app\n")
-    (project / "peer" / "settings.py").write_text(PEER_SETTINGS)
-    (project / "peer" / "celery.py").write_text(PEER_CELERY)
-    (project / "leads" / "__init__.py").write_text("")
-    (project / "leads" / "migrations" / "__init__.py").write_text("")
-    (project / "leads" / "models.py").write_text(PEER_MODELS)
-    (project / "emit.py").write_text(PEER_EMIT)
-    database_url = os.environ.get("BENCH_WEBHOOKS_DATABASE_URL", DEFAULT_DATABASE_URL) + "_peer"
-    reset_database(database_url)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_URL", "REDIS_URL"))} | {
-        "DJANGO_SETTINGS_MODULE": "peer.settings",
-        "PEER_DATABASE_URL": database_url,
-        "PEER_BROKER_URL": redis.url.rsplit("/", 1)[0] + "/1",
-        "PYTHONPATH": f"{project}:{lib}",
-    }
-    manage = [
-        "-c",
-        "import sys, django; from django.core.management import execute_from_command_line; "
-        "execute_from_command_line(['manage.py', *sys.argv[1:]])",
-    ]
-    for command in (["makemigrations", "leads", "-v", "0"], ["migrate", "-v", "0"]):
-        subprocess.run([sys.executable, *manage, *command], cwd=project, env=env, check=True)
-    receiver.ask("clear")
-    urls = ",".join(f"http://127.0.0.1:{receiver.port.value}/peer{n}" for n in range(endpoints))
-    subprocess.run([sys.executable, "emit.py", urls, str(events)], cwd=project, env=env, check=True)
-    worker = subprocess.Popen(
-        [
-            str(BIN / "celery"),
-            "-A",
-            "peer",
-            "worker",
-            "--concurrency",
-            str(concurrency),
-            "--loglevel",
-            "WARNING",
-            "--without-gossip",
-            "--without-mingle",
-        ],
-        cwd=project,
-        env=env,
-        stdout=(logs / "peer-worker.log").open("ab"),
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    try:
-        complete = wait_for(receiver, events * endpoints, timeout=max(120, events * endpoints / 20))
-    finally:
-        os.killpg(worker.pid, signal.SIGTERM)
-        worker.wait(30)
-    records = receiver.ask("dump")
-    rate, span = drain_rate(records)
-    return {
-        "scenario": f"drain-{endpoints}",
-        "engine": "django-webhook 0.0.15",
-        "events": events,
-        "endpoints": endpoints,
-        "deliveries_expected": events * endpoints,
-        "deliveries_received": len(records),
-        "complete": complete,
-        "seconds_first_to_last": span,
-        "deliveries_per_second": rate,
-        "worker_concurrency": concurrency,
     }
 
 
@@ -693,7 +354,15 @@ def main() -> int:
             for endpoints in args.endpoints:
                 events = max(1, args.peer_events // endpoints)
                 report(
-                    run_peer(receiver, redis, logs, events=events, endpoints=endpoints, concurrency=args.concurrency)
+                    run_peer(
+                        receiver,
+                        redis,
+                        logs,
+                        database_url=database_url + "_peer",
+                        events=events,
+                        endpoints=endpoints,
+                        concurrency=args.concurrency,
+                    )
                 )
         if only & {"latency", "flood"}:
             worker = Celery("worker", env, logs / "worker.log", args.concurrency)
