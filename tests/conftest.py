@@ -9,6 +9,8 @@ from rest_framework.test import APIClient
 from accounts.models import Plan, Role
 from accounts.scopes import ALL_SCOPES
 from accounts.services import api_key_create, membership_set, oauth_application_create, workspace_create
+from tests.webhooks.conftest import Receiver
+from webhooks.transport import http
 
 
 def pytest_collection_modifyitems(config, items):
@@ -150,3 +152,21 @@ def _var_dir_in_tmp(tmp_path, settings):
     """Files the commands write at run time (var/credentials.env) go to the test's own directory,
     never into the developer's var/."""
     settings.VAR_DIR = tmp_path / "var"
+
+
+@pytest.fixture
+def local_webhooks(settings):
+    """What development and tests set: http:// and loopback addresses admitted."""
+    settings.WEBHOOK_ALLOW_HTTP = True
+    settings.WEBHOOK_ALLOWED_NETWORKS = ["127.0.0.0/8", "::1/128"]
+    yield settings
+    http.client_reset()
+
+
+@pytest.fixture
+def receiver(local_webhooks):
+    """A real webhook receiver on 127.0.0.1 (tests/webhooks/conftest.py's Receiver)."""
+    receiver = Receiver()
+    receiver.thread.start()
+    yield receiver
+    receiver.stop()

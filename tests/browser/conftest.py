@@ -96,17 +96,3 @@ def task_worker(transactional_db, settings, twilio_api):  # noqa: F811 (the impo
     yield
     worker.terminate()
     worker.wait(timeout=20)
-
-
-@pytest.fixture
-def receiver(settings):
-    from tests.webhooks.conftest import Receiver
-    from webhooks.transport import http
-
-    settings.WEBHOOK_ALLOW_HTTP = True
-    settings.WEBHOOK_ALLOWED_NETWORKS = ["127.0.0.0/8", "::1/128"]
-    receiver = Receiver()
-    receiver.thread.start()
-    yield receiver
-    receiver.stop()
-    http.client_reset()

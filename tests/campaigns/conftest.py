@@ -13,8 +13,6 @@ from crm.normalize import parse_phone
 from messaging.campaigns import engine, tasks
 from messaging.lines.services import Credentials, line_connect
 from tests.messaging.doubles import TwilioDouble, twilio_signature
-from tests.webhooks.conftest import Receiver
-from webhooks.transport import http
 
 LINE_NUMBER = "+18187400000"
 
@@ -99,15 +97,3 @@ def provider_post(path: str, params: dict, *, key: str = AUTH_TOKEN, signature: 
         signature = twilio_signature(TESTSERVER + path, params, key)
     headers = {"HTTP_X_TWILIO_SIGNATURE": signature} if signature else {}
     return Client().post(path, urlencode(params), content_type="application/x-www-form-urlencoded", **headers)
-
-
-@pytest.fixture
-def receiver(settings):
-    """A real webhook receiver on 127.0.0.1 (tests/webhooks' Receiver), reachable in tests."""
-    settings.WEBHOOK_ALLOW_HTTP = True
-    settings.WEBHOOK_ALLOWED_NETWORKS = ["127.0.0.0/8", "::1/128"]
-    receiver = Receiver()
-    receiver.thread.start()
-    yield receiver
-    receiver.stop()
-    http.client_reset()

@@ -20,11 +20,9 @@ from messaging.campaigns.services import RecipientIn, campaign_create
 from messaging.inbound.services import inbound_receive
 from tests.crm.support import contact_make
 from tests.messaging.conftest import LINE_NUMBER, brain_a, line_a, twilio_api  # noqa: F401 (fixtures)
-from tests.webhooks.conftest import Receiver
 from webhooks import engine as webhook_engine
 from webhooks import services as webhook_services
 from webhooks.services import endpoint_create, event_emit
-from webhooks.transport import http
 
 
 def logged_in(user, *, enforce_csrf: bool = False) -> Client:
@@ -64,17 +62,6 @@ def lead_a(workspace_a):
 @pytest.fixture
 def lead_b(workspace_b):
     return contact_make(workspace_b, phone="+1 818-740-5099", name="Other Person")
-
-
-@pytest.fixture
-def receiver(settings):
-    settings.WEBHOOK_ALLOW_HTTP = True
-    settings.WEBHOOK_ALLOWED_NETWORKS = ["127.0.0.0/8", "::1/128"]
-    receiver = Receiver()
-    receiver.thread.start()
-    yield receiver
-    receiver.stop()
-    http.client_reset()
 
 
 @pytest.fixture

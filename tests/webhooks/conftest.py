@@ -9,7 +9,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from webhooks.services import endpoint_create
-from webhooks.transport import http
 
 
 @dataclass
@@ -97,23 +96,6 @@ class Receiver:
     def stop(self) -> None:
         self.server.shutdown()
         self.server.server_close()
-
-
-@pytest.fixture
-def local_webhooks(settings):
-    """What development and tests set: http:// and loopback addresses admitted."""
-    settings.WEBHOOK_ALLOW_HTTP = True
-    settings.WEBHOOK_ALLOWED_NETWORKS = ["127.0.0.0/8", "::1/128"]
-    yield settings
-    http.client_reset()
-
-
-@pytest.fixture
-def receiver(local_webhooks):
-    receiver = Receiver()
-    receiver.thread.start()
-    yield receiver
-    receiver.stop()
 
 
 @pytest.fixture
