@@ -118,19 +118,20 @@ def _timed_get(base_url: str, path: str, headers: dict[str, str]) -> float:
     return (time.perf_counter() - started) * 1000
 
 
+def lookups(count: int) -> dict[str, str]:
+    """The exact lookups, of the middle seeded contact: its e-mail, and its phone as people write it."""
+    middle = phone_of(count // 2)
+    return {
+        "search by e-mail": "/api/v1/contacts?" + urllib.parse.urlencode({"q": f"lead{count // 2}@example.com"}),
+        "search by phone": "/api/v1/contacts?"
+        + urllib.parse.urlencode({"q": "(" + middle[2:5] + ") " + middle[5:8] + "-" + middle[8:]}),
+    }
+
+
 def measure(base_url: str, api_key: str, count: int) -> list[dict]:
     """p50/p95 of each read over SAMPLES sequential requests (after WARMUP)."""
     headers = {"Authorization": f"Bearer {api_key}"}
-    middle = count // 2
-    reads = {
-        "first page": "/api/v1/contacts",
-        "search by e-mail": "/api/v1/contacts?" + urllib.parse.urlencode({"q": f"lead{middle}@example.com"}),
-        "search by phone": "/api/v1/contacts?"
-        + urllib.parse.urlencode(
-            {"q": "(" + phone_of(middle)[2:5] + ") " + phone_of(middle)[5:8] + "-" + phone_of(middle)[8:]}
-        ),
-        "stats": "/api/v1/stats",
-    }
+    reads = {"first page": "/api/v1/contacts", **lookups(count), "stats": "/api/v1/stats"}
     rows = []
     for name, path in reads.items():
         for _ in range(WARMUP):

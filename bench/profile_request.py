@@ -1,13 +1,16 @@
 """Where one authenticated API request spends its time, in-process, with the bench's settings.
 
-    .venv/bin/python bench/profile_request.py [--requests 500] [--cprofile [workspace|intake|inbound]]
+    .venv/bin/python bench/profile_request.py [--requests 500] [--contacts 20000]
+        [--cprofile [workspace|intake|inbound|email|phone]]
 
 Like bench/run.py it recreates BENCH_DATABASE_URL and flushes BENCH_REDIS_URL, then drives
 Django's test client (no gunicorn, no network between client and app) against PostgreSQL and
 Redis and prints, for `GET /livez`, `GET /api/v1/workspace`, the lead intake `POST
 /api/v1/webhook/forms` (a new contact per request, as bench/run.py posts them) and the inbound
 WhatsApp webhook `POST /api/whatsapp-inbound` (signed, 2,000 leads in turn, the offline
-responder, as bench/messaging.py posts it):
+responder, as bench/messaging.py posts it) and the exact lookups of bench/large.py (`GET
+/api/v1/contacts?q=` an e-mail address, then a phone number as people write it, among
+--contacts seeded contacts):
 
 - SQL statements and Redis commands per request (the SQL includes Django's connection health
   check, which the ORM's query counting does not see);
@@ -32,6 +35,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import large  # bench/large.py: the seeded contacts and their lookups
 import messaging_setup  # bench/messaging_setup.py: the line, the knowledge, signed inbound webhooks
 import run  # bench/run.py: database, Redis and environment set-up
 from profiling import Tally, timed  # bench/profiling.py
@@ -44,8 +48,11 @@ def main(argv: list[str] | None = None) -> int:
         "--cprofile",
         nargs="?",
         const="workspace",
-        choices=["workspace", "intake", "inbound"],
+        choices=["workspace", "intake", "inbound", "email", "phone"],
         help="also print the costliest functions of that request (default workspace)",
+    )
+    parser.add_argument(
+        "--contacts", type=int, default=20000, help="contacts seeded for the lookups (default 20000; bench/large.py)"
     )
     args = parser.parse_args(argv)
     n = args.requests
@@ -126,6 +133,19 @@ def main(argv: list[str] | None = None) -> int:
         assert response.status_code == 200 and b"<Message>" in response.content, response.content
         return response
 
+    large.seed(database_url, credentials["workspace_id"], args.contacts)
+    lookups = large.lookups(args.contacts)
+
+    def email():
+        response = client.get(lookups["search by e-mail"], **auth)
+        assert response.status_code == 200 and len(response.json()["results"]) == 1, response.content
+        return response
+
+    def phone():
+        response = client.get(lookups["search by phone"], **auth)
+        assert response.status_code == 200 and len(response.json()["results"]) == 1, response.content
+        return response
+
     assert livez().status_code == 200 and workspace().status_code == 200 and intake().status_code == 201
 
     print(f"{n} requests each; medians of wall time, means of CPU time (this process only)\n")
@@ -135,6 +155,8 @@ def main(argv: list[str] | None = None) -> int:
         ("GET /api/v1/workspace", workspace),
         ("POST /api/v1/webhook/forms", intake),
         ("POST /api/whatsapp-inbound", inbound),
+        ("GET /api/v1/contacts?q=<e-mail>", email),
+        ("GET /api/v1/contacts?q=<phone>", phone),
     ):
         fn()
         tally.reset()
@@ -147,7 +169,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  Redis per request ({sum(cmds.values())}): {json.dumps(cmds)}")
     print(f"  → /api/v1/workspace costs {rows[1][2] / rows[0][2]:.1f}× /livez in CPU")
     print(f"  → a new lead costs {rows[2][2] / rows[0][2]:.1f}× /livez in CPU")
-    print(f"  → an inbound WhatsApp message costs {rows[3][2] / rows[0][2]:.1f}× /livez in CPU\n")
+    print(f"  → an inbound WhatsApp message costs {rows[3][2] / rows[0][2]:.1f}× /livez in CPU")
+    print(
+        f"  → an exact lookup costs {rows[4][2] / rows[0][2]:.1f}× (e-mail), "
+        f"{rows[5][2] / rows[0][2]:.1f}× (phone) /livez in CPU\n"
+    )
 
     # --- The parts, one at a time -----------------------------------------------------------
     queryset = ApiKey.objects.select_related("workspace__plan", "workspace__agency").filter(
@@ -252,7 +278,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.cprofile:
         profile = cProfile.Profile(time.process_time)  # CPU time: waits on PostgreSQL and Redis do not count
         profile.enable()
-        target = {"intake": intake, "inbound": inbound}.get(args.cprofile, workspace)
+        target = {"intake": intake, "inbound": inbound, "email": email, "phone": phone}.get(args.cprofile, workspace)
         for _ in range(n):
             target()
         profile.disable()

@@ -23,6 +23,24 @@ class Phone:
 
 def parse_phone(raw: str, *, default_region: str) -> Phone:
     """Any written form (`+1 818-740-5020`, `(818) 740 5020`, `8187405020`) to E.164."""
+    number, region = _parse(raw, default_region)
+    zones = [zone for zone in phone_timezone.time_zones_for_number(number) if zone != "Etc/Unknown"]
+    return Phone(
+        e164=phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164),
+        region=region,
+        place=geocoder.description_for_number(number, "en"),
+        time_zone=zones[0] if len(zones) == 1 else "",
+    )
+
+
+def phone_e164(raw: str, *, default_region: str) -> str:
+    """parse_phone's E.164 alone, for lookups: without the place and time zone, which cost
+    as much again to find."""
+    number, _region = _parse(raw, default_region)
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _parse(raw: str, default_region: str) -> tuple[phonenumbers.PhoneNumber, str]:
     text = str(raw).strip()
     if not text:
         raise InvalidValue("A phone number is required.")
@@ -37,13 +55,7 @@ def parse_phone(raw: str, *, default_region: str) -> Phone:
     region = phonenumbers.region_code_for_number(number)
     if not region or not phonenumbers.is_valid_number_for_region(number, region):
         raise InvalidValue("This phone number is not valid.")
-    zones = [zone for zone in phone_timezone.time_zones_for_number(number) if zone != "Etc/Unknown"]
-    return Phone(
-        e164=phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164),
-        region=region,
-        place=geocoder.description_for_number(number, "en"),
-        time_zone=zones[0] if len(zones) == 1 else "",
-    )
+    return number, region
 
 
 def place_fields(phone: Phone) -> dict[str, str]:

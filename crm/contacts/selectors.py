@@ -19,7 +19,7 @@ from accounts.models import Workspace
 
 from ..catalog.selectors import workspace_users
 from ..models import HOT_MESSAGE_COUNT, Contact, Note, Tag, TimelineEntry
-from ..normalize import InvalidValue, normalize_email, parse_phone
+from ..normalize import InvalidValue, normalize_email, phone_e164
 
 
 def _uuid_or_404(value: Any) -> uuid.UUID:
@@ -67,22 +67,30 @@ def _is_email(text: str) -> bool:
     return True
 
 
-def contact_search_filter(*, workspace: Workspace, q: str) -> Q:
-    """`q` as a filter. An e-mail address or a phone number (any written form, in the
-    workspace's country) matches its indexed column exactly; anything else is a substring of
-    name, e-mail, phone or company (so `ada@` finds ada@example.com)."""
+def contact_identity_filter(*, workspace: Workspace, q: str) -> Q | None:
+    """`q` as an exact filter on an indexed column when it is an e-mail address or a phone
+    number (any written form, in the workspace's country); None for any other text."""
     text = q.strip()
-    if not text:
-        return Q()
     if "@" in text and _is_email(text):
         return Q(email=normalize_email(text))
     if any(ch.isdigit() for ch in text):
         try:
-            phone = parse_phone(text, default_region=workspace.country)
+            return Q(phone_number=phone_e164(text, default_region=workspace.country))
         except InvalidValue:
-            pass
-        else:
-            return Q(phone_number=phone.e164)
+            return None
+    return None
+
+
+def contact_search_filter(*, workspace: Workspace, q: str) -> Q:
+    """`q` as a filter. An e-mail address or a phone number matches its indexed column exactly
+    (contact_identity_filter); anything else is a substring of name, e-mail, phone or company
+    (so `ada@` finds ada@example.com)."""
+    text = q.strip()
+    if not text:
+        return Q()
+    exact = contact_identity_filter(workspace=workspace, q=text)
+    if exact is not None:
+        return exact
     return (
         Q(name__icontains=text)
         | Q(first_name__icontains=text)
@@ -116,6 +124,16 @@ def contacts_list(*, workspace: Workspace, filters: dict[str, Any] | None = None
     if filters.get("created_before"):
         qs = qs.filter(created_at__lt=filters["created_before"])
     return qs.order_by("-created_at", "-id")
+
+
+def contacts_find(*, workspace: Workspace, q: str, limit: int) -> list[Contact] | None:
+    """The exact lookup: the first `limit` contacts whose e-mail address or phone number is `q`,
+    newest first, as contacts_list(filters={"q": q}) orders them; None when `q` is neither
+    (search it with contacts_list)."""
+    exact = contact_identity_filter(workspace=workspace, q=q)
+    if exact is None:
+        return None
+    return list(contacts_base(workspace=workspace).filter(exact).order_by("-created_at", "-id")[:limit])
 
 
 def contact_identity_clash(

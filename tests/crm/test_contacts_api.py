@@ -75,6 +75,48 @@ def test_an_exact_email_or_phone_search_matches_exactly(api_a, workspace_a, ada)
     assert ids == [str(ada.id)]
 
 
+@pytest.mark.parametrize("q", ["ADA@example.com", "(818) 740 5020"])
+def test_an_exact_lookup_answers_as_the_general_search(api_a, workspace_a, ada, q, django_assert_max_num_queries):
+    tag = tag_create(workspace=workspace_a, name="vip")
+    ada.tags.add(tag)
+    Contact.objects.filter(pk=ada.pk).update(
+        disposition_status=DispositionStatus.objects.create(workspace=workspace_a, name="Call back")
+    )
+    contact_make(workspace_a, email="xada@example.com", phone="+1 818-740-5021")
+    api_a.get("/api/v1/workspace")  # the credential, now remembered
+    # `?q=` alone takes the exact lookup: the contact and its tags, nothing else.
+    with django_assert_max_num_queries(2):
+        exact = api_a.get("/api/v1/contacts", {"q": q})
+    # With another parameter the same search takes the filter set and the paginator.
+    general = api_a.get("/api/v1/contacts", {"q": q, "limit": 20})
+    assert exact.status_code == general.status_code == 200
+    assert exact.json() == general.json()
+    assert exact.json()["results"][0]["id"] == str(ada.id)
+    assert exact.json()["results"][0]["tags"] == ["vip"]
+    assert exact.json()["results"][0]["disposition_status"]["name"] == "Call back"
+    assert list(exact.json()) == ["next", "previous", "results"]
+
+
+@pytest.mark.parametrize("q", ["nobody@example.com", "+1 213-555-0100"])
+def test_an_exact_lookup_of_nobody_is_an_empty_page(api_a, ada, q):
+    assert api_a.get("/api/v1/contacts", {"q": q}).json() == {"next": None, "previous": None, "results": []}
+
+
+def test_an_exact_lookup_with_more_than_a_page_of_matches_has_a_next_link(api_a, workspace_a):
+    # An e-mail identifies only contacts without a phone; contacts with phones may share one.
+    made = [contact_make(workspace_a, email="shared@example.com", phone=f"+1 818-740-{5000 + n}") for n in range(21)]
+    first = api_a.get("/api/v1/contacts", {"q": "shared@example.com"}).json()
+    assert [item["id"] for item in first["results"]] == [str(c.id) for c in reversed(made)][:20]
+    assert first["next"]
+    rest = api_a.get(first["next"]).json()
+    assert [item["id"] for item in rest["results"]] == [str(made[0].id)]
+
+
+def test_a_too_long_search_is_a_400_on_q(api_a):
+    error = error_of(api_a.get("/api/v1/contacts", {"q": "1" * 201}), 400, "VALIDATION_ERROR")
+    assert "q" in error["details"]
+
+
 def test_filters_by_status_tag_owner_source_hot_and_created_range(api_a, workspace_a, owner_a, ada):
     tag = tag_create(workspace=workspace_a, name="vip")
     hot = contact_make(workspace_a, email="hot@example.com", source="widget", message_count=7)
