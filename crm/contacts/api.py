@@ -102,7 +102,10 @@ class ContactViewSet(ApiViewSet):
         contacts = selectors.contacts_find(workspace=request.workspace, q=q, limit=page_size + 1)
         if contacts is None or len(contacts) > page_size:
             return None
-        return Response({"next": None, "previous": None, "results": [contact_representation(c) for c in contacts]})
+        results = [
+            contact_representation(contact, tags=selectors.contact_tag_names(contact=contact)) for contact in contacts
+        ]
+        return Response({"next": None, "previous": None, "results": results})
 
     def retrieve(self, request, id=None):
         return Response(contact_representation(self._contact()))

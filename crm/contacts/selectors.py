@@ -5,6 +5,7 @@ Every read takes the workspace explicitly; a contact of another workspace answer
 one that does not exist (Http404).
 """
 
+import threading
 import uuid
 from typing import Any
 
@@ -12,7 +13,8 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Field, Prefetch, Q, QuerySet
+from django.db.models.query import get_related_populators
 from django.http import Http404
 
 from accounts.models import Workspace
@@ -126,14 +128,123 @@ def contacts_list(*, workspace: Workspace, filters: dict[str, Any] | None = None
     return qs.order_by("-created_at", "-id")
 
 
+class _Compiled:
+    """A read the ORM builds and compiles once, then runs with other values.
+
+    The exact lookup is the call partners make most ("do we know this person?"), and building
+    and compiling its two statements was most of its CPU; the statements never change, only
+    the values do. `sentinels` name each value and the field that prepares it; the queryset is
+    built with the sentinel values, and each run puts the real ones in their places. The rows
+    become instances as the ORM's ModelIterable makes them (select_related included).
+
+    A compiler belongs to its thread's connection: one is kept per thread (_compiled_reads).
+    """
+
+    def __init__(self, queryset: QuerySet, sentinels: dict[str, tuple[Field, Any]]):
+        self.db = queryset.db
+        self.compiler = queryset.query.get_compiler(using=self.db)
+        self.sql, params = self.compiler.as_sql()
+        connection = self.compiler.connection
+        self.params = list(params)
+        self.slots: list[tuple[int, str, Field]] = []
+        for name, (field, sentinel) in sentinels.items():
+            prepared = field.get_db_prep_value(sentinel, connection)
+            places = [index for index, param in enumerate(self.params) if param == prepared]
+            if len(places) != 1:
+                raise RuntimeError(f"the sentinel of {name} is not one parameter of {self.sql}")
+            self.slots.append((places[0], name, field))
+        columns = [column[0] for column in self.compiler.select[: self.compiler.col_count]]
+        self.converters = self.compiler.get_converters(columns)
+        klass_info = self.compiler.klass_info
+        if klass_info is not None:
+            fields = klass_info["select_fields"]
+            self.span = slice(fields[0], fields[-1] + 1)
+            self.init_list = [column[0].target.attname for column in self.compiler.select[self.span]]
+
+    def _rows(self, values: dict[str, Any]) -> list:
+        params = list(self.params)
+        for index, name, field in self.slots:
+            params[index] = field.get_db_prep_value(values[name], self.compiler.connection)
+        with self.compiler.connection.cursor() as cursor:
+            cursor.execute(self.sql, params)
+            rows = cursor.fetchall()
+        return list(self.compiler.apply_converters(rows, self.converters)) if self.converters else rows
+
+    def values(self, **values: Any) -> list[tuple]:
+        """The rows, converted (a values_list queryset)."""
+        return [tuple(row) for row in self._rows(values)]
+
+    def instances(self, **values: Any) -> list:
+        """The rows as model instances, with their select_related relations (a model queryset)."""
+        populators = get_related_populators(self.compiler.klass_info, self.compiler.select, self.db)
+        model = self.compiler.klass_info["model"]
+        found = []
+        for row in self._rows(values):
+            instance = model.from_db(self.db, self.init_list, row[self.span])
+            for populator in populators:
+                populator.populate(row, instance)
+            found.append(instance)
+        return found
+
+
+_compiled_reads = threading.local()
+_SENTINEL_WORKSPACE = uuid.UUID(int=1)
+_SENTINEL_CONTACT = uuid.UUID(int=2)
+_SENTINEL_VALUE = "\x00sentinel"
+
+
+def _compiled(key: tuple, build) -> _Compiled:
+    reads = getattr(_compiled_reads, "reads", None)
+    if reads is None:
+        reads = _compiled_reads.reads = {}
+    read = reads.get(key)
+    if read is None:
+        read = reads[key] = build()
+    return read
+
+
+def _exact_read(column: str, limit: int) -> _Compiled:
+    """contacts_base filtered on the workspace and one identity column, newest first."""
+    return _compiled(
+        ("contacts_find", column, limit),
+        lambda: _Compiled(
+            Contact.objects.filter(workspace_id=_SENTINEL_WORKSPACE, **{column: _SENTINEL_VALUE})
+            .select_related("disposition_status")
+            .order_by("-created_at", "-id")[:limit],
+            {
+                "workspace": (Contact._meta.pk, _SENTINEL_WORKSPACE),  # a UUID primary key, as the workspace's
+                "value": (Contact._meta.get_field(column), _SENTINEL_VALUE),
+            },
+        ),
+    )
+
+
+def _tags_read() -> _Compiled:
+    """The names of one contact's tags."""
+    return _compiled(
+        ("contact_tags",),
+        lambda: _Compiled(
+            Tag.objects.filter(contacts__id=_SENTINEL_CONTACT).values_list("name"),
+            {"contact": (Contact._meta.pk, _SENTINEL_CONTACT)},
+        ),
+    )
+
+
 def contacts_find(*, workspace: Workspace, q: str, limit: int) -> list[Contact] | None:
     """The exact lookup: the first `limit` contacts whose e-mail address or phone number is `q`,
-    newest first, as contacts_list(filters={"q": q}) orders them; None when `q` is neither
-    (search it with contacts_list)."""
+    newest first, as contacts_list(filters={"q": q}) orders them, with their disposition (their
+    tags: contact_tag_names); None when `q` is neither (search it with contacts_list). One
+    statement, compiled once (_Compiled)."""
     exact = contact_identity_filter(workspace=workspace, q=q)
     if exact is None:
         return None
-    return list(contacts_base(workspace=workspace).filter(exact).order_by("-created_at", "-id")[:limit])
+    ((column, value),) = exact.children
+    return _exact_read(column, limit).instances(workspace=workspace.pk, value=value)
+
+
+def contact_tag_names(*, contact: Contact) -> list[str]:
+    """The contact's tag names, sorted, by one statement compiled once."""
+    return sorted(name for (name,) in _tags_read().values(contact=contact.pk))
 
 
 def contact_identity_clash(
