@@ -16,6 +16,7 @@ from oauth2_provider.generators import generate_client_secret
 from oauth2_provider.models import get_access_token_model
 
 from leadhub.exceptions import NotAllowed
+from leadhub.tenancy import operator_scope
 
 from .models import ADMIN_ROLES, Agency, ApiKey, Membership, OAuthApplication, Plan, Role, Workspace
 from .scopes import ALL_SCOPES, unknown_scopes
@@ -244,16 +245,19 @@ def api_key_authenticate(*, secret: str) -> ApiKey | None:
         api_key = _api_key_thawed(row)
         _remember(key_hash, api_key)
         return api_key
-    try:
-        api_key = ApiKey.objects.select_related("workspace__plan", "workspace__agency").get(
-            key_hash=key_hash, revoked_at__isnull=True
-        )
-    except ApiKey.DoesNotExist:
-        return None
-    now = timezone.now()
-    if api_key.last_used_at is None or now - api_key.last_used_at >= LAST_USED_GRANULARITY:
-        ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
-        api_key.last_used_at = now
+    # Found by its hash before its workspace is known: a named operator path of row-level
+    # security (leadhub/tenancy.py).
+    with operator_scope("credential_lookup"):
+        try:
+            api_key = ApiKey.objects.select_related("workspace__plan", "workspace__agency").get(
+                key_hash=key_hash, revoked_at__isnull=True
+            )
+        except ApiKey.DoesNotExist:
+            return None
+        now = timezone.now()
+        if api_key.last_used_at is None or now - api_key.last_used_at >= LAST_USED_GRANULARITY:
+            ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
+            api_key.last_used_at = now
     cache.set(cache_key, _api_key_frozen(api_key), CREDENTIAL_CACHE_SECONDS)
     _remember(key_hash, api_key)
     return api_key

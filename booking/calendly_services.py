@@ -16,6 +16,7 @@ from django.db import IntegrityError, transaction
 
 from accounts.models import Workspace
 from crm.normalize import InvalidValue, parse_phone
+from leadhub.tenancy import operator_scope, tenant_scope
 
 from . import calendly
 from .models import Booking, CalendlyConnection
@@ -148,12 +149,18 @@ def calendly_webhook_receive(*, body: bytes, signature: str | None) -> str:
     if not isinstance(event_type_uri, str) or not event_type_uri or "\x00" in event_type_uri:
         raise SignatureInvalid()  # nothing to find a signing key by
     now = time.time()
+    # The named lookup before the workspace is known (row-level security): the connection by
+    # its event type and signing key; what the webhook records is then its workspace's.
+    with operator_scope("calendly_webhook"):
+        candidates = list(
+            CalendlyConnection.objects.select_related("workspace").filter(
+                event_type_uri=event_type_uri[:500], enabled=True
+            )
+        )
     connection = next(
         (
             candidate
-            for candidate in CalendlyConnection.objects.select_related("workspace").filter(
-                event_type_uri=event_type_uri[:500], enabled=True
-            )
+            for candidate in candidates
             if calendly.signature_verify(
                 body=body,
                 header=signature,
@@ -166,6 +173,11 @@ def calendly_webhook_receive(*, body: bytes, signature: str | None) -> str:
     )
     if connection is None:
         raise SignatureInvalid()
+    with tenant_scope(connection.workspace_id):
+        return _webhook_record(connection, data, payload, scheduled)
+
+
+def _webhook_record(connection: CalendlyConnection, data: dict, payload: dict, scheduled: dict) -> str:
     event = data.get("event")
     if event not in ("invitee.created", "invitee.canceled"):
         return "ignored"

@@ -7,6 +7,8 @@ site with a wider door could not run it for a viewer either. Its log in is limit
 address like the dashboard's (password guessing), and refused while the cache is down.
 """
 
+from functools import wraps
+
 from django import forms
 from django.contrib import admin
 from django.contrib.admin.forms import AdminAuthenticationForm
@@ -14,6 +16,7 @@ from django.http import HttpResponse
 
 from leadhub.api.errors import LimitsUnavailable, RateLimited
 from leadhub.api.ratelimit import public_limit_or_raise
+from leadhub.tenancy import enter_operator
 
 
 class OperatorAuthenticationForm(AdminAuthenticationForm):
@@ -41,6 +44,21 @@ class OperatorsAdminSite(admin.AdminSite):
     def has_permission(self, request) -> bool:
         user = request.user
         return bool(user.is_active and user.is_superuser)
+
+    def admin_view(self, view, cacheable=False):
+        # An operator's admin pages cross workspaces: the named operator path `admin` of
+        # row-level security (leadhub/tenancy.py), for those who pass has_permission only; for
+        # the rest of the request (its template is rendered after the view returns), which
+        # TenancyMiddleware ends.
+        checked = super().admin_view(view, cacheable)
+
+        @wraps(checked)
+        def scoped(request, *args, **kwargs):
+            if self.has_permission(request):
+                enter_operator("admin")
+            return checked(request, *args, **kwargs)
+
+        return scoped
 
     def login(self, request, extra_context=None):
         if request.method == "POST":

@@ -8,6 +8,13 @@ class LeadhubConfig(AppConfig):
     name = "leadhub"
     verbose_name = "LeadHub"
 
+    def ready(self) -> None:
+        from django.db.models.signals import post_migrate
+
+        from leadhub import tenancy
+
+        post_migrate.connect(tenancy.post_migrate_rls, sender=self, dispatch_uid="leadhub.tenancy.rls")
+
 
 class OperatorsAdminConfig(admin_apps.AdminConfig):
     """django.contrib.admin with the operators-only site as admin.site (leadhub/admin.py)."""

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 from celery import Celery
-from celery.signals import beat_init, setup_logging, task_postrun, task_prerun, worker_ready
+from celery.signals import beat_init, setup_logging, task_postrun, task_prerun, worker_init, worker_ready
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "leadhub.settings")
 
@@ -35,6 +35,31 @@ def _database_connections_as_for_a_request(**kwargs) -> None:
     close_old_connections()
 
 
+# Each task starts with no tenancy scope (row-level security, leadhub/tenancy.py) and declares
+# its own: tenant_scope(workspace_id) for a workspace's work, operator_scope(...) for a sweep.
+# The scope found is back when it ends (an eager task inside a request, in tests).
+_scopes_found: dict[str, list] = {}
+
+
+@task_prerun.connect
+def _tenancy_cleared(task_id=None, **kwargs) -> None:
+    from leadhub import tenancy
+
+    _scopes_found.setdefault(task_id, []).append(tenancy.wanted())
+    tenancy.enter_none()
+
+
+@task_postrun.connect
+def _tenancy_restored(task_id=None, **kwargs) -> None:
+    from leadhub import tenancy
+
+    found = _scopes_found.get(task_id)
+    if found:
+        tenancy.restore(found.pop())
+        if not found:
+            del _scopes_found[task_id]
+
+
 def _mark_ready(name: str) -> None:
     # `make run`'s banner waits for these files (LEADHUB_RUN_DIR is set by make run only).
     from django.conf import settings
@@ -58,3 +83,12 @@ def _worker_ready(**kwargs) -> None:
 @beat_init.connect
 def _beat_ready(**kwargs) -> None:
     _mark_ready("beat")
+
+
+@worker_init.connect
+@beat_init.connect
+def _role_checked(**kwargs) -> None:
+    # Refuse to run on a database role that would void row-level security (README).
+    from leadhub import tenancy
+
+    tenancy.role_check_at_start()

@@ -83,6 +83,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Each request starts with no tenancy scope (row-level security, leadhub/tenancy.py).
+    "leadhub.tenancy.TenancyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "leadhub.api.ratelimit.RateLimitHeadersMiddleware",
@@ -148,6 +150,12 @@ else:
     # connection (psycopg's prepare_threshold). Client-side binding, Django's default, quoted
     # every parameter into the SQL: a fifth of a new lead's CPU time.
     DATABASES["default"].setdefault("OPTIONS", {})["server_side_binding"] = True
+    # Row-level security (leadhub/tenancy.py): this backend gives each connection the scope
+    # of the request or task. DATABASE_ROLE: a role to SET after logging in (the login may be
+    # the tables' owner for `migrate`; the app serves as this role, which must not be).
+    DATABASES["default"]["ENGINE"] = "leadhub.postgresql"
+    if env_str("DATABASE_ROLE"):
+        DATABASES["default"]["OPTIONS"]["assume_role"] = env_str("DATABASE_ROLE")
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -3,7 +3,6 @@
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularSwaggerView
-from oauth2_provider import views as oauth_views
 
 from booking.calendly_api import CalendlyWebhookView
 from booking.public import BookMeetingView
@@ -16,7 +15,7 @@ from . import views
 
 oauth_patterns = [
     path("token/", views.RateLimitedTokenView.as_view(), name="token"),
-    path("revoke_token/", oauth_views.RevokeTokenView.as_view(), name="revoke-token"),
+    path("revoke_token/", views.ScopedRevokeTokenView.as_view(), name="revoke-token"),
 ]
 
 api_v1 = [

@@ -17,12 +17,13 @@ from django.utils import translation
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 from drf_spectacular.views import SpectacularAPIView
-from oauth2_provider.views import TokenView
+from oauth2_provider.views import RevokeTokenView, TokenView
 
 from leadhub.api.errors import LimitsUnavailable, RateLimited, oauth_error
 from leadhub.api.ratelimit import public_limit_or_raise
 
 from .celery import app as celery_app
+from .tenancy import operator_scope, role_problems
 
 BROKER_TIMEOUT_SECONDS = 2
 logger = logging.getLogger(__name__)
@@ -38,6 +39,10 @@ def _check_database() -> None:
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
         cursor.fetchone()
+    # Down, too, on a role that would void row-level security (README: Row-level security).
+    problems = role_problems(connection)
+    if problems:
+        raise PermissionError("; ".join(problems))
 
 
 def _check_cache() -> None:
@@ -119,7 +124,17 @@ class RateLimitedTokenView(TokenView):
             response = oauth_error("temporarily_unavailable", str(exc.detail), 503)
             response["Retry-After"] = str(exc.wait)
             return response
-        return super().post(request, *args, **kwargs)
+        # The application found by its client_id, before the workspace is known.
+        with operator_scope("oauth_token"):
+            return super().post(request, *args, **kwargs)
+
+
+class ScopedRevokeTokenView(RevokeTokenView):
+    """django-oauth-toolkit's revocation: the token found by its hash, before the workspace is known."""
+
+    def post(self, request, *args, **kwargs):
+        with operator_scope("oauth_token"):
+            return super().post(request, *args, **kwargs)
 
 
 class SchemaView(SpectacularAPIView):

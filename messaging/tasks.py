@@ -3,6 +3,8 @@ task was lost, complete idle conversations. All idempotent and acknowledged late
 
 from celery import shared_task
 
+from leadhub.tenancy import object_scope, operator_scope
+
 from .conversations.services import conversations_complete_idle as _complete_idle
 from .models import Message
 from .outbound import services as outbound
@@ -11,6 +13,11 @@ from .outbound import services as outbound
 @shared_task(name="messaging.tasks.message_handoff", acks_late=True, ignore_result=True)
 def message_handoff(message_id: int) -> str:
     """Hand one queued message to the provider; on a 5xx or a timeout, try again later."""
+    with object_scope(Message, message_id):
+        return _handoff(message_id)
+
+
+def _handoff(message_id: int) -> str:
     outcome = outbound.message_handoff(message_id=message_id)
     if outcome == "retry":
         attempts = Message.objects.filter(pk=message_id).values_list("attempts", flat=True).first() or 1
@@ -20,9 +27,11 @@ def message_handoff(message_id: int) -> str:
 
 @shared_task(name="messaging.tasks.messages_sweep", acks_late=True, ignore_result=True)
 def messages_sweep() -> int:
-    return outbound.messages_requeue_stale()
+    with operator_scope("beat_sweep"):
+        return outbound.messages_requeue_stale()
 
 
 @shared_task(name="messaging.tasks.conversations_complete_idle", acks_late=True, ignore_result=True)
 def conversations_complete_idle() -> int:
-    return _complete_idle()
+    with operator_scope("beat_sweep"):
+        return _complete_idle()

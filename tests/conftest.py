@@ -1,6 +1,8 @@
 """Shared fixtures: the three people of STYLE.md and credentials for them."""
 
 import importlib
+import os
+from contextlib import contextmanager
 
 import pytest
 from django.db import connection
@@ -23,6 +25,59 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "postgres" in item.keywords:
             item.add_marker(skip)
+
+
+APP_ROLE = "leadhub_app"
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """On PostgreSQL the suite runs as the app runs in production: the test database is created
+    and migrated by the login (the owner, a superuser in CI), then every connection takes the
+    app's role (DATABASE_ROLE), which neither owns the tables nor bypasses row-level security.
+    Row-level security is real in the PostgreSQL pass."""
+    from leadhub import tenancy
+
+    if connection.vendor != "postgresql":
+        return
+    with django_db_blocker.unblock():
+        tenancy.app_role_grant(connection, APP_ROLE)
+        connection.settings_dict["OPTIONS"]["assume_role"] = APP_ROLE
+        connection.close()
+        tenancy.role_check(connection)
+    # The processes tests start (gunicorn, a Celery worker, a killed driver) take it too.
+    os.environ["DATABASE_ROLE"] = APP_ROLE
+    yield
+    os.environ.pop("DATABASE_ROLE", None)
+    with django_db_blocker.unblock():  # the login drops the test database
+        connection.settings_dict["OPTIONS"].pop("assume_role", None)
+        connection.close()
+
+
+@contextmanager
+def as_database_owner():
+    """A test's own schema change: as the login that owns the tables (the app's role may not
+    create one), then back to the app's role."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("RESET ROLE")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"SET ROLE {APP_ROLE}")
+
+
+@pytest.fixture(autouse=True)
+def _tests_scope():
+    """Fixtures and tests build and read data through the ORM in the operator path `tests`; a
+    request or a task inside a test starts with no scope and enters its own, as in production."""
+    from leadhub.tenancy import operator_scope
+
+    with operator_scope("tests"):
+        yield
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -244,6 +244,7 @@ REQUIRED = {
     "SECRET_KEY": secrets.token_urlsafe(50),
     "FIELD_ENCRYPTION_KEYS": base64.urlsafe_b64encode(os.urandom(32)).decode(),
     "POSTGRES_PASSWORD": secrets.token_urlsafe(24),
+    "POSTGRES_APP_PASSWORD": secrets.token_urlsafe(24),
     "REDIS_PASSWORD": secrets.token_urlsafe(24),
     "PUBLIC_BASE_URL": "https://crm.example.com",
 }
@@ -286,10 +287,37 @@ def test_compose_takes_the_database_and_redis_passwords_from_the_environment():
     assert "--requirepass" in compose_command(services["redis"])
     for name in APP_SERVICES:
         env = compose_environment(services[name])
+        owner = name == "migrate"
+        user, password = ("leadhub", "POSTGRES_PASSWORD") if owner else ("leadhub_app", "POSTGRES_APP_PASSWORD")
         assert re.fullmatch(
-            rf"postgres://leadhub:{required.format('POSTGRES_PASSWORD')}@postgres:5432/leadhub", env["DATABASE_URL"]
+            rf"postgres://{user}:{required.format(password)}@postgres:5432/leadhub", env["DATABASE_URL"]
         )
         assert re.fullmatch(rf"redis://:{required.format('REDIS_PASSWORD')}@redis:6379/0", env["REDIS_URL"])
+
+
+def test_compose_serves_as_the_app_role_and_migrates_as_the_owner():
+    """Row-level security (README): web, worker and beat connect as leadhub_app, which migrate
+    (connected as the owner, leadhub, the postgres service's own user) creates with
+    POSTGRES_APP_PASSWORD and grants the tables' data; the app role owns nothing."""
+    services = compose_services()
+    assert services["postgres"]["environment"]["POSTGRES_USER"] == "leadhub"
+    migrate = shlex.split(compose_command(services["migrate"]))
+    assert migrate[:2] == ["sh", "-c"]
+    steps = [shlex.split(step) for step in migrate[2].split("&&")]
+    assert steps == [
+        ["python", "manage.py", "migrate", "--noinput"],
+        ["python", "manage.py", "approle", "leadhub_app", "--password-env", "POSTGRES_APP_PASSWORD"],
+    ]
+    assert (
+        compose_environment(services["migrate"])["POSTGRES_APP_PASSWORD"]
+        == "${POSTGRES_APP_PASSWORD:?set POSTGRES_APP_PASSWORD}"
+    )
+    for name in APP_SERVICES - {"migrate"}:
+        env = compose_environment(services[name])
+        assert env["DATABASE_URL"].startswith("postgres://leadhub_app:"), name
+        assert "POSTGRES_APP_PASSWORD" not in env and "POSTGRES_PASSWORD" not in env["DATABASE_URL"], name
+    section = readme_section("Production: docker-compose")
+    assert "`leadhub_app`" in section and "`approle`" in section
 
 
 def test_compose_publishes_web_on_this_host_only():

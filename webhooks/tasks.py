@@ -12,6 +12,8 @@ import logging
 
 from celery import shared_task
 
+from leadhub.tenancy import operator_scope
+
 from .engine import deliveries_run
 from .engine.run import dispatch_coalesced, dispatch_queue_wanted, dispatch_started
 
@@ -32,6 +34,11 @@ BACKSTOP = {"soft_time_limit": 60, "time_limit": 90}
 def deliveries_dispatch(delivery_ids: list[str] | None = None) -> int:
     """First attempts of just-committed deliveries: those named, or (coalesced, with a shared
     cache) every due delivery, claimed fairly across workspaces."""
+    with operator_scope("webhook_engine"):
+        return _dispatch(delivery_ids)
+
+
+def _dispatch(delivery_ids: list[str] | None) -> int:
     if delivery_ids is None:
         dispatch_started()
         # Coalesced, it stays awake a while for the next commits (they then queue no task).
@@ -44,7 +51,8 @@ def deliveries_dispatch(delivery_ids: list[str] | None = None) -> int:
 def deliveries_sweep(max_seconds: float = SWEEP_SECONDS) -> int:
     """Attempt every due delivery: retries, and first attempts whose dispatch was lost or whose
     worker died (once their lease has expired)."""
-    return deliveries_run(max_seconds=max_seconds, on_time_up=_dispatch_next)
+    with operator_scope("webhook_engine"):
+        return deliveries_run(max_seconds=max_seconds, on_time_up=_dispatch_next)
 
 
 def _dispatch_next() -> None:

@@ -14,6 +14,7 @@ from accounts import services as account_services
 from accounts.models import ApiKey, Workspace
 from accounts.scopes import effective_scopes
 from accounts.services import API_KEY_PREFIX, api_key_authenticate
+from leadhub import tenancy
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,8 @@ def _attach(request: Request, credential: Credential) -> None:
     # On the Django request too, so that middleware and plain views see them.
     request._request.workspace = credential.workspace
     request._request.credential = credential
+    # From here the request's queries see its workspace's rows only (row-level security).
+    tenancy.enter_workspace(credential.workspace.pk)
 
 
 def _bearer(request: Request) -> str | None:
@@ -127,11 +130,13 @@ class OAuthTokenAuthentication(OAuth2Authentication):
         if isinstance(remembered, Credential):
             _attach(request, remembered)
             return AnonymousUser(), remembered
-        result = super().authenticate(request) if token else None
-        if result is None:
-            raise AuthenticationFailed("The access token is invalid, expired or revoked.")
-        user, access_token = result
-        application = access_token.application
+        # The token and its application found by the token's hash, before the workspace is known.
+        with tenancy.operator_scope("credential_lookup"):
+            result = super().authenticate(request) if token else None
+            if result is None:
+                raise AuthenticationFailed("The access token is invalid, expired or revoked.")
+            user, access_token = result
+            application = access_token.application
         granted = frozenset(access_token.scope.split()) & frozenset(application.scopes)
         credential = Credential(
             kind="oauth",

@@ -2,9 +2,12 @@
 
 from celery import shared_task
 
+from leadhub.tenancy import operator_scope
+
 from . import idempotency
 
 
 @shared_task(name="leadhub.api.tasks.idempotency_keys_purge")
 def idempotency_keys_purge() -> int:
-    return idempotency.purge_expired()
+    with operator_scope("beat_sweep"):
+        return idempotency.purge_expired()

@@ -2,7 +2,9 @@
 `workspace_page`, which answers 404 to a person who may not enter the workspace (a member, or
 staff of its agency, may) and 403 to a role without the right (agents on admin pages)."""
 
+import uuid
 from collections.abc import Callable
+from contextlib import suppress
 from functools import wraps
 
 from django.contrib.auth.views import redirect_to_login
@@ -13,6 +15,7 @@ from rest_framework.exceptions import NotFound
 from rest_framework.exceptions import PermissionDenied as ApiPermissionDenied
 
 from accounts.selectors import WorkspaceAccess, workspace_access
+from leadhub.tenancy import enter_workspace
 
 ERROR_TITLES = {403: "You may not do this", 404: "Not found"}
 ERROR_TEXTS = {
@@ -50,6 +53,10 @@ def workspace_page(view: Callable | None = None, *, admin: bool = False):
         def gated(request: HttpRequest, workspace_id: str, *args, **kwargs) -> HttpResponse:
             if not request.user.is_authenticated:
                 return redirect_to_login(request.get_full_path())
+            # The workspace the URL names is entered before its membership is checked, which
+            # reads only that workspace's rows (row-level security); no access, the 404 below.
+            with suppress(ValueError):  # not a workspace id: workspace_access answers 404
+                enter_workspace(uuid.UUID(str(workspace_id)))
             try:
                 access = workspace_access(user=request.user, workspace_id=workspace_id)
                 request.access = access

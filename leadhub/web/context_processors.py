@@ -5,6 +5,13 @@ from django.http import HttpRequest
 from django.utils.functional import SimpleLazyObject
 
 from accounts.selectors import agencies_staffed, workspaces_for_user
+from leadhub.tenancy import operator_scope
+
+
+def _switch_workspaces(user) -> list:
+    # Memberships across workspaces: a named operator path of row-level security.
+    with operator_scope("dashboard_memberships"):
+        return list(workspaces_for_user(user=user).order_by("name")[:200])
 
 
 def layout(request: HttpRequest) -> dict:
@@ -12,7 +19,7 @@ def layout(request: HttpRequest) -> dict:
     if user is None or not user.is_authenticated:
         return {}
     return {
-        "switch_workspaces": SimpleLazyObject(lambda: list(workspaces_for_user(user=user).order_by("name")[:200])),
+        "switch_workspaces": SimpleLazyObject(lambda: _switch_workspaces(user)),
         "staffed_agencies": SimpleLazyObject(lambda: list(agencies_staffed(user=user))),
         "access": getattr(request, "access", None),
         "workspace": getattr(request, "workspace", None),

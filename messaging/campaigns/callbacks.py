@@ -12,6 +12,8 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions
 
+from leadhub.tenancy import enter_workspace, operator_scope
+
 from .. import twilio
 from ..provider_webhooks import TWIML, BadSignature, ProviderWebhook, form_of, verify
 from . import services
@@ -25,11 +27,17 @@ OPTED_OUT = "You will not be contacted again. Goodbye."
 def _recipient(value) -> Recipient | None:
     if not isinstance(value, str) or not (value.isascii() and value.isdigit()) or len(value) > 18:
         return None
-    return (
-        Recipient.objects.filter(pk=int(value), campaign__channel=Campaign.Channel.VOICE)
-        .select_related("campaign", "campaign__line", "campaign__line__provider")
-        .first()
-    )
+    # The named lookup before the workspace is known (row-level security): the recipient by
+    # the id LeadHub put in the gather's URL; the request then runs in its workspace.
+    with operator_scope("status_callback"):
+        recipient = (
+            Recipient.objects.filter(pk=int(value), campaign__channel=Campaign.Channel.VOICE)
+            .select_related("campaign", "campaign__line", "campaign__line__provider")
+            .first()
+        )
+    if recipient is not None:
+        enter_workspace(recipient.workspace_id)
+    return recipient
 
 
 class GatherView(ProviderWebhook):
@@ -83,13 +91,15 @@ def call_status_receive(request, form) -> HttpResponse:
     sid = form.get("CallSid") or ""
     recipient = None
     if sid and len(sid) <= 64 and "\x00" not in sid:
-        recipient = (
-            Recipient.objects.filter(provider_sid=sid, campaign__channel=Campaign.Channel.VOICE)
-            .select_related("campaign__line__provider")
-            .first()
-        )
+        with operator_scope("status_callback"):  # the recipient by its provider SID
+            recipient = (
+                Recipient.objects.filter(provider_sid=sid, campaign__channel=Campaign.Channel.VOICE)
+                .select_related("campaign__line__provider")
+                .first()
+            )
     if recipient is None:
         raise exceptions.NotFound("No call has this CallSid.")
+    enter_workspace(recipient.workspace_id)
     verify(request, recipient.campaign.line)
     code = (form.get("ErrorCode") or "").strip()
     services.recipient_status_record(

@@ -25,6 +25,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextvars import copy_context
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -410,7 +411,9 @@ def _send_chunk(*, campaign, rows, template, sender: Sender, pool, mps: float, r
     futures = []
     for position, (row, item) in enumerate(items):
         slot = start + timedelta(seconds=position / mps)
-        futures.append((row, pool.submit(_at_slot, sender.hand_off, item, slot)))
+        futures.append(
+            (row, pool.submit(copy_context().run, _at_slot, sender.hand_off, item, slot))
+        )  # the task's scope
     handed = []
     for row, future in futures:
         try:

@@ -13,7 +13,10 @@ import uuid
 from celery import shared_task
 from django.utils import timezone
 
+from leadhub.tenancy import object_scope, operator_scope
+
 from . import engine, sending, sequences
+from .models import Campaign
 
 logger = logging.getLogger(__name__)
 
@@ -37,7 +40,8 @@ def _enqueue_drive(campaign_id, token) -> None:
 def campaigns_tick() -> int:
     """Beat: start the campaigns whose time has come; one driver task per campaign with due
     recipients that nobody drives."""
-    kicks = engine.campaigns_kick()
+    with operator_scope("beat_sweep"):
+        kicks = engine.campaigns_kick()
     for campaign_id, token in kicks:
         _enqueue_drive(campaign_id, token)
     return len(kicks)
@@ -48,6 +52,11 @@ def campaign_drive(campaign_id: str, token: str | None = None) -> int:
     """Drive one campaign for DRIVE_SECONDS; when recipients are still due, the next driver is
     enqueued at once rather than at the next tick. Answers how many were handed over."""
     campaign_uuid = uuid.UUID(campaign_id)
+    with object_scope(Campaign, campaign_uuid):
+        return _drive(campaign_uuid, token)
+
+
+def _drive(campaign_uuid: uuid.UUID, token: str | None) -> int:
     result = engine.campaign_drive(
         campaign_id=campaign_uuid,
         sender_for=sending.sender_for,
@@ -66,5 +75,6 @@ def campaign_drive(campaign_id: str, token: str | None = None) -> int:
 @shared_task(name="campaigns.tasks.sequences_tick", acks_late=True, ignore_result=True, **TICK_LIMITS)
 def sequences_tick() -> int:
     """Beat: send the sequence steps that are due, inside allowed hours."""
-    result = sequences.sequences_tick(send=sending.sequence_step_send, replied_since=sending.replied_since)
+    with operator_scope("beat_sweep"):
+        result = sequences.sequences_tick(send=sending.sequence_step_send, replied_since=sending.replied_since)
     return result.sent

@@ -13,6 +13,8 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions
 
+from leadhub.tenancy import enter_workspace, operator_scope
+
 from .. import twilio
 from ..campaigns.callbacks import call_status_receive
 from ..campaigns.services import recipient_status_for_message
@@ -55,9 +57,13 @@ class InboundView(ProviderWebhook):
     def post(self, request):
         form = form_of(request)
         number, _ = twilio.strip_address(form.get("To") or "")
-        line = line_for_inbound(phone_number=number) if number else None
+        # The named lookup before the workspace is known (row-level security): the line by the
+        # number called; the request then runs in the line's workspace.
+        with operator_scope("inbound_line"):
+            line = line_for_inbound(phone_number=number) if number else None
         if line is None:
             raise exceptions.NotFound("No line has this number.")
+        enter_workspace(line.workspace_id)
         verify(request, line)
         brain = request.query_params.get("brain")
         try:
@@ -91,13 +97,16 @@ class StatusCallbackView(ProviderWebhook):
             return call_status_receive(request, form)  # a voice campaign's call
         message = None
         if sid and len(sid) <= 64 and "\x00" not in sid:
-            message = (
-                Message.objects.filter(provider_sid=sid, direction=Message.Direction.OUTBOUND, line__isnull=False)
-                .select_related("line", "line__provider", "conversation", "conversation__contact")
-                .first()
-            )
+            # The named lookup before the workspace is known: the message by its provider SID.
+            with operator_scope("status_callback"):
+                message = (
+                    Message.objects.filter(provider_sid=sid, direction=Message.Direction.OUTBOUND, line__isnull=False)
+                    .select_related("line", "line__provider", "conversation", "conversation__contact")
+                    .first()
+                )
         if message is None or getattr(message.line, "provider", None) is None:
             raise exceptions.NotFound("No message has this MessageSid.")
+        enter_workspace(message.workspace_id)
         verify(request, message.line)
         raw_code = (form.get("ErrorCode") or "").strip()
         error_code = int(raw_code) if raw_code.isascii() and raw_code.isdigit() and len(raw_code) < 9 else None

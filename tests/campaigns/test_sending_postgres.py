@@ -9,6 +9,7 @@ import sys
 import threading
 import time
 from collections import Counter
+from contextvars import copy_context
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -61,8 +62,11 @@ DRIVER = """
 import sys
 import django
 django.setup()
+from leadhub.tenancy import object_scope
 from messaging.campaigns import engine, sending
-engine.campaign_drive(campaign_id=sys.argv[1], sender_for=sending.sender_for, max_seconds=120)
+from messaging.campaigns.models import Campaign
+with object_scope(Campaign, sys.argv[1]):  # as the campaign_drive task
+    engine.campaign_drive(campaign_id=sys.argv[1], sender_for=sending.sender_for, max_seconds=120)
 print("finished", flush=True)
 """
 
@@ -130,7 +134,7 @@ def test_two_drivers_at_once_send_each_recipient_once(sender_api, twilio_api, ve
         finally:
             connection.close()
 
-    threads = [threading.Thread(target=drive) for _ in range(2)]
+    threads = [threading.Thread(target=copy_context().run, args=(drive,)) for _ in range(2)]  # the test's scope
     for thread in threads:
         thread.start()
     for thread in threads:

@@ -7,6 +7,7 @@ from django.db import connection
 
 from crm.contacts.selectors import contacts_list
 from crm.models import Contact
+from tests.conftest import as_database_owner
 
 from .support import contact_make
 
@@ -40,20 +41,25 @@ def test_each_searched_column_is_answered_by_its_trigram_index(workspace_a, api_
         for n in range(3000)
     )
     ada = contact_make(workspace_a, phone="+18187405020", email="ada@example.com", name="Ada Lovelace")
-    with connection.cursor() as cursor:
+    with as_database_owner(), connection.cursor() as cursor:  # maintenance is the owner's
         for column in SEARCHED:  # the rows just inserted wait in each index's pending list
             cursor.execute("SELECT gin_clean_pending_list(%s::regclass)", [f"contact_trgm_{column}"])
         cursor.execute("ANALYZE crm_contact")
-        # A few thousand rows are read whole faster than through any index: ask the planner for
-        # its best plan without that, which shows that each index matches the expression the
-        # search filters on (at 1,000,000 contacts the planner takes them by itself: bench/).
-        cursor.execute("SET LOCAL enable_seqscan = off")
-    for column in SEARCHED:
-        text = "8740502" if column == "phone_number" else "lovelace"  # what each column holds
-        plan = Contact.objects.filter(**{f"{column}__icontains": text}).explain()
-        assert f"Bitmap Index Scan on contact_trgm_{column}" in plan, plan
-    search = contacts_list(workspace=workspace_a, filters={"q": "lovelace"})
-    assert "upper((name)::text) ~~ '%LOVELACE%'" in search.explain()  # the same expressions
+    # The plans as the owner: under row-level security (the app's role) PostgreSQL may not
+    # push LIKE (textlike, not LEAKPROOF) below the policy, so it does not use these indexes
+    # there at all (README "Row-level security"; issue #7's note).
+    with as_database_owner():
+        with connection.cursor() as cursor:
+            # A few thousand rows are read whole faster than through any index: ask the planner
+            # for its best plan without that, which shows that each index matches the expression
+            # the search filters on (at 1,000,000 contacts the planner takes them by itself: bench/).
+            cursor.execute("SET LOCAL enable_seqscan = off")
+        for column in SEARCHED:
+            text = "8740502" if column == "phone_number" else "lovelace"  # what each column holds
+            plan = Contact.objects.filter(**{f"{column}__icontains": text}).explain()
+            assert f"Bitmap Index Scan on contact_trgm_{column}" in plan, plan
+        search = contacts_list(workspace=workspace_a, filters={"q": "lovelace"})
+        assert "upper((name)::text) ~~ '%LOVELACE%'" in search.explain()  # the same expressions
     assert list(search) == [ada]
     # The API's q is the same selector.
     response = api_a.get("/api/v1/contacts", {"q": "LOVELACE"})

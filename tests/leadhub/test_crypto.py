@@ -13,6 +13,7 @@ from django.core.management import call_command
 from django.db import connection, models
 
 from leadhub import crypto
+from tests.conftest import as_database_owner
 
 
 def test_encrypt_round_trip_never_stores_the_plain_text():
@@ -60,10 +61,10 @@ class _Secretive(models.Model):
 
 @pytest.fixture
 def secretive_table(transactional_db):
-    with connection.schema_editor() as editor:
+    with as_database_owner(), connection.schema_editor() as editor:
         editor.create_model(_Secretive)
     yield _Secretive
-    with connection.schema_editor() as editor:
+    with as_database_owner(), connection.schema_editor() as editor:
         editor.delete_model(_Secretive)
 
 

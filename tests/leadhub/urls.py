@@ -2,6 +2,7 @@
 
 import time
 
+from django.db import connection
 from django.urls import path
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
@@ -11,6 +12,7 @@ from accounts.models import ApiKey
 from accounts.selectors import api_key_get
 from accounts.services import api_key_create
 from leadhub.api.views import ApiView, ApiViewSet
+from leadhub.tenancy import tenant_tables
 from leadhub.urls import handler400, handler403, handler404, handler500  # noqa: F401  (same error pages)
 from leadhub.urls import urlpatterns as project_urlpatterns
 
@@ -66,7 +68,24 @@ class KeyViewSet(ApiViewSet):
         return Response(self.get_serializer(api_key_get(workspace=request.workspace, api_key_id=pk)).data)
 
 
+class TenantRowsView(ApiView):
+    """Raw SQL with no workspace filter, inside the request: which workspaces' rows each tenant
+    table shows (tests/leadhub/test_tenancy.py; row-level security decides, nothing else)."""
+
+    required_scopes = {"GET": ["contacts:read"]}
+
+    def get(self, request):
+        qn = connection.ops.quote_name
+        seen = {}
+        with connection.cursor() as cursor:
+            for table in tenant_tables():
+                cursor.execute(f"SELECT DISTINCT workspace_id::text FROM {qn(table)}")
+                seen[table] = sorted(row[0] for row in cursor.fetchall())
+        return Response(seen)
+
+
 urlpatterns = [
+    path("tests/tenant-rows", TenantRowsView.as_view()),
     path("api/v1/test/scoped", ScopedView.as_view()),
     path("api/v1/test/keys", KeyViewSet.as_view({"get": "list"})),
     path("api/v1/test/keys/<str:pk>", KeyViewSet.as_view({"get": "retrieve"})),

@@ -8,6 +8,7 @@ import socket
 import threading
 import time
 import uuid
+from contextvars import copy_context
 
 import pytest
 from django.apps import apps
@@ -15,6 +16,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from leadhub.celery import app
+from leadhub.tenancy import operator_scope
 from webhooks.engine import deliveries_run
 from webhooks.engine.health import BACKOFF_AFTER_TIMEOUTS
 from webhooks.models import Attempt, Delivery, Endpoint, Event
@@ -53,7 +55,8 @@ class Engine(threading.Thread):
 
     def run(self) -> None:
         try:
-            self.sent = deliveries_run(max_seconds=self.max_seconds)
+            with operator_scope("webhook_engine"):  # as the delivery tasks
+                self.sent = deliveries_run(max_seconds=self.max_seconds)
         except Exception as exc:  # surfaced by the test
             self.error = exc
         finally:
@@ -289,7 +292,7 @@ def test_claims_on_postgres_skip_rows_another_transaction_holds(workspace_a, rec
         finally:
             connection.close()
 
-    holder = threading.Thread(target=hold)
+    holder = threading.Thread(target=copy_context().run, args=(hold,))  # in the test's scope
     holder.start()
     assert locked.wait(5)
     from webhooks.engine import deliveries_claim
@@ -314,7 +317,8 @@ def test_a_dispatch_stays_awake_for_the_next_commits_which_then_queue_no_task(wo
     class Awake(Engine):
         def run(self) -> None:
             try:
-                self.sent = deliveries_run(max_seconds=30, awake_seconds=1.0)
+                with operator_scope("webhook_engine"):  # as the delivery tasks
+                    self.sent = deliveries_run(max_seconds=30, awake_seconds=1.0)
             finally:
                 connection.close()
 

@@ -5,6 +5,7 @@ import os
 import subprocess
 import sys
 import threading
+from contextvars import copy_context
 from datetime import timedelta
 from pathlib import Path
 from unittest import mock
@@ -92,10 +93,12 @@ def _test_database_url() -> str:
 WORKER = """
 import django
 django.setup()
+from leadhub.tenancy import operator_scope
 from webhooks.engine import deliveries_claim, delivery_attempt
-(delivery,) = deliveries_claim()
-print("claimed", flush=True)
-delivery_attempt(delivery=delivery)
+with operator_scope("webhook_engine"):  # as the delivery tasks
+    (delivery,) = deliveries_claim()
+    print("claimed", flush=True)
+    delivery_attempt(delivery=delivery)
 print("finished", flush=True)
 """
 
@@ -162,10 +165,10 @@ def test_deleting_an_endpoint_while_an_attempt_is_recorded_deletes_both(workspac
         finally:
             connection.close()
 
-    recorder = threading.Thread(target=record)
+    recorder = threading.Thread(target=copy_context().run, args=(record,))  # in the test's scope
     recorder.start()
     assert recording.wait(10)
-    deleter = threading.Thread(target=delete)
+    deleter = threading.Thread(target=copy_context().run, args=(delete,))
     deleter.start()
     deleter.join(0.5)
     assert deleter.is_alive()  # waits for the recording transaction

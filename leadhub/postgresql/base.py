@@ -1,0 +1,62 @@
+"""Django's PostgreSQL backend, plus: before a query, the connection is given the scope of
+leadhub.tenancy (`leadhub.workspace_id`, `leadhub.operator`) when it differs from what the
+connection is known to hold.
+
+One `SELECT set_config(...)` round trip when the scope changes, none in the steady state (a
+process serving one workspace after another of the same one). The settings are session-level,
+so they outlive the transaction that set them, which lets them serve Django's autocommit (a
+request runs several transactions) - except that PostgreSQL reverts a set_config made inside a
+transaction, or a savepoint, that is then rolled back: every rollback therefore forgets what
+the connection is known to hold, and the next query sets it again. A new connection holds
+neither setting. Transaction-mode poolers (pgbouncer pool_mode=transaction) would hand the
+session's settings to another client: not supported (README).
+"""
+
+from django.db.backends.postgresql import base
+
+from leadhub import tenancy
+
+_UNKNOWN = None
+_TRANSACTION_CONTROL = ("SAVEPOINT", "ROLLBACK", "RELEASE")
+_SYNC = "SELECT set_config('leadhub.workspace_id', %s, false), set_config('leadhub.operator', %s, false)"
+
+
+class DatabaseWrapper(base.DatabaseWrapper):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.tenancy_held = _UNKNOWN
+        self.execute_wrappers.append(self._tenancy_sync)
+
+    def _tenancy_sync(self, execute, sql, params, many, context):
+        want = tenancy.wanted()
+        # Savepoints touch no table, and ROLLBACK TO SAVEPOINT runs in an aborted transaction,
+        # where a set_config would fail: they need no scope.
+        if want != self.tenancy_held and not (isinstance(sql, str) and sql.startswith(_TRANSACTION_CONTROL)):
+            # On the psycopg connection itself: not a query of the caller's (nor counted as one).
+            with self.wrap_database_errors:
+                self.connection.execute(_SYNC, want, prepare=False)
+            self.tenancy_held = want
+        return execute(sql, params, many, context)
+
+    def get_new_connection(self, conn_params):
+        connection = super().get_new_connection(conn_params)
+        self.tenancy_held = tenancy.SCOPE_NONE
+        return connection
+
+    # Forgotten after the rollback, not before: ROLLBACK TO SAVEPOINT runs through a cursor,
+    # and syncing before it would run in the aborted transaction.
+    def _rollback(self):
+        try:
+            return super()._rollback()
+        finally:
+            self.tenancy_held = _UNKNOWN
+
+    def _savepoint_rollback(self, sid):
+        try:
+            return super()._savepoint_rollback(sid)
+        finally:
+            self.tenancy_held = _UNKNOWN
+
+    def _close(self):
+        self.tenancy_held = _UNKNOWN
+        return super()._close()

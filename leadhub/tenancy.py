@@ -1,0 +1,341 @@
+"""The second wall under tenancy: PostgreSQL row-level security (README "Row-level security").
+
+The ORM filters of every selector and service are the first wall. On PostgreSQL every tenant
+table (each concrete model with a `workspace` foreign key, `tenant_tables()`) also carries two
+policies, with ENABLE and FORCE ROW LEVEL SECURITY:
+
+- `leadhub_tenant`: a row is visible and writable when its workspace_id is the connection's
+  `leadhub.workspace_id` setting;
+- `leadhub_operator`: every row is, while `leadhub.operator` names an operator path.
+
+Neither set, a query sees no rows and writes none. The code says which applies where:
+
+- `tenant_scope(workspace_id)` / `enter_workspace(workspace_id)`: the workspace of a request
+  (entered where it becomes known: the API's authentication, the dashboard's gate, a public
+  endpoint after its named lookup) or of a task;
+- `operator_scope(name)` / `enter_operator(name)`: one of the named, documented exceptions of
+  OPERATOR_PATHS, which must cross workspaces (a credential looked up by its hash before the
+  workspace is known, the delivery engine's claim, a beat sweep...). tests/leadhub/
+  test_tenancy.py holds every call to a literal registered here.
+
+The wanted scope lives in a context variable; leadhub.db.postgresql syncs it to the connection
+(one `set_config` round trip) before the next query, only when it differs from what the
+connection is known to hold, and forgets what it knew on every rollback (PostgreSQL reverts a
+set_config made inside a transaction or savepoint that is rolled back). A request
+(TenancyMiddleware) and a Celery task (leadhub.celery) each start with no scope and end with the
+one they found. The `enter_*` forms are for code inside such a frame, which restores the scope
+when it ends; elsewhere use the context managers.
+
+On SQLite the settings are kept but nothing reads them: the ORM filters remain the wall.
+"""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+
+# name -> what crosses workspaces there, and why it must. README lists the same.
+OPERATOR_PATHS: dict[str, str] = {
+    "credential_lookup": (
+        "an API key (in a header, or an intake key as api_token) or an OAuth access token found by "
+        "its hash, before the workspace is known"
+    ),
+    "oauth_token": "POST /o/token/: django-oauth-toolkit finds the application by client_id and stores its token",
+    "widget_bot": "the public widget: the brain found by its bot_id",
+    "inbound_line": "an inbound SMS or call: the line found by the number called",
+    "status_callback": "a provider's status callback: the message or call found by its provider SID",
+    "calendly_webhook": "a Calendly webhook: the connection found by its signing key",
+    "dashboard_memberships": "the dashboard's list of the workspaces a person belongs to",
+    "agency_overview": "the agency page: every workspace of an agency the person staffs, side by side",
+    "webhook_engine": "the delivery engine's claim and delivery loop, fair across workspaces",
+    "beat_sweep": "a Celery beat sweep or tick, which finds due work in every workspace",
+    "task_object": "a task given an object's id reads the object's workspace_id, then runs in that workspace",
+    "admin": "the Django admin, for operators (superusers) only (SPEC §1)",
+    "management_command": "manage.py: a command run by an operator (migrate, bootstrap, createworkspace...)",
+    "tests": "test fixtures that build data through the ORM (tests/conftest.py); never in the app",
+}
+
+SCOPE_NONE = ("", "")  # (workspace_id, operator) as the connection holds them: neither set
+
+_scope: ContextVar[tuple[str, str]] = ContextVar("leadhub_tenancy_scope", default=SCOPE_NONE)
+
+
+def wanted() -> tuple[str, str]:
+    """(workspace_id, operator path) the next query should run under; "" for unset."""
+    return _scope.get()
+
+
+def current_workspace_id() -> str | None:
+    return _scope.get()[0] or None
+
+
+def _checked(name: str) -> str:
+    if name not in OPERATOR_PATHS:
+        raise ValueError(f"{name!r} is not a registered operator path (leadhub.tenancy.OPERATOR_PATHS)")
+    return name
+
+
+def enter_workspace(workspace_id) -> None:
+    """Inside a request or task frame: from now on its queries see this workspace's rows."""
+    if workspace_id is None or str(workspace_id) == "":
+        raise ValueError("a workspace scope needs a workspace id")
+    _scope.set((str(workspace_id), ""))
+
+
+def enter_operator(name: str) -> None:
+    """Inside a request or task frame: from now on its queries run under the operator path."""
+    _scope.set(("", _checked(name)))
+
+
+def enter_none() -> None:
+    """A task frame starts here (leadhub/celery.py): no rows until it enters a scope."""
+    _scope.set(SCOPE_NONE)
+
+
+def restore(value: tuple[str, str]) -> None:
+    """A task frame ends here: the scope found at its start is back."""
+    _scope.set(value)
+
+
+@contextmanager
+def _set(value: tuple[str, str]) -> Iterator[None]:
+    token = _scope.set(value)
+    try:
+        yield
+    finally:
+        _scope.reset(token)
+
+
+@contextmanager
+def tenant_scope(workspace_id) -> Iterator[None]:
+    """Queries inside see the rows of this workspace only."""
+    if workspace_id is None or str(workspace_id) == "":
+        raise ValueError("a workspace scope needs a workspace id")
+    with _set((str(workspace_id), "")):
+        yield
+
+
+@contextmanager
+def operator_scope(name: str) -> Iterator[None]:
+    """Queries inside see every workspace's rows: for the named exceptions only."""
+    with _set(("", _checked(name))):
+        yield
+
+
+@contextmanager
+def object_scope(model, pk) -> Iterator[None]:
+    """A task's scope: the workspace of the object it was given (a named lookup of one column),
+    or no scope at all when the object is gone (the task then finds nothing to do)."""
+    with operator_scope("task_object"):
+        workspace_id = model._default_manager.filter(pk=pk).values_list(TENANT_COLUMN, flat=True).first()
+    if workspace_id is None:
+        with no_scope():
+            yield
+        return
+    with tenant_scope(workspace_id):
+        yield
+
+
+@contextmanager
+def no_scope() -> Iterator[None]:
+    """A frame (a request, a task) starts here: no rows until it enters a scope; the scope
+    found is back when it ends."""
+    with _set(SCOPE_NONE):
+        yield
+
+
+class TenancyMiddleware:
+    """Each request starts with no scope and gives back the one it found."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        with no_scope():
+            return self.get_response(request)
+
+
+# --- The tables and their policies (PostgreSQL) -----------------------------------------------
+
+TENANT_COLUMN = "workspace_id"
+POLICY_TENANT = "leadhub_tenant"
+POLICY_OPERATOR = "leadhub_operator"
+_TENANT_RULE = "workspace_id = NULLIF(current_setting('leadhub.workspace_id', true), '')::uuid"
+_OPERATOR_RULE = "NULLIF(current_setting('leadhub.operator', true), '') IS NOT NULL"
+
+# Tables with a workspace_id that are deliberately not tenant tables: none today. A table
+# listed here needs its reason beside it (README "Row-level security").
+EXCLUDED_TABLES: dict[str, str] = {}
+
+
+def tenant_tables(apps=None) -> list[str]:
+    """Every concrete model's table with a `workspace` foreign key to accounts.Workspace, from
+    the app registry (or a migration's historical one), minus EXCLUDED_TABLES."""
+    if apps is None:
+        from django.apps import apps
+    tables = set()
+    for model in apps.get_models(include_auto_created=True):
+        meta = model._meta
+        if meta.abstract or meta.proxy or not meta.managed:
+            continue
+        field = next((f for f in meta.concrete_fields if f.name == "workspace"), None)
+        remote = getattr(field, "related_model", None)
+        if remote is None or not field.concrete or field.column != TENANT_COLUMN:
+            continue
+        if remote._meta.label_lower != "accounts.workspace":
+            continue
+        if meta.db_table not in EXCLUDED_TABLES:
+            tables.add(meta.db_table)
+    return sorted(tables)
+
+
+def rls_missing(connection, tables: list[str]) -> list[str]:
+    """The tables of `tables` that exist and lack ENABLE, FORCE or one of the two policies."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT c.relname
+              FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+             WHERE n.nspname = current_schema() AND c.relkind = 'r' AND c.relname = ANY(%s)
+               AND NOT (c.relrowsecurity AND c.relforcerowsecurity
+                        AND (SELECT count(*) FROM pg_policy p
+                              WHERE p.polrelid = c.oid AND p.polname IN (%s, %s)) = 2)
+            """,
+            [tables, POLICY_TENANT, POLICY_OPERATOR],
+        )
+        return sorted(row[0] for row in cursor.fetchall())
+
+
+def rls_apply(connection, apps=None) -> list[str]:
+    """ENABLE + FORCE row-level security and the two policies on every tenant table that lacks
+    them (idempotent: a table already done is not touched, so a role that does not own the
+    tables may run it, as the test database's flush does). PostgreSQL only; answers the tables
+    changed."""
+    if connection.vendor != "postgresql":
+        return []
+    missing = rls_missing(connection, tenant_tables(apps))
+    if not missing:
+        return []
+    qn = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        for table in missing:
+            cursor.execute(f"ALTER TABLE {qn(table)} ENABLE ROW LEVEL SECURITY")
+            cursor.execute(f"ALTER TABLE {qn(table)} FORCE ROW LEVEL SECURITY")
+            for name, rule in ((POLICY_TENANT, _TENANT_RULE), (POLICY_OPERATOR, _OPERATOR_RULE)):
+                cursor.execute(f"DROP POLICY IF EXISTS {qn(name)} ON {qn(table)}")
+                cursor.execute(f"CREATE POLICY {qn(name)} ON {qn(table)} USING ({rule}) WITH CHECK ({rule})")
+    return missing
+
+
+def post_migrate_rls(sender, using="default", apps=None, **kwargs) -> None:
+    """post_migrate: tables added by later migrations get their policies too."""
+    from django.db import connections
+
+    rls_apply(connections[using], apps)
+
+
+# --- The role the app connects as --------------------------------------------------------------
+
+
+def role_problems(connection) -> list[str]:
+    """Why the connection's role would void row-level security: a superuser or BYPASSRLS role
+    sees every row, and a table's owner may disable it. Empty when it is safe (and on SQLite)."""
+    if connection.vendor != "postgresql":
+        return []
+    problems = []
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_user, rolsuper, rolbypassrls FROM pg_roles WHERE rolname = current_user")
+        user, superuser, bypass = cursor.fetchone()
+        if superuser:
+            problems.append(f"the database role {user} is a superuser")
+        if bypass:
+            problems.append(f"the database role {user} has BYPASSRLS")
+        tables = tenant_tables()
+        cursor.execute(
+            """
+            SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+             WHERE n.nspname = current_schema() AND c.relname = ANY(%s)
+               AND pg_has_role(current_user, c.relowner, 'USAGE')
+             ORDER BY 1 LIMIT 3
+            """,
+            [tables],
+        )
+        owned = [row[0] for row in cursor.fetchall()]
+        if owned:
+            problems.append(f"the database role {user} owns tenant tables ({', '.join(owned)}...)")
+    missing = rls_missing(connection, tables)
+    if missing:
+        problems.append(f"tenant tables without row-level security: {', '.join(missing[:3])}...")
+    return problems
+
+
+def role_check(connection=None) -> None:
+    """Refuse to serve (web, worker, beat) on a role that would void row-level security."""
+    from django.core.exceptions import ImproperlyConfigured
+
+    if connection is None:
+        from django.db import connection
+    problems = role_problems(connection)
+    if problems:
+        raise ImproperlyConfigured(
+            "Row-level security would not hold: "
+            + "; ".join(problems)
+            + ". Serve as a role that is not a superuser, has no BYPASSRLS and owns no table "
+            "(README: Row-level security); run migrate as the owner."
+        )
+
+
+def role_check_at_start() -> None:
+    """Start-up (leadhub.wsgi, the Celery worker and beat): refuse a role that would void
+    row-level security. A database that does not answer yet is not a finding: the process
+    starts, /healthz reports the database down, and says why once it answers."""
+    import logging
+
+    from django.db import Error, connection
+
+    try:
+        role_check(connection)
+    except Error as exc:
+        logging.getLogger(__name__).warning("row-level security: the role could not be checked at start: %s", exc)
+    finally:
+        connection.close()  # not inherited by forked workers
+
+
+def app_role_grant(connection, role: str, password: str | None = None) -> None:
+    """The role the app serves as: created NOLOGIN (NOSUPERUSER, NOBYPASSRLS) unless it exists
+    (with a password: created, or kept, LOGIN with that password - docker-compose's migrate
+    gives POSTGRES_APP_PASSWORD), and granted the data
+    of every table and sequence of the schema, today's and - made by the role running this,
+    the owner that migrates - tomorrow's. Idempotent; run as the tables' owner after migrate
+    (`manage.py approle`)."""
+    if connection.vendor != "postgresql":
+        return
+    from psycopg import sql
+
+    name = sql.Identifier(role)
+    statements = [
+        sql.SQL(
+            "DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = {literal}) THEN "
+            "CREATE ROLE {name} NOLOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE; END IF; END $$"
+        ).format(literal=sql.Literal(role), name=name),
+        sql.SQL("GRANT USAGE ON SCHEMA public TO {}").format(name),
+        sql.SQL(
+            "GRANT SELECT, INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES ON ALL TABLES IN SCHEMA public TO {}"
+        ).format(name),
+        sql.SQL("GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA public TO {}").format(name),
+        sql.SQL(
+            "ALTER DEFAULT PRIVILEGES IN SCHEMA public "
+            "GRANT SELECT, INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES ON TABLES TO {}"
+        ).format(name),
+        sql.SQL("ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT USAGE, SELECT, UPDATE ON SEQUENCES TO {}").format(
+            name
+        ),
+    ]
+    if password:
+        statements.insert(1, sql.SQL("ALTER ROLE {} LOGIN PASSWORD {}").format(name, sql.Literal(password)))
+    with connection.cursor() as cursor:
+        for statement in statements:
+            cursor.execute(statement.as_string(connection.connection))
+        # A login that is not a superuser may SET ROLE (DATABASE_ROLE) only to a role it is in.
+        cursor.execute("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")
+        if not cursor.fetchone()[0]:
+            cursor.execute(sql.SQL("GRANT {} TO CURRENT_USER").format(name).as_string(connection.connection))
