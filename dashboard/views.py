@@ -17,7 +17,7 @@ from accounts.selectors import agencies_staffed
 from crm.contacts.selectors import contacts_list
 from crm.stats.selectors import workspace_stats
 from crm.views import lead_filters
-from leadhub.tenancy import operator_scope
+from leadhub.tenancy import operator_scope, streamed_in_scope
 from leadhub.web.access import error_page, workspace_page
 
 from . import imports
@@ -199,7 +199,8 @@ def leads_export(request: HttpRequest) -> StreamingHttpResponse:
     _form, filters = lead_filters(request)
     queryset = contacts_list(workspace=request.workspace, filters=filters).select_related("owner")
     stamp = timezone.now().strftime("%Y%m%d-%H%M")
-    response = StreamingHttpResponse(_export_rows(queryset), content_type="text/csv; charset=utf-8")
+    # Read as the server sends it, after the request: in the request's workspace still.
+    response = StreamingHttpResponse(streamed_in_scope(_export_rows(queryset)), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="leads-{request.workspace.slug}-{stamp}.csv"'
     return response
 
@@ -323,6 +324,8 @@ def leads_import_progress(request: HttpRequest, import_id: str) -> HttpResponse:
 @require_GET
 def leads_import_rejected(request: HttpRequest, import_id: str) -> StreamingHttpResponse:
     contact_import = _import_get(request, import_id)
-    response = StreamingHttpResponse(imports.rejected_report(contact_import), content_type="text/csv; charset=utf-8")
+    response = StreamingHttpResponse(
+        streamed_in_scope(imports.rejected_report(contact_import)), content_type="text/csv; charset=utf-8"
+    )
     response["Content-Disposition"] = f'attachment; filename="rejected-{contact_import.pk}.csv"'
     return response

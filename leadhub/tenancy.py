@@ -143,6 +143,26 @@ def no_scope() -> Iterator[None]:
         yield
 
 
+def streamed_in_scope(iterable) -> Iterator:
+    """A streamed response's body, which the server consumes after the request (and its scope)
+    has ended: each item made in the scope the response was made in."""
+    scope = _scope.get()  # now, not at the first item: this is no generator itself
+
+    def items():
+        iterator = iter(iterable)
+        while True:
+            token = _scope.set(scope)
+            try:
+                item = next(iterator)
+            except StopIteration:
+                return
+            finally:
+                _scope.reset(token)
+            yield item
+
+    return items()
+
+
 class TenancyMiddleware:
     """Each request starts with no scope and gives back the one it found."""
 
