@@ -53,6 +53,8 @@ SEED = r"""
 import datetime as dt, sys, zoneinfo
 import django
 django.setup()
+from leadhub.tenancy import enter_operator
+enter_operator("bench")
 from accounts.models import Workspace
 from booking.models import Booking
 from booking.services import rules_set

@@ -130,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.reuse:
         env = harness.server_env(database_url, redis_url)
-        harness.manage("migrate", "--noinput", env=env)
+        harness.migrate(env)
         output = harness.manage("shell", "-c", REUSE, env=env)
         workspace_id = next(line for line in output.splitlines() if line.startswith("bench=")).removeprefix("bench=")
         seed_seconds = 0.0

@@ -36,6 +36,7 @@ BIN = Path(sys.executable).parent
 
 
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/leadhub_bench"
+APP_ROLE = "leadhub_app"
 
 
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/14"
@@ -282,8 +283,18 @@ def server_env(database_url: str, redis_url: str) -> dict[str, str]:
         LOG_LEVEL="WARNING",
         DEBUG="false",
         PYTHONUNBUFFERED="1",
+        # Served as in production, under row-level security: the login (postgres) migrates and
+        # owns the tables, the servers take the app's role (README: row-level security).
+        DATABASE_ROLE=APP_ROLE,
     )
     return env
+
+
+def migrate(env: dict[str, str]) -> None:
+    """Migrate as the login (the tables' owner), then grant the app's role (manage.py approle)."""
+    owner = {key: value for key, value in env.items() if key != "DATABASE_ROLE"}
+    manage("migrate", "--noinput", env=owner)
+    manage("approle", APP_ROLE, env=owner)
 
 
 def prepare(database_url: str, redis_url: str) -> tuple[dict[str, str], dict]:
@@ -291,7 +302,7 @@ def prepare(database_url: str, redis_url: str) -> tuple[dict[str, str], dict]:
     reset_database(database_url)
     flush_redis(redis_url)
     env = server_env(database_url, redis_url)
-    manage("migrate", "--noinput", env=env)
+    migrate(env)
     rate = str(API_RATE_PER_MINUTE)
     output = manage(
         "createworkspace", "Bench", "--plan", "enterprise", "--api-rate", rate, "--intake-rate", rate, "--json", env=env

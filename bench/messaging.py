@@ -296,6 +296,7 @@ def bench_send(
 # (here, bench/ comes first on sys.path and it would be this script).
 SEED = (
     "import sys, django; django.setup(); sys.path.append('bench'); import messaging_setup; "
+    "from leadhub.tenancy import enter_operator; enter_operator('bench'); "
     "messaging_setup.seed(workspace_id=sys.argv[1])"
 )
 

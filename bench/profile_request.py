@@ -75,6 +75,9 @@ def main(argv: list[str] | None = None) -> int:
     import django
 
     django.setup()
+    from leadhub.tenancy import enter_operator
+
+    enter_operator("bench")  # the seeding and checks here; each measured request clears it
     from django.db import connection
     from django.test import Client, RequestFactory
     from django_redis import get_redis_connection

@@ -107,10 +107,17 @@ def main() -> int:
             env=os.environ | env,
             check=True,
         )
+        subprocess.run(
+            [sys.executable, "manage.py", "approle", bench.APP_ROLE], cwd=REPO, env=os.environ | env, check=True
+        )
+    env["DATABASE_ROLE"] = bench.APP_ROLE  # under row-level security, as in production
     os.environ.update(env)
     import django
 
     django.setup()
+    from leadhub.tenancy import enter_operator
+
+    enter_operator("bench")
     from django.db import connection
 
     from accounts.services import workspace_create

@@ -41,7 +41,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from harness import REPO, RESULTS_DIR, reset_database
+from harness import APP_ROLE, REPO, RESULTS_DIR, reset_database
 from webhooks_peer import run_peer
 from webhooks_services import Celery, Receiver, Redis, drain_rate, percentile, wait_for
 
@@ -321,11 +321,16 @@ def main() -> int:
     }
     reset_database(database_url)
     subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=REPO, env=env, check=True)
+    subprocess.run([sys.executable, "manage.py", "approle", APP_ROLE], cwd=REPO, env=env, check=True)
+    env["DATABASE_ROLE"] = APP_ROLE  # workers serve under row-level security, as in production
     os.environ.update(env)
     sys.path.insert(0, str(REPO))
     import django
 
     django.setup()
+    from leadhub.tenancy import enter_operator
+
+    enter_operator("bench")
     from accounts.services import workspace_create
 
     workspace = workspace_create(name="Bench", plan_code="enterprise")

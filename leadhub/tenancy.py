@@ -51,6 +51,7 @@ OPERATOR_PATHS: dict[str, str] = {
     "task_object": "a task given an object's id reads the object's workspace_id, then runs in that workspace",
     "admin": "the Django admin, for operators (superusers) only (SPEC §1)",
     "management_command": "manage.py: a command run by an operator (migrate, bootstrap, createworkspace...)",
+    "bench": "bench/: a benchmark's own seeding and checks, in its process (its requests clear it, as any)",
     "tests": "test fixtures that build data through the ORM (tests/conftest.py); never in the app",
 }
 
