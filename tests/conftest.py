@@ -39,6 +39,7 @@ def django_db_setup(django_db_setup, django_db_blocker):
     from leadhub import tenancy
 
     if connection.vendor != "postgresql":
+        yield
         return
     with django_db_blocker.unblock():
         tenancy.app_role_grant(connection, APP_ROLE)
