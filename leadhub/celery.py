@@ -88,7 +88,14 @@ def _beat_ready(**kwargs) -> None:
 @worker_init.connect
 @beat_init.connect
 def _role_checked(**kwargs) -> None:
-    # Refuse to run on a database role that would void row-level security (README).
+    # Refuse to run on a database role that would void row-level security (README). Celery
+    # logs and swallows an exception from a signal handler, so the refusal is a SystemExit.
+    from django.core.exceptions import ImproperlyConfigured
+
     from leadhub import tenancy
 
-    tenancy.role_check_at_start()
+    try:
+        tenancy.role_check_at_start()
+    except ImproperlyConfigured as exc:
+        logging.getLogger("leadhub.tenancy").critical("%s", exc)
+        raise SystemExit(f"{exc}") from None

@@ -373,6 +373,25 @@ def test_web_refuses_to_start_as_a_superuser_and_starts_as_the_app_role():
     assert started.returncode == 0, started.stderr
 
 
+@pytest.mark.postgres
+@pytest.mark.django_db
+@pytest.mark.parametrize("process", ["worker", "beat"])
+def test_celery_refuses_to_start_as_a_superuser(process, tmp_path):
+    db = connection.settings_dict
+    url = f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+    env = {"DATABASE_URL": url, "PATH": "/usr/bin:/bin", "LEADHUB_VAR_DIR": str(tmp_path)}
+    command = [sys.executable, "-m", "celery", "-A", "leadhub", process, "--loglevel", "WARNING"]
+    if process == "worker":
+        command += ["-P", "solo", "--without-gossip", "--without-mingle", "--without-heartbeat"]
+    else:
+        command += ["--schedule", str(tmp_path / "beat-schedule")]
+
+    refused = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=False)
+
+    assert refused.returncode != 0
+    assert "is a superuser" in refused.stderr + refused.stdout
+
+
 # --- The scopes in code -------------------------------------------------------------------------
 
 
