@@ -286,13 +286,14 @@ def server_env(database_url: str, redis_url: str) -> dict[str, str]:
         # Served as in production, under row-level security: the login (postgres) migrates and
         # owns the tables, the servers take the app's role (README: row-level security).
         DATABASE_ROLE=APP_ROLE,
+        RLS_ALLOW_PRIVILEGED_LOGIN="true",  # the login (postgres) created the database
     )
     return env
 
 
 def migrate(env: dict[str, str]) -> None:
     """Migrate as the login (the tables' owner), then grant the app's role (manage.py approle)."""
-    owner = {key: value for key, value in env.items() if key != "DATABASE_ROLE"}
+    owner = {key: value for key, value in env.items() if key not in {"DATABASE_ROLE", "RLS_ALLOW_PRIVILEGED_LOGIN"}}
     manage("migrate", "--noinput", env=owner)
     manage("approle", APP_ROLE, env=owner)
 

@@ -111,6 +111,7 @@ def main() -> int:
             [sys.executable, "manage.py", "approle", bench.APP_ROLE], cwd=REPO, env=os.environ | env, check=True
         )
     env["DATABASE_ROLE"] = bench.APP_ROLE  # under row-level security, as in production
+    env["RLS_ALLOW_PRIVILEGED_LOGIN"] = "true"  # the login (postgres) created the database
     os.environ.update(env)
     import django
 

@@ -323,6 +323,7 @@ def main() -> int:
     subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=REPO, env=env, check=True)
     subprocess.run([sys.executable, "manage.py", "approle", APP_ROLE], cwd=REPO, env=env, check=True)
     env["DATABASE_ROLE"] = APP_ROLE  # workers serve under row-level security, as in production
+    env["RLS_ALLOW_PRIVILEGED_LOGIN"] = "true"  # the login (postgres) created the database
     os.environ.update(env)
     sys.path.insert(0, str(REPO))
     import django

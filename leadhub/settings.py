@@ -156,6 +156,9 @@ else:
     DATABASES["default"]["ENGINE"] = "leadhub.postgresql"
     if env_str("DATABASE_ROLE"):
         DATABASES["default"]["OPTIONS"]["assume_role"] = env_str("DATABASE_ROLE")
+# With DATABASE_ROLE the login itself is held to the row-level security check too (any
+# statement can RESET ROLE), except in tests and benchmarks, whose login created the database.
+RLS_ALLOW_PRIVILEGED_LOGIN = env_bool("RLS_ALLOW_PRIVILEGED_LOGIN", False)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

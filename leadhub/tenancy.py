@@ -257,32 +257,61 @@ def post_migrate_rls(sender, using="default", apps=None, **kwargs) -> None:
 # --- The role the app connects as --------------------------------------------------------------
 
 
+# The role asked about: the login (session_user) when the parameter is true, else current_user.
+_ROLE = (
+    "SELECT rolname, rolsuper, rolbypassrls FROM pg_roles"
+    " WHERE rolname = (CASE WHEN %s THEN session_user ELSE current_user END)"
+)
+
+
+def _privileges(cursor, *, login: bool, tables: list[str]) -> list[str]:
+    """What of the current role (or of the login) voids row-level security."""
+    cursor.execute(_ROLE, [login])
+    user, superuser, bypass = cursor.fetchone()
+    found = []
+    if superuser:
+        found.append(f"the database role {user} is a superuser")
+    if bypass:
+        found.append(f"the database role {user} has BYPASSRLS")
+    # A role it may SET ROLE to (MEMBER, inherited or not) counts as its own.
+    cursor.execute(
+        "SELECT rolname FROM pg_roles WHERE (rolsuper OR rolbypassrls) AND rolname <> %s"
+        " AND pg_has_role(%s, oid, 'MEMBER') ORDER BY 1 LIMIT 3",
+        [user, user],
+    )
+    found += [f"the database role {user} may become {row[0]}, which bypasses it" for row in cursor.fetchall()]
+    cursor.execute(
+        """
+        SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+         WHERE n.nspname = current_schema() AND c.relname = ANY(%s)
+           AND pg_has_role(%s, c.relowner, 'MEMBER')
+         ORDER BY 1 LIMIT 3
+        """,
+        [tables, user],
+    )
+    owned = [row[0] for row in cursor.fetchall()]
+    if owned:
+        found.append(f"the database role {user} owns tenant tables ({', '.join(owned)}...)")
+    return found
+
+
 def role_problems(connection) -> list[str]:
     """Why the connection's role would void row-level security: a superuser or BYPASSRLS role
-    sees every row, and a table's owner may disable it. Empty when it is safe (and on SQLite)."""
+    sees every row, and a table's owner may disable it; a role it may become counts as its own.
+    The login (session_user) is held to the same when the app takes another role
+    (DATABASE_ROLE): any statement can RESET ROLE. Only tests and benchmarks, whose login
+    created the database, may allow that (RLS_ALLOW_PRIVILEGED_LOGIN). Empty when it is safe
+    (and on SQLite)."""
+    from django.conf import settings
+
     if connection.vendor != "postgresql":
         return []
-    problems = []
+    tables = tenant_tables()
     with connection.cursor() as cursor:
-        cursor.execute("SELECT current_user, rolsuper, rolbypassrls FROM pg_roles WHERE rolname = current_user")
-        user, superuser, bypass = cursor.fetchone()
-        if superuser:
-            problems.append(f"the database role {user} is a superuser")
-        if bypass:
-            problems.append(f"the database role {user} has BYPASSRLS")
-        tables = tenant_tables()
-        cursor.execute(
-            """
-            SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-             WHERE n.nspname = current_schema() AND c.relname = ANY(%s)
-               AND pg_has_role(current_user, c.relowner, 'USAGE')
-             ORDER BY 1 LIMIT 3
-            """,
-            [tables],
-        )
-        owned = [row[0] for row in cursor.fetchall()]
-        if owned:
-            problems.append(f"the database role {user} owns tenant tables ({', '.join(owned)}...)")
+        problems = _privileges(cursor, login=False, tables=tables)
+        cursor.execute("SELECT session_user <> current_user")
+        if cursor.fetchone()[0] and not getattr(settings, "RLS_ALLOW_PRIVILEGED_LOGIN", False):
+            problems += [f"the login: {problem}" for problem in _privileges(cursor, login=True, tables=tables)]
     missing = rls_missing(connection, tables)
     if missing:
         problems.append(f"tenant tables without row-level security: {', '.join(missing[:3])}...")
@@ -305,18 +334,34 @@ def role_check(connection=None) -> None:
         )
 
 
-def role_check_at_start() -> None:
-    """Start-up (leadhub.wsgi, the Celery worker and beat): refuse a role that would void
-    row-level security. A database that does not answer yet is not a finding: the process
-    starts, /healthz reports the database down, and says why once it answers."""
-    import logging
+ROLE_CHECK_DEADLINE_SECONDS = 30
 
+
+def role_check_at_start(deadline: float = ROLE_CHECK_DEADLINE_SECONDS) -> None:
+    """Start-up (leadhub.wsgi, the Celery worker and beat): refuse a role that would void
+    row-level security. A database that does not answer is waited for, up to `deadline`
+    seconds; a process that could not check refuses too (its supervisor starts it again), so
+    nothing ever serves unchecked."""
+    import logging
+    import time
+
+    from django.core.exceptions import ImproperlyConfigured
     from django.db import Error, connection
 
+    give_up = time.monotonic() + deadline
     try:
-        role_check(connection)
-    except Error as exc:
-        logging.getLogger(__name__).warning("row-level security: the role could not be checked at start: %s", exc)
+        while True:
+            try:
+                role_check(connection)
+                return
+            except Error as exc:
+                connection.close()
+                if time.monotonic() >= give_up:
+                    raise ImproperlyConfigured(
+                        f"Row-level security: the database role could not be checked in {deadline:.0f} s: {exc}"
+                    ) from exc
+                logging.getLogger(__name__).warning("row-level security: waiting for the database: %s", exc)
+                time.sleep(1)
     finally:
         connection.close()  # not inherited by forked workers
 
@@ -326,8 +371,9 @@ def app_role_grant(connection, role: str, password: str | None = None) -> None:
     (with a password: created, or kept, LOGIN with that password - docker-compose's migrate
     gives POSTGRES_APP_PASSWORD), and granted the data
     of every table and sequence of the schema, today's and - made by the role running this,
-    the owner that migrates - tomorrow's. Idempotent; run as the tables' owner after migrate
-    (`manage.py approle`)."""
+    the owner that migrates - tomorrow's: SELECT, INSERT, UPDATE, DELETE, never TRUNCATE (to which
+    row-level security does not apply: one injected statement would empty every workspace's
+    table). Idempotent; run as the tables' owner after migrate (`manage.py approle`)."""
     if connection.vendor != "postgresql":
         return
     from psycopg import sql
@@ -339,13 +385,10 @@ def app_role_grant(connection, role: str, password: str | None = None) -> None:
             "CREATE ROLE {name} NOLOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE; END IF; END $$"
         ).format(literal=sql.Literal(role), name=name),
         sql.SQL("GRANT USAGE ON SCHEMA public TO {}").format(name),
-        sql.SQL(
-            "GRANT SELECT, INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES ON ALL TABLES IN SCHEMA public TO {}"
-        ).format(name),
+        sql.SQL("GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {}").format(name),
         sql.SQL("GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA public TO {}").format(name),
         sql.SQL(
-            "ALTER DEFAULT PRIVILEGES IN SCHEMA public "
-            "GRANT SELECT, INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES ON TABLES TO {}"
+            "ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO {}"
         ).format(name),
         sql.SQL("ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT USAGE, SELECT, UPDATE ON SEQUENCES TO {}").format(
             name

@@ -5,6 +5,7 @@ import os
 from contextlib import contextmanager
 
 import pytest
+from django.conf import settings
 from django.db import connection
 from rest_framework.test import APIClient
 
@@ -43,13 +44,22 @@ def django_db_setup(django_db_setup, django_db_blocker):
         return
     with django_db_blocker.unblock():
         tenancy.app_role_grant(connection, APP_ROLE)
+        with connection.cursor() as cursor:
+            # Tests only: a transactional test's flush empties the tables with TRUNCATE, which
+            # production never grants (row-level security does not apply to it).
+            cursor.execute(f"GRANT TRUNCATE ON ALL TABLES IN SCHEMA public TO {APP_ROLE}")
         connection.settings_dict["OPTIONS"]["assume_role"] = APP_ROLE
         connection.close()
+        # The login (a superuser in CI) is held to the check too, except in tests (README).
+        settings.RLS_ALLOW_PRIVILEGED_LOGIN = True
         tenancy.role_check(connection)
-    # The processes tests start (gunicorn, a Celery worker, a killed driver) take it too.
-    os.environ["DATABASE_ROLE"] = APP_ROLE
+    # The processes tests start (gunicorn, a Celery worker, a killed driver) take it too; their
+    # login, like this one, is the superuser that created the test database.
+    os.environ.update(DATABASE_ROLE=APP_ROLE, RLS_ALLOW_PRIVILEGED_LOGIN="true")
     yield
     os.environ.pop("DATABASE_ROLE", None)
+    os.environ.pop("RLS_ALLOW_PRIVILEGED_LOGIN", None)
+    settings.RLS_ALLOW_PRIVILEGED_LOGIN = False
     with django_db_blocker.unblock():  # the login drops the test database
         connection.settings_dict["OPTIONS"].pop("assume_role", None)
         connection.close()

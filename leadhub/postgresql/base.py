@@ -7,12 +7,16 @@ process serving one workspace after another of the same one). The settings are s
 so they outlive the transaction that set them, which lets them serve Django's autocommit (a
 request runs several transactions) - except that PostgreSQL reverts a set_config made inside a
 transaction, or a savepoint, that is then rolled back: every rollback therefore forgets what
-the connection is known to hold, and the next query sets it again. A new connection holds
-neither setting. Transaction-mode poolers (pgbouncer pool_mode=transaction) would hand the
+the connection is known to hold, and the next query sets it again. So does a COMMIT of a
+failed transaction (an error caught inside atomic() without a savepoint: PostgreSQL turns the
+COMMIT into a ROLLBACK). A new connection is not trusted to hold neither setting (PGOPTIONS, a
+role's or database's defaults or a pooler could have given it one): its first query sets both.
+Transaction-mode poolers (pgbouncer pool_mode=transaction) would hand the
 session's settings to another client: not supported (README).
 """
 
 from django.db.backends.postgresql import base
+from psycopg.pq import TransactionStatus
 
 from leadhub import tenancy
 
@@ -40,8 +44,16 @@ class DatabaseWrapper(base.DatabaseWrapper):
 
     def get_new_connection(self, conn_params):
         connection = super().get_new_connection(conn_params)
-        self.tenancy_held = tenancy.SCOPE_NONE
+        self.tenancy_held = _UNKNOWN
         return connection
+
+    def _commit(self):
+        failed = self.connection is not None and self.connection.info.transaction_status == TransactionStatus.INERROR
+        try:
+            return super()._commit()
+        finally:
+            if failed:  # committed as a ROLLBACK: a set_config made inside it is undone
+                self.tenancy_held = _UNKNOWN
 
     # Forgotten after the rollback, not before: ROLLBACK TO SAVEPOINT runs through a cursor,
     # and syncing before it would run in the aborted transaction.

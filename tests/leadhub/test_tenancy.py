@@ -16,7 +16,7 @@ from django.apps import apps
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ImproperlyConfigured
-from django.db import connection, models, transaction
+from django.db import DataError, connection, models, transaction
 from django.utils import timezone
 
 from accounts.models import Workspace
@@ -312,6 +312,40 @@ def test_the_steady_state_sets_nothing(workspace_a):
         assert not [query for query in calls if "set_config" in str(query)]
 
 
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_failed_transaction_committed_forgets_the_scope(workspace_a, workspace_b):
+    """An error caught inside atomic() without a savepoint: Django commits, PostgreSQL turns the
+    COMMIT into a ROLLBACK and reverts the set_config made inside; B must not show under A."""
+    Contact.objects.create(workspace=workspace_a, name="Ada")
+    Contact.objects.create(workspace=workspace_b, name="Bob")
+    with tenant_scope(workspace_b.pk):
+        assert list(Contact.objects.values_list("name", flat=True)) == ["Bob"]  # autocommit: B stays
+    with tenant_scope(workspace_a.pk):
+        with transaction.atomic():
+            assert list(Contact.objects.values_list("name", flat=True)) == ["Ada"]  # A set inside
+            with pytest.raises(DataError), connection.cursor() as cursor:
+                cursor.execute("SELECT 1 / 0")  # caught here: the transaction is failed, not rolled back
+        assert list(Contact.objects.values_list("name", flat=True)) == ["Ada"]
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_new_connection_is_not_trusted_to_hold_no_scope(workspace_a):
+    """A connection may arrive with a setting (PGOPTIONS, a role's or database's defaults, a
+    pooler): its first query sets the scope the code wants."""
+    Contact.objects.create(workspace=workspace_a, name="Ada")
+    options = connection.settings_dict["OPTIONS"]
+    connection.close()
+    options["options"] = "-c leadhub.operator=admin"
+    try:
+        with tenancy.no_scope():
+            assert Contact.objects.count() == 0
+    finally:
+        del options["options"]
+        connection.close()
+
+
 # --- The role ----------------------------------------------------------------------------------
 
 
@@ -340,6 +374,43 @@ def test_the_startup_check_fails_under_a_role_that_bypasses_rls(attributes, find
 
 @pytest.mark.postgres
 @pytest.mark.django_db
+def test_a_privileged_login_behind_database_role_is_refused(settings):
+    """The suite's login is the superuser that created the database and takes the app role
+    (DATABASE_ROLE); outside tests and benchmarks that is refused: any statement can RESET ROLE."""
+    settings.RLS_ALLOW_PRIVILEGED_LOGIN = False
+    with pytest.raises(ImproperlyConfigured, match=r"the login: the database role .* is a superuser"):
+        tenancy.role_check(connection)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_the_startup_check_fails_under_a_role_that_may_become_one_that_bypasses_rls():
+    with connection.cursor() as cursor:  # inside the test's transaction: undone at its end
+        cursor.execute("RESET ROLE")
+        cursor.execute("CREATE ROLE leadhub_test_bypass NOLOGIN BYPASSRLS")
+        cursor.execute("CREATE ROLE leadhub_test_member NOLOGIN NOINHERIT IN ROLE leadhub_test_bypass")
+        cursor.execute("SET ROLE leadhub_test_member")
+    with pytest.raises(ImproperlyConfigured, match="may become leadhub_test_bypass"):
+        tenancy.role_check(connection)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_the_app_role_is_never_granted_truncate():
+    """Row-level security does not apply to TRUNCATE (the suite grants it for its flushes only)."""
+    with connection.cursor() as cursor:
+        cursor.execute("RESET ROLE")
+        tenancy.app_role_grant(connection, "leadhub_test_app")
+        cursor.execute(
+            "SELECT has_table_privilege('leadhub_test_app', 'crm_contact', 'SELECT'),"
+            " has_table_privilege('leadhub_test_app', 'crm_contact', 'TRUNCATE'),"
+            " has_table_privilege('leadhub_test_app', 'crm_contact', 'REFERENCES')"
+        )
+        assert cursor.fetchone() == (True, False, False)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
 def test_the_startup_check_fails_under_the_tables_owner():
     with connection.cursor() as cursor:
         cursor.execute("RESET ROLE")
@@ -362,7 +433,7 @@ def test_web_refuses_to_start_as_a_superuser_and_starts_as_the_app_role():
     started = subprocess.run(
         command,
         cwd=ROOT,
-        env={**env, "DATABASE_ROLE": "leadhub_app"},
+        env={**env, "DATABASE_ROLE": "leadhub_app", "RLS_ALLOW_PRIVILEGED_LOGIN": "true"},
         capture_output=True,
         text=True,
         timeout=60,
