@@ -13,7 +13,9 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
+from django.db import connection
 from django.db.models import Field, Prefetch, Q, QuerySet
+from django.db.models.expressions import RawSQL
 from django.db.models.query import get_related_populators
 from django.http import Http404
 
@@ -22,6 +24,7 @@ from accounts.models import Workspace
 from ..catalog.selectors import workspace_users
 from ..models import HOT_MESSAGE_COUNT, Contact, Note, Tag, TimelineEntry
 from ..normalize import InvalidValue, normalize_email, phone_e164
+from . import search
 
 
 def _uuid_or_404(value: Any) -> uuid.UUID:
@@ -93,6 +96,10 @@ def contact_search_filter(*, workspace: Workspace, q: str) -> Q:
     exact = contact_identity_filter(workspace=workspace, q=text)
     if exact is not None:
         return exact
+    if connection.vendor == "postgresql":  # through the trigram indexes under row-level security
+        pattern = f"%{connection.ops.prep_for_like_query(text)}%"
+        # A constant statement: the workspace and the pattern travel as parameters.
+        return Q(pk__in=RawSQL(search.CALL, [workspace.pk, pattern]))  # noqa: S611
     return (
         Q(name__icontains=text)
         | Q(first_name__icontains=text)

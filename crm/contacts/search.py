@@ -1,0 +1,55 @@
+"""The leads search on PostgreSQL under row-level security: one SECURITY DEFINER function.
+
+`q` (of /api/v1/contacts and of the dashboard's leads page) is a substring of name, first and
+last name, e-mail, phone or company, answered by the pg_trgm indexes of migration crm 0003 over
+`UPPER(col::text)`. Under row-level security PostgreSQL may not evaluate a query's LIKE (textlike
+and upper are not LEAKPROOF) before the policy, so it cannot use those indexes: at 1,000,000
+contacts the search would read every contact of the workspace again. The function runs the same
+search as the tables' owner, where the planner may use the indexes, and applies the two policies
+itself: it answers the ids of `workspace_id` only when the caller's scope could see that
+workspace (its own `leadhub.workspace_id`, or an operator path, exactly as leadhub.tenancy's
+policies say), so it opens nothing the caller could not read. When the owner is itself held by
+row-level security (not a superuser nor BYPASSRLS), the policies apply inside too: the answer is
+the same, only slower. EXECUTE plans each search with its pattern (a generic plan could not
+choose the trigram indexes).
+"""
+
+# The columns the search reads, each with its trigram index (crm/migrations/0003).
+SEARCHED = ("name", "first_name", "last_name", "email", "phone_number", "company_name")
+
+FUNCTION = "leadhub_contact_search"
+CALL = "SELECT leadhub_contact_search(%s, %s)"  # the workspace, the LIKE pattern
+
+# What the function runs ($1 the workspace, $2 the LIKE pattern); tests EXPLAIN it.
+QUERY = (
+    "SELECT c.id FROM crm_contact c WHERE c.workspace_id = $1 AND ("
+    "UPPER(c.name::text) LIKE UPPER($2) OR UPPER(c.first_name::text) LIKE UPPER($2)"
+    " OR UPPER(c.last_name::text) LIKE UPPER($2) OR UPPER(c.email::text) LIKE UPPER($2)"
+    " OR UPPER(c.phone_number::text) LIKE UPPER($2) OR UPPER(c.company_name::text) LIKE UPPER($2))"
+)
+
+# The caller's scope may see the workspace: leadhub.tenancy's two policies, as they are written.
+_VISIBLE = (
+    "(workspace = NULLIF(current_setting('leadhub.workspace_id', true), '')::uuid"
+    " OR NULLIF(current_setting('leadhub.operator', true), '') IS NOT NULL)"
+)
+
+
+def create_sql(schema: str) -> str:
+    return f"""
+CREATE OR REPLACE FUNCTION "{schema}".{FUNCTION}(workspace uuid, pattern text) RETURNS SETOF uuid
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = "{schema}", pg_catalog, pg_temp
+AS $fn$
+BEGIN
+    IF NOT coalesce({_VISIBLE}, false) THEN  -- no scope: NULL, which IF would take for false
+        RETURN;
+    END IF;
+    RETURN QUERY EXECUTE '{QUERY}' USING workspace, pattern;
+END
+$fn$
+"""
+
+
+def drop_sql(schema: str) -> str:
+    return f'DROP FUNCTION IF EXISTS "{schema}".{FUNCTION}(uuid, text)'
