@@ -11,6 +11,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from accounts.models import Membership, Role, Workspace
+from leadhub.compiled import CompiledQuery
 
 from .availability import Rules, Slot, free_slots
 from .models import AvailabilityRules, Booking, CalendlyConnection
@@ -33,12 +34,19 @@ def rules_get(*, workspace: Workspace) -> AvailabilityRules | None:
 def calendars_get(*, workspace: Workspace) -> tuple[AvailabilityRules | None, CalendlyConnection | None]:
     """The workspace's availability rules and its enabled Calendly connection, in one query
     (the widget's availability asks for both on every call)."""
-    row = Workspace.objects.select_related("availability", "calendly").filter(pk=workspace.pk).first()
+    row = _CALENDARS.first(workspace.pk)
     rules = getattr(row, "availability", None)
     connection = getattr(row, "calendly", None)
     if connection is not None and not connection.enabled:
         connection = None
     return rules, connection
+
+
+# Compiled once (leadhub/compiled.py): the ORM spent ~0.9 ms of CPU compiling it on each call.
+_CALENDARS = CompiledQuery(
+    lambda pk: Workspace.objects.select_related("availability", "calendly").filter(pk=pk)[:1],
+    Workspace._meta.pk,
+)
 
 
 def rules_of(row: AvailabilityRules) -> Rules:
