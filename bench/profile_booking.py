@@ -126,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
         ("held_ranges (the query and parsing)", lambda: selectors.held_ranges(workspace=workspace, start=now, end=end)),
         ("candidate_slots (the rules' slots, busy or not)", lambda: availability.candidate_slots(rules, now=now)),
         ("free_slots (candidates minus held ranges)", lambda: availability.free_slots(rules, now=now, held=held)),
-        ("the slots as the widget's dicts", lambda: widget._slots(slots)),
+        ("the slots as the widget's dicts", lambda: widget._native(slots)),
         ("JSONRenderer().render(the answer)", lambda: JSONRenderer().render(body)),
     ]
     width = max(len(label) for label, _ in parts)

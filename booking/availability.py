@@ -1,4 +1,5 @@
-"""Free slots from availability rules: pure functions of the rules, the held ranges and now.
+"""Free slots from availability rules: pure functions of the rules, the held ranges and now (the
+rules' slots of a window of days are kept per process: `_SlotsCache` says why that cannot go stale).
 
 Slots are made per calendar day in the rules' zone, in wall-clock time, and only then turned
 into UTC instants (zoneinfo). So 09:00 stays 09:00 local on both sides of a DST change; a wall
@@ -7,8 +8,11 @@ happens twice (the fall-back hour) gives one slot, at its first occurrence.
 """
 
 import datetime as dt
+import json
 import re
+import threading
 import zoneinfo
+from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -32,6 +36,10 @@ class Rules:
 class Slot(NamedTuple):  # a tuple: hundreds are made per request, a dataclass costs 4x
     start: dt.datetime  # UTC
     end: dt.datetime  # UTC
+    # The two as answers write them (`iso`), made once with the slot: formatting them was a
+    # tenth of an availability call.
+    start_text: str
+    end_text: str
 
 
 def parse_time(text: str) -> dt.timedelta:
@@ -76,14 +84,18 @@ def day_hours(rules: Rules, day: dt.date) -> list[list[str]]:
     return rules.weekly.get(WEEKDAYS[day.weekday()]) or []
 
 
-def candidate_slots(rules: Rules, *, now: dt.datetime) -> list[Slot]:
-    """Every slot the rules offer from now + minimum notice to now + horizon, busy or not."""
+def iso(value: dt.datetime) -> str:
+    """ISO 8601 in UTC with `Z`. A UTC value's isoformat ends in "+00:00": cutting it off is
+    the cheap way (an answer writes two per slot, hundreds a call)."""
+    if value.tzinfo is not UTC:
+        value = value.astimezone(UTC)
+    return value.isoformat()[:-6] + "Z"
+
+
+def _day_slots(rules: Rules, first_day: dt.date, last_day: dt.date) -> tuple[Slot, ...]:
+    """Every slot of the local days first_day..last_day, in the rules' order."""
     zone = zoneinfo.ZoneInfo(rules.timezone)
     length = dt.timedelta(minutes=rules.slot_minutes)
-    earliest = now + dt.timedelta(minutes=rules.min_notice_minutes)
-    latest = now + dt.timedelta(days=rules.horizon_days)
-    first_day = now.astimezone(zone).date()
-    last_day = latest.astimezone(zone).date()
     slots: list[Slot] = []
     day = first_day
     one_day = dt.timedelta(days=1)
@@ -102,11 +114,70 @@ def candidate_slots(rules: Rules, *, now: dt.datetime) -> list[Slot]:
             until = parse_time(end_text)
             while since + length <= until:
                 start = midnight_utc + since if midnight_utc is not None else _exists(midnight + since, zone)
-                if start is not None and start >= earliest and start + length <= latest:
-                    slots.append(Slot(start, start + length))
+                if start is not None:
+                    end = start + length
+                    slots.append(Slot(start, end, iso(start), iso(end)))
                 since += length
         day += one_day
-    return slots
+    return tuple(slots)
+
+
+class _SlotsCache:
+    """The slots of a window of days by the rules that make them, kept per process, least
+    recently used first out, at most `budget` slots in all (a 90-day horizon of 5-minute slots
+    is 26,000; a week of half hours, a few hundred).
+
+    What it keeps is a pure function of its key: the rules' timezone, slot length and hours
+    (weekly and overrides) and the first local day. Bookings, notice and the clock are applied
+    on every call, after it, so nothing here goes stale; a change of the rules is another key."""
+
+    def __init__(self, budget: int):
+        self._budget = budget
+        self._size = 0
+        self._entries: OrderedDict[tuple, tuple[Slot, ...]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, rules: Rules, first_day: dt.date) -> tuple[Slot, ...]:
+        key = (
+            rules.timezone,
+            rules.slot_minutes,
+            rules.horizon_days,
+            json.dumps(rules.weekly, sort_keys=True),
+            json.dumps(rules.overrides, sort_keys=True),
+            first_day,
+        )
+        with self._lock:
+            found = self._entries.get(key)
+            if found is not None:
+                self._entries.move_to_end(key)
+                return found
+        # A zone's local day and the same span of real time differ by at most a day (a DST
+        # change, or a zone that skipped a date): one more day covers now + horizon.
+        made = _day_slots(rules, first_day, first_day + dt.timedelta(days=rules.horizon_days + 1))
+        with self._lock:
+            if key not in self._entries and len(made) < self._budget:
+                self._entries[key] = made
+                self._size += len(made) + 1
+                while self._size > self._budget:
+                    _, dropped = self._entries.popitem(last=False)
+                    self._size -= len(dropped) + 1
+        return made
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+            self._size = 0
+
+
+day_slots_cache = _SlotsCache(budget=100_000)
+
+
+def candidate_slots(rules: Rules, *, now: dt.datetime) -> list[Slot]:
+    """Every slot the rules offer from now + minimum notice to now + horizon, busy or not."""
+    earliest = now + dt.timedelta(minutes=rules.min_notice_minutes)
+    latest = now + dt.timedelta(days=rules.horizon_days)
+    first_day = now.astimezone(zoneinfo.ZoneInfo(rules.timezone)).date()
+    return [slot for slot in day_slots_cache.get(rules, first_day) if slot.start >= earliest and slot.end <= latest]
 
 
 def free_slots(rules: Rules, *, now: dt.datetime, held: Iterable[tuple[dt.datetime, dt.datetime]]) -> list[Slot]:
@@ -129,6 +200,6 @@ def free_slots(rules: Rules, *, now: dt.datetime, held: Iterable[tuple[dt.dateti
         while index < count and ranges[index][1] <= start:
             index += 1
         # The first held range that ends after `start` meets the slot if it starts before its end.
-        if index == count or ranges[index][0] >= slot.end + buffer:
+        if index == count or ranges[index][0] >= (slot.end + buffer if buffer else slot.end):
             free.append(slot)
     return free

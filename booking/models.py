@@ -114,8 +114,10 @@ class Booking(models.Model):
             ),
         ]
         indexes = [
-            # Availability and the overlap check: a workspace's held ranges around a window.
-            models.Index(fields=["workspace", "blocked_from"], name="booking_workspace_blocked"),
+            # Availability and the overlap check: a workspace's held ranges that end after a
+            # window starts (blocked_until > start, then blocked_from < end), so the scan covers
+            # what is still ahead and skips the workspace's history, however long.
+            models.Index(fields=["workspace", "blocked_until"], name="booking_workspace_held"),
             # The bookings list: newest first.
             models.Index(fields=["workspace", "-created_at"], name="booking_workspace_created"),
             # The from/to filters of the list.

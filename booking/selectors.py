@@ -11,6 +11,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from accounts.models import Membership, Role, Workspace
+from leadhub.compiled import CompiledQuery
 
 from .availability import Rules, Slot, free_slots
 from .models import AvailabilityRules, Booking, CalendlyConnection
@@ -33,12 +34,19 @@ def rules_get(*, workspace: Workspace) -> AvailabilityRules | None:
 def calendars_get(*, workspace: Workspace) -> tuple[AvailabilityRules | None, CalendlyConnection | None]:
     """The workspace's availability rules and its enabled Calendly connection, in one query
     (the widget's availability asks for both on every call)."""
-    row = Workspace.objects.select_related("availability", "calendly").filter(pk=workspace.pk).first()
+    row = _CALENDARS.first(workspace.pk)
     rules = getattr(row, "availability", None)
     connection = getattr(row, "calendly", None)
     if connection is not None and not connection.enabled:
         connection = None
     return rules, connection
+
+
+# Compiled once (leadhub/compiled.py): the ORM spent ~0.9 ms of CPU compiling it on each call.
+_CALENDARS = CompiledQuery(
+    lambda pk: Workspace.objects.select_related("availability", "calendly").filter(pk=pk)[:1],
+    Workspace._meta.pk,
+)
 
 
 def rules_of(row: AvailabilityRules) -> Rules:
@@ -58,13 +66,17 @@ def held_ranges(*, workspace: Workspace, start: dt.datetime, end: dt.datetime) -
     params = (
         _WORKSPACE_FIELD.get_db_prep_value(workspace.pk, connection),
         Booking.Status.CONFIRMED.value,
-        ops.adapt_datetimefield_value(end),
         ops.adapt_datetimefield_value(start),
+        ops.adapt_datetimefield_value(end),
     )
     with connection.cursor() as cursor:
         cursor.execute(_held_sql(), params)
         rows = cursor.fetchall()
-    return [(_instant(held_from), _instant(held_until)) for held_from, held_until in rows]
+    parse = dt.datetime.fromisoformat
+    held = [(parse(held_from), parse(held_until)) for held_from, held_until in rows]
+    if held and held[0][0].tzinfo is None:  # SQLite
+        held = [(held_from.replace(tzinfo=dt.UTC), held_until.replace(tzinfo=dt.UTC)) for held_from, held_until in held]
+    return held
 
 
 _WORKSPACE_FIELD = Booking._meta.get_field("workspace")
@@ -75,21 +87,18 @@ def _held_sql() -> str:
     quote = connection.ops.quote_name
     table = quote(Booking._meta.db_table)
     column = {name: quote(Booking._meta.get_field(name).column) for name in ("workspace", "status")} | {
-        name: quote(name) for name in ("blocked_from", "blocked_until")
+        name: f"{table}.{quote(name)}" for name in ("blocked_from", "blocked_until")
     }
-    # Names from the model, quoted; values only as parameters. The index booking_workspace_blocked
-    # (workspace, blocked_from) serves it.
+    # Names from the model, quoted; values only as parameters. The index booking_workspace_held
+    # (workspace, blocked_until) serves it, in its order: held ranges do not overlap, so
+    # ordered by their ends they are ordered by their starts. (The columns are named with their
+    # table: a bare name in ORDER BY would be the output column, the text.)
     return (
         f"SELECT CAST({column['blocked_from']} AS TEXT), CAST({column['blocked_until']} AS TEXT) FROM {table} "  # noqa: S608
         f"WHERE {column['workspace']} = %s AND {column['status']} = %s "
-        f"AND {column['blocked_from']} < %s AND {column['blocked_until']} > %s "
-        f"ORDER BY {column['blocked_from']}"
+        f"AND {column['blocked_until']} > %s AND {column['blocked_from']} < %s "
+        f"ORDER BY {column['blocked_until']}"
     )
-
-
-def _instant(text: str) -> dt.datetime:
-    value = dt.datetime.fromisoformat(text)
-    return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
 
 
 def native_slots(*, workspace: Workspace, rules: AvailabilityRules, now: dt.datetime | None = None) -> list[Slot]:

@@ -9,18 +9,11 @@ from typing import Any
 from accounts.models import Workspace
 
 from . import calendly, calendly_services, selectors, services
+from .availability import Slot, iso
 from .models import Booking
 
 DEFAULT_HORIZON_DAYS = 7
 logger = logging.getLogger(__name__)
-
-
-def iso(value: dt.datetime) -> str:
-    """ISO 8601 in UTC with `Z`. A UTC value's isoformat ends in "+00:00": cutting it off is
-    the cheap way (the answer writes two per slot, hundreds a call)."""
-    if value.tzinfo is not dt.UTC:
-        value = value.astimezone(dt.UTC)
-    return value.isoformat()[:-6] + "Z"
 
 
 def booking_url_of(brain) -> str | None:
@@ -30,6 +23,10 @@ def booking_url_of(brain) -> str | None:
 
 def _slots(pairs) -> list[dict[str, str]]:
     return [{"start": iso(start), "end": iso(end), "status": "available"} for start, end in pairs]
+
+
+def _native(slots: list[Slot]) -> list[dict[str, str]]:
+    return [{"start": slot.start_text, "end": slot.end_text, "status": "available"} for slot in slots]
 
 
 def availability(*, brain) -> dict[str, Any]:
@@ -51,7 +48,7 @@ def availability(*, brain) -> dict[str, Any]:
             "ok": True,
             "method": "native",
             "timezone": rules.timezone,
-            "slots": _slots((slot.start, slot.end) for slot in slots),
+            "slots": _native(slots),
         }
     url = booking_url_of(brain) or (connection.scheduling_url if connection else None)
     return {"ok": True, "method": "link", "booking_url": url}

@@ -5,6 +5,7 @@ import json
 from django.db.models import QuerySet
 
 from leadhub.api.cors import normalize_origin, origin_allowed
+from leadhub.compiled import CompiledQuery
 
 from .models import Brain, Conversation, Message
 
@@ -13,7 +14,15 @@ def brain_get_by_bot_id(*, bot_id: str) -> Brain | None:
     """The brain of a public bot_id (its workspace with it), or None."""
     if not isinstance(bot_id, str) or not bot_id or len(bot_id) > 40 or "\x00" in bot_id:
         return None  # (PostgreSQL cannot even compare a string holding NUL)
-    return Brain.objects.select_related("workspace").filter(bot_id=bot_id).first()
+    return _BY_BOT_ID.first(bot_id)
+
+
+# Every widget call starts here: compiled once (leadhub/compiled.py), as the ORM spent ~0.9 ms of
+# CPU compiling it on each call. bot_id is unique: no ordering.
+_BY_BOT_ID = CompiledQuery(
+    lambda bot_id: Brain.objects.select_related("workspace").filter(bot_id=bot_id).order_by()[:1],
+    Brain._meta.get_field("bot_id"),
+)
 
 
 def origin_allowed_by_any_brain(*, origin: str | None) -> bool:

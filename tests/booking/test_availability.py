@@ -4,7 +4,7 @@ import datetime as dt
 import itertools
 import zoneinfo
 
-from booking.availability import Rules, candidate_slots, free_slots
+from booking.availability import Rules, _SlotsCache, candidate_slots, day_slots_cache, free_slots
 
 UTC = dt.UTC
 
@@ -153,3 +153,41 @@ def test_the_once_a_day_offset_gives_the_same_slots_as_converting_each_slot():
             spec = rules(zone, weekly=whole_day, slot_minutes=15, horizon_days=4)
             now = at(f"{day}T00:00:00Z")
             assert [s.start for s in candidate_slots(spec, now=now)] == _reference_starts(spec, now), (zone, day)
+
+
+def test_kept_slots_answer_as_if_made_afresh_as_the_clock_moves():
+    # The rules' slots of a window of days are kept per process; notice and horizon are applied
+    # to them on every call. Walking the clock in 37-minute steps over three days, through New
+    # York's fall-back and Sydney's spring-forward, each answer must be the slow reference's.
+    whole_day = {day: [["00:00", "24:00"]] for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
+    for zone, start in (("America/New_York", "2026-10-31T00:00:00Z"), ("Australia/Sydney", "2026-10-02T00:00:00Z")):
+        spec = rules(zone, weekly=whole_day, min_notice_minutes=45, horizon_days=2)
+        now = at(start)
+        for _ in range(3 * 24 * 60 // 37):
+            assert [s.start for s in candidate_slots(spec, now=now)] == _reference_starts(spec, now), (zone, now)
+            now += dt.timedelta(minutes=37)
+
+
+def test_kept_slots_are_per_rules_and_per_day():
+    spec = rules(horizon_days=1)
+    day = dt.date(2026, 12, 1)
+    assert day_slots_cache.get(spec, day) is day_slots_cache.get(spec, day)  # kept
+    closed = rules(horizon_days=2, overrides=[{"date": "2026-12-01", "hours": []}])
+    assert [s.start.date() for s in candidate_slots(closed, now=at("2026-12-01T05:00:00Z"))] == [
+        dt.date(2026, 12, 2)
+    ] * 16
+    longer = rules(horizon_days=1, slot_minutes=60)
+    assert {s.end - s.start for s in candidate_slots(longer, now=at("2026-12-01T05:00:00Z"))} == {dt.timedelta(hours=1)}
+    assert day_slots_cache.get(spec, day + dt.timedelta(days=1))[0].start == at("2026-12-02T14:00:00Z")
+
+
+def test_the_kept_slots_stay_within_their_budget():
+    cache = _SlotsCache(budget=100)  # 09:00-17:00 in half hours, over 2 days + 2: 64 slots
+    first, second = rules(horizon_days=2), rules(horizon_days=2, slot_minutes=60)
+    made = cache.get(first, dt.date(2026, 12, 1))
+    assert len(made) == 64
+    assert cache.get(second, dt.date(2026, 12, 1)) is not None  # 32 more: 98 with the two entries
+    assert cache.get(first, dt.date(2026, 12, 1)) is made
+    cache.get(first, dt.date(2026, 12, 2))  # 64 more: the least recently used (second) goes, then first
+    assert cache.get(first, dt.date(2026, 12, 1)) is not made
+    assert cache.get(first, dt.date(2026, 12, 1)) == made

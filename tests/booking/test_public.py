@@ -1,15 +1,21 @@
 """The widget's /api/book-meeting: slots, booking, requests, errors, CORS, the per-IP limit."""
 
 import datetime as dt
+import zoneinfo
 
 import pytest
+import time_machine
 from django.test import override_settings
+from django.utils import timezone
 
+from booking.availability import candidate_slots, day_slots_cache
 from booking.models import Booking
+from booking.selectors import rules_of
+from booking.services import rules_set
 from crm.models import Contact
 from webhooks.models import Event
 
-from .conftest import ORIGIN
+from .conftest import ALL_DAY, ORIGIN
 
 
 def slots(client, brain) -> list[dict]:
@@ -200,3 +206,56 @@ def test_a_public_booking_never_overwrites_an_existing_contact(client, brain, wo
     contact = Contact.objects.get(workspace=workspace_a)
     assert (contact.name, contact.email) == ("Real Name", "real@example.com")
     assert Booking.objects.get().name == "Impostor"
+
+
+def _instant(text: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def test_a_booking_leaves_the_next_answer_at_once_and_its_cancel_returns_it(client, brain, open_rules, api_a):
+    before = slots(client, brain)
+    taken = before[2]
+    made = book(client, {"bot_id": brain.bot_id, "name": "Ada", "email": "ada@example.com", "start": taken["start"]})
+    assert made.status_code == 201
+    after = slots(client, brain)
+    assert taken not in after
+    assert before[3] in after
+    cancelled = api_a.post(f"/api/v1/bookings/{made.json()['booking_id']}/cancel", {}, format="json")
+    assert cancelled.status_code == 200
+    assert taken in slots(client, brain)
+
+
+def test_a_rules_change_shows_in_the_next_answer(client, brain, open_rules, api_a):
+    assert {_instant(s["end"]) - _instant(s["start"]) for s in slots(client, brain)} == {dt.timedelta(minutes=30)}
+    mornings = {day: [["10:00", "12:00"]] for day in ALL_DAY}
+    put = api_a.put(
+        "/api/v1/availability",
+        {"timezone": "Asia/Tokyo", "weekly": mornings, "slot_minutes": 60, "min_notice_minutes": 0, "horizon_days": 3},
+        format="json",
+    )
+    assert put.status_code == 200
+    answer = client.get("/api/book-meeting", {"action": "availability", "bot_id": brain.bot_id}).json()
+    assert answer["timezone"] == "Asia/Tokyo"
+    tokyo = zoneinfo.ZoneInfo("Asia/Tokyo")
+    assert answer["slots"]
+    assert {_instant(s["start"]).astimezone(tokyo).strftime("%H:%M") for s in answer["slots"]} <= {"10:00", "11:00"}
+    assert {_instant(s["end"]) - _instant(s["start"]) for s in answer["slots"]} == {dt.timedelta(hours=1)}
+
+
+def test_notice_and_horizon_follow_the_clock(client, brain, workspace_a):
+    row = rules_set(
+        workspace=workspace_a,
+        values={"timezone": "America/New_York", "weekly": ALL_DAY, "min_notice_minutes": 90, "horizon_days": 1},
+    )
+    # From 23:50 EDT the night New York falls back, by steps that cross a slot, the repeated
+    # hour and local midnight: each answer (from slots kept since an earlier step) is the one
+    # made afresh at that moment, and keeps to now + notice and now + horizon.
+    with time_machine.travel(dt.datetime(2026, 11, 1, 3, 50, tzinfo=dt.UTC), tick=False) as traveller:
+        for step in (0, 20, 45, 120, 24 * 60, 7):
+            traveller.shift(dt.timedelta(minutes=step))
+            now = timezone.now()
+            answer = [(_instant(s["start"]), _instant(s["end"])) for s in slots(client, brain)]
+            day_slots_cache.clear()
+            assert answer == [(s.start, s.end) for s in candidate_slots(rules_of(row), now=now)], now
+            assert answer[0][0] >= now + dt.timedelta(minutes=90)
+            assert answer[-1][1] <= now + dt.timedelta(days=1)
