@@ -209,8 +209,66 @@ def tenant_tables(apps=None) -> list[str]:
     return sorted(tables)
 
 
-def rls_missing(connection, tables: list[str]) -> list[str]:
-    """The tables of `tables` that exist and lack ENABLE, FORCE or one of the two policies."""
+POLICY_PARENT = "leadhub_parent"
+
+# Tables that are neither tenant tables nor hold a tenant table's rows: each with why.
+GLOBAL_TABLES: dict[str, str] = {
+    "accounts_workspace": "the tenants themselves, found by the id a credential or a membership names",
+    "accounts_agency": "an agency owns workspaces; its staff see their agency's workspaces",
+    "accounts_agencymembership": "who staffs an agency (the dashboard's agency page)",
+    "accounts_plan": "the plans, the same for everyone",
+    "auth_user": "people, who may belong to several workspaces",
+    "auth_group": "Django's permissions (operators)",
+    "auth_group_permissions": "Django's permissions (operators)",
+    "auth_permission": "Django's permissions (operators)",
+    "auth_user_groups": "Django's permissions (operators)",
+    "auth_user_user_permissions": "Django's permissions (operators)",
+    "django_admin_log": "the operators' admin history (superusers only)",
+    "django_content_type": "Django's model registry",
+    "django_migrations": "the schema's history",
+    "django_session": "log-in sessions, found by their random key",
+    "oauth2_provider_devicegrant": "django-oauth-toolkit's device grants: not offered (client credentials only), empty",
+}
+
+
+def child_tables(apps=None) -> dict[str, list[tuple[str, str, str, bool]]]:
+    """Tables without a workspace_id of their own that hold a tenant table's rows (a sequence's
+    steps, a delivery's attempts, the contacts-tags links, an OAuth application's tokens...):
+    table -> [(column, parent table, parent key column, nullable)] for each foreign key to a
+    tenant table. Their policy (leadhub_parent) shows a row when every parent it names is
+    visible under the parents' own policies."""
+    if apps is None:
+        from django.apps import apps
+    tenants = set(tenant_tables(apps))
+    children: dict[str, list[tuple[str, str, str, bool]]] = {}
+    for model in apps.get_models(include_auto_created=True):
+        meta = model._meta
+        if meta.abstract or meta.proxy or not meta.managed or meta.db_table in tenants:
+            continue
+        parents = [
+            (field.column, field.related_model._meta.db_table, field.target_field.column, field.null)
+            for field in meta.concrete_fields
+            if (field.many_to_one or field.one_to_one) and field.related_model._meta.db_table in tenants
+        ]
+        if parents:
+            children[meta.db_table] = sorted(parents)
+    return children
+
+
+def _parent_rule(qn, table: str, parents: list[tuple[str, str, str, bool]]) -> str:
+    each = []
+    for column, parent, key, nullable in parents:
+        visible = f"EXISTS (SELECT 1 FROM {qn(parent)} p WHERE p.{qn(key)} = {qn(table)}.{qn(column)})"  # noqa: S608 (names from the model registry, quoted)
+        each.append(f"({qn(table)}.{qn(column)} IS NULL OR {visible})" if nullable else visible)
+    # At least one parent: a row that names none belongs to no workspace and is seen by none.
+    each.append("(" + " OR ".join(f"{qn(table)}.{qn(column)} IS NOT NULL" for column, *_ in parents) + ")")
+    return " AND ".join(each)
+
+
+def rls_missing(
+    connection, tables: list[str], policies: tuple[str, ...] = (POLICY_TENANT, POLICY_OPERATOR)
+) -> list[str]:
+    """The tables of `tables` that exist and lack ENABLE, FORCE or one of `policies`."""
     with connection.cursor() as cursor:
         cursor.execute(
             """
@@ -219,32 +277,37 @@ def rls_missing(connection, tables: list[str]) -> list[str]:
              WHERE n.nspname = current_schema() AND c.relkind = 'r' AND c.relname = ANY(%s)
                AND NOT (c.relrowsecurity AND c.relforcerowsecurity
                         AND (SELECT count(*) FROM pg_policy p
-                              WHERE p.polrelid = c.oid AND p.polname IN (%s, %s)) = 2)
+                              WHERE p.polrelid = c.oid AND p.polname = ANY(%s)) = %s)
             """,
-            [tables, POLICY_TENANT, POLICY_OPERATOR],
+            [tables, list(policies), len(policies)],
         )
         return sorted(row[0] for row in cursor.fetchall())
 
 
 def rls_apply(connection, apps=None) -> list[str]:
-    """ENABLE + FORCE row-level security and the two policies on every tenant table that lacks
-    them (idempotent: a table already done is not touched, so a role that does not own the
-    tables may run it, as the test database's flush does). PostgreSQL only; answers the tables
-    changed."""
+    """ENABLE + FORCE row-level security and the two policies on every tenant table, and the
+    parent policy on every child table, that lacks them (idempotent: a table already done is not
+    touched, so a role that does not own the tables may run it, as the test database's flush
+    does). PostgreSQL only; answers the tables changed."""
     if connection.vendor != "postgresql":
         return []
     missing = rls_missing(connection, tenant_tables(apps))
-    if not missing:
-        return []
+    children = child_tables(apps)
+    missing_children = rls_missing(connection, sorted(children), (POLICY_PARENT,))
     qn = connection.ops.quote_name
     with connection.cursor() as cursor:
-        for table in missing:
+        for table in missing + missing_children:
             cursor.execute(f"ALTER TABLE {qn(table)} ENABLE ROW LEVEL SECURITY")
             cursor.execute(f"ALTER TABLE {qn(table)} FORCE ROW LEVEL SECURITY")
+        for table in missing:
             for name, rule in ((POLICY_TENANT, _TENANT_RULE), (POLICY_OPERATOR, _OPERATOR_RULE)):
                 cursor.execute(f"DROP POLICY IF EXISTS {qn(name)} ON {qn(table)}")
                 cursor.execute(f"CREATE POLICY {qn(name)} ON {qn(table)} USING ({rule}) WITH CHECK ({rule})")
-    return missing
+        for table in missing_children:
+            rule = _parent_rule(qn, table, children[table])
+            cursor.execute(f"DROP POLICY IF EXISTS {qn(POLICY_PARENT)} ON {qn(table)}")
+            cursor.execute(f"CREATE POLICY {qn(POLICY_PARENT)} ON {qn(table)} USING ({rule}) WITH CHECK ({rule})")
+    return missing + missing_children
 
 
 def post_migrate_rls(sender, using="default", apps=None, **kwargs) -> None:
@@ -312,7 +375,7 @@ def role_problems(connection) -> list[str]:
         cursor.execute("SELECT session_user <> current_user")
         if cursor.fetchone()[0] and not getattr(settings, "RLS_ALLOW_PRIVILEGED_LOGIN", False):
             problems += [f"the login: {problem}" for problem in _privileges(cursor, login=True, tables=tables)]
-    missing = rls_missing(connection, tables)
+    missing = rls_missing(connection, tables) + rls_missing(connection, sorted(child_tables()), (POLICY_PARENT,))
     if missing:
         problems.append(f"tenant tables without row-level security: {', '.join(missing[:3])}...")
     return problems
