@@ -96,8 +96,8 @@ class ContactViewSet(ApiViewSet):
         if len(params) != 1 or "q" not in params:
             return None
         q = params["q"]
-        if len(q) > Q_MAX_LENGTH:
-            return None  # the filter set names the error
+        if len(q) > Q_MAX_LENGTH or "\x00" in q:
+            return None  # the filter set refuses it (the phone parser would skip a NUL), naming q
         page_size = self.paginator.page_size
         contacts = selectors.contacts_find(workspace=request.workspace, q=q, limit=page_size + 1)
         if contacts is None or len(contacts) > page_size:

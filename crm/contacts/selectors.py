@@ -13,7 +13,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import connection
+from django.db import connection, connections
 from django.db.models import Field, Prefetch, Q, QuerySet
 from django.db.models.expressions import RawSQL
 from django.db.models.query import get_related_populators
@@ -144,7 +144,8 @@ class _Compiled:
     built with the sentinel values, and each run puts the real ones in their places. The rows
     become instances as the ORM's ModelIterable makes them (select_related included).
 
-    A compiler belongs to its thread's connection: one is kept per thread (_compiled_reads).
+    A compiler is made with its thread's connection: one is kept per thread (_compiled_reads);
+    the statement runs on the thread's current connection, through its execute wrappers.
     """
 
     def __init__(self, queryset: QuerySet, sentinels: dict[str, tuple[Field, Any]]):
@@ -169,10 +170,13 @@ class _Compiled:
             self.init_list = [column[0].target.attname for column in self.compiler.select[self.span]]
 
     def _rows(self, values: dict[str, Any]) -> list:
+        # The thread's connection as it is now (not the compiler's: a connection may be
+        # replaced), so that its execute wrappers (the tenancy scope) apply.
+        connection = connections[self.db]
         params = list(self.params)
         for index, name, field in self.slots:
-            params[index] = field.get_db_prep_value(values[name], self.compiler.connection)
-        with self.compiler.connection.cursor() as cursor:
+            params[index] = field.get_db_prep_value(values[name], connection)
+        with connection.cursor() as cursor:
             cursor.execute(self.sql, params)
             rows = cursor.fetchall()
         return list(self.compiler.apply_converters(rows, self.converters)) if self.converters else rows
