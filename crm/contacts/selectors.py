@@ -13,13 +13,13 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import connection, connections
-from django.db.models import Field, Prefetch, Q, QuerySet
+from django.db import connection
+from django.db.models import Prefetch, Q, QuerySet
 from django.db.models.expressions import RawSQL
-from django.db.models.query import get_related_populators
 from django.http import Http404
 
 from accounts.models import Workspace
+from leadhub.compiled import CompiledQuery
 
 from ..catalog.selectors import workspace_users
 from ..models import HOT_MESSAGE_COUNT, Contact, Note, Tag, TimelineEntry
@@ -135,127 +135,54 @@ def contacts_list(*, workspace: Workspace, filters: dict[str, Any] | None = None
     return qs.order_by("-created_at", "-id")
 
 
-class _Compiled:
-    """A read the ORM builds and compiles once, then runs with other values.
-
-    The exact lookup is the call partners make most ("do we know this person?"), and building
-    and compiling its two statements was most of its CPU; the statements never change, only
-    the values do. `sentinels` name each value and the field that prepares it; the queryset is
-    built with the sentinel values, and each run puts the real ones in their places. The rows
-    become instances as the ORM's ModelIterable makes them (select_related included).
-
-    A compiler is made with its thread's connection: one is kept per thread (_compiled_reads);
-    the statement runs on the thread's current connection, through its execute wrappers.
-    """
-
-    def __init__(self, queryset: QuerySet, sentinels: dict[str, tuple[Field, Any]]):
-        self.db = queryset.db
-        self.compiler = queryset.query.get_compiler(using=self.db)
-        self.sql, params = self.compiler.as_sql()
-        connection = self.compiler.connection
-        self.params = list(params)
-        self.slots: list[tuple[int, str, Field]] = []
-        for name, (field, sentinel) in sentinels.items():
-            prepared = field.get_db_prep_value(sentinel, connection)
-            places = [index for index, param in enumerate(self.params) if param == prepared]
-            if len(places) != 1:
-                raise RuntimeError(f"the sentinel of {name} is not one parameter of {self.sql}")
-            self.slots.append((places[0], name, field))
-        columns = [column[0] for column in self.compiler.select[: self.compiler.col_count]]
-        self.converters = self.compiler.get_converters(columns)
-        klass_info = self.compiler.klass_info
-        if klass_info is not None:
-            fields = klass_info["select_fields"]
-            self.span = slice(fields[0], fields[-1] + 1)
-            self.init_list = [column[0].target.attname for column in self.compiler.select[self.span]]
-
-    def _rows(self, values: dict[str, Any]) -> list:
-        # The thread's connection as it is now (not the compiler's: a connection may be
-        # replaced), so that its execute wrappers (the tenancy scope) apply.
-        connection = connections[self.db]
-        params = list(self.params)
-        for index, name, field in self.slots:
-            params[index] = field.get_db_prep_value(values[name], connection)
-        with connection.cursor() as cursor:
-            cursor.execute(self.sql, params)
-            rows = cursor.fetchall()
-        return list(self.compiler.apply_converters(rows, self.converters)) if self.converters else rows
-
-    def values(self, **values: Any) -> list[tuple]:
-        """The rows, converted (a values_list queryset)."""
-        return [tuple(row) for row in self._rows(values)]
-
-    def instances(self, **values: Any) -> list:
-        """The rows as model instances, with their select_related relations (a model queryset)."""
-        populators = get_related_populators(self.compiler.klass_info, self.compiler.select, self.db)
-        model = self.compiler.klass_info["model"]
-        found = []
-        for row in self._rows(values):
-            instance = model.from_db(self.db, self.init_list, row[self.span])
-            for populator in populators:
-                populator.populate(row, instance)
-            found.append(instance)
-        return found
+# The exact lookup is the call partners make most ("do we know this person?"): building and
+# compiling its two statements was most of its CPU, so they are compiled once per thread
+# (leadhub/compiled.py) and only the values change. One per (column, limit): a page's size.
+_exact_reads: dict[tuple[str, int], CompiledQuery] = {}
+_exact_reads_lock = threading.Lock()
 
 
-_compiled_reads = threading.local()
-_SENTINEL_WORKSPACE = uuid.UUID(int=1)
-_SENTINEL_CONTACT = uuid.UUID(int=2)
-_SENTINEL_VALUE = "\x00sentinel"
-
-
-def _compiled(key: tuple, build) -> _Compiled:
-    reads = getattr(_compiled_reads, "reads", None)
-    if reads is None:
-        reads = _compiled_reads.reads = {}
-    read = reads.get(key)
+def _exact_read(column: str, limit: int) -> CompiledQuery:
+    """contacts_base filtered on the workspace and one identity column, newest first."""
+    key = (column, limit)
+    read = _exact_reads.get(key)
     if read is None:
-        read = reads[key] = build()
+        with _exact_reads_lock:
+            read = _exact_reads.setdefault(
+                key,
+                CompiledQuery(
+                    lambda workspace_id, value: (
+                        Contact.objects.filter(workspace_id=workspace_id)
+                        .filter(**{column: value})
+                        .select_related("disposition_status")
+                        .order_by("-created_at", "-id")[:limit]
+                    ),
+                    Contact._meta.get_field("workspace"),
+                    Contact._meta.get_field(column),
+                ),
+            )
     return read
 
 
-def _exact_read(column: str, limit: int) -> _Compiled:
-    """contacts_base filtered on the workspace and one identity column, newest first."""
-    return _compiled(
-        ("contacts_find", column, limit),
-        lambda: _Compiled(
-            Contact.objects.filter(workspace_id=_SENTINEL_WORKSPACE, **{column: _SENTINEL_VALUE})
-            .select_related("disposition_status")
-            .order_by("-created_at", "-id")[:limit],
-            {
-                "workspace": (Contact._meta.pk, _SENTINEL_WORKSPACE),  # a UUID primary key, as the workspace's
-                "value": (Contact._meta.get_field(column), _SENTINEL_VALUE),
-            },
-        ),
-    )
-
-
-def _tags_read() -> _Compiled:
-    """The names of one contact's tags."""
-    return _compiled(
-        ("contact_tags",),
-        lambda: _Compiled(
-            Tag.objects.filter(contacts__id=_SENTINEL_CONTACT).values_list("name"),
-            {"contact": (Contact._meta.pk, _SENTINEL_CONTACT)},
-        ),
-    )
+# The tags of one contact (the exact lookup's second statement).
+_TAGS = CompiledQuery(lambda contact_id: Tag.objects.filter(contacts__id=contact_id), Contact._meta.pk)
 
 
 def contacts_find(*, workspace: Workspace, q: str, limit: int) -> list[Contact] | None:
     """The exact lookup: the first `limit` contacts whose e-mail address or phone number is `q`,
     newest first, as contacts_list(filters={"q": q}) orders them, with their disposition (their
     tags: contact_tag_names); None when `q` is neither (search it with contacts_list). One
-    statement, compiled once (_Compiled)."""
+    statement, compiled once."""
     exact = contact_identity_filter(workspace=workspace, q=q)
     if exact is None:
         return None
     ((column, value),) = exact.children
-    return _exact_read(column, limit).instances(workspace=workspace.pk, value=value)
+    return _exact_read(column, limit).all(workspace.pk, value)
 
 
 def contact_tag_names(*, contact: Contact) -> list[str]:
     """The contact's tag names, sorted, by one statement compiled once."""
-    return sorted(name for (name,) in _tags_read().values(contact=contact.pk))
+    return sorted(tag.name for tag in _TAGS.all(contact.pk))
 
 
 def contact_identity_clash(
