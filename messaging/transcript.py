@@ -1,14 +1,15 @@
 """The transcript of WhatsApp and SMS conversations, shared by inbound, outbound and the
-conversations API: the open conversation of a contact on a line, one turn at a time (its row
-lock), messages appended in order, takeover, and the event payloads."""
+conversations API: the open conversation of a contact on a line, one turn at a time (see
+conversation_turn), messages appended in order (the row lock), takeover, and the event payloads."""
 
+import logging
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import IntegrityError, connection, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 
@@ -16,6 +17,8 @@ from accounts.models import Workspace
 from crm.models import Contact, Line
 
 from .models import Brain, Conversation, Message
+
+logger = logging.getLogger(__name__)
 
 
 def iso(value) -> str | None:
@@ -73,9 +76,16 @@ def conversation_open_for(
         return found.get()
 
 
-# Embedded default (SQLite): a write transaction locks the whole database, so one must never
-# be held while a model answers. There a conversation's turns are ordered by a lock in the one
-# web process (the embedded default runs one; see Procfile), and each step commits on its own.
+# Turns are ordered without a transaction held between their steps: a turn stores the lead's
+# message (one short transaction), waits on the model holding no row lock, then stores the reply
+# (another). What orders the turns of one conversation spans all three:
+# - PostgreSQL: a session-level advisory lock keyed by the conversation, (TURN_NAMESPACE,
+#   hashtext(id)). Waiters queue in arrival order in PostgreSQL's lock manager; nothing else
+#   waits for it (an agent's send, a takeover, beat's completion only lock the row, briefly).
+#   It outlives no session: a worker that dies mid-turn releases it with its connection.
+# - SQLite (the embedded default, one web process; see Procfile): a lock in the process. A
+#   write transaction there locks the whole database, so none is ever held while a model answers.
+TURN_NAMESPACE = 612  # pg advisory locks of conversation turns (webhooks' claim uses 611)
 _process_locks: dict[Any, threading.Lock] = {}
 _process_locks_guard = threading.Lock()
 
@@ -89,19 +99,33 @@ def _process_lock(key) -> Iterator[None]:
 
 
 @contextmanager
-def conversation_turn(conversation: Conversation) -> Iterator[Conversation]:
-    """One turn of a conversation at a time, in arrival order: on PostgreSQL a row lock
-    (SELECT ... FOR UPDATE) held by a transaction around the whole turn, model call included,
-    so that the next message of the conversation waits and then sees this one's reply."""
-    # The workspace and the contact come with the row (read once the turn is ours: an opt-out
-    # committed by the turn before is seen); only the conversation's row is locked.
-    rows = Conversation.objects.select_related("workspace", "contact")
+def _advisory_lock(key: str) -> Iterator[None]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_lock(%s, hashtext(%s::text))", [TURN_NAMESPACE, key])
+    try:
+        yield
+    finally:
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s, hashtext(%s::text))", [TURN_NAMESPACE, key])
+        except DatabaseError:  # the session is gone, and its lock with it
+            logger.warning("Could not release the turn lock of conversation %s", key)
+
+
+@contextmanager
+def conversation_turn(conversation: Conversation) -> Iterator[None]:
+    """One turn of a conversation at a time, in arrival order: the next message of the
+    conversation waits until this turn has stored its reply, and then sees it. Inside, each
+    write is a transaction of its own that locks the conversation's row (`conversation_lock`)
+    for its message's position; the model is called between them with no transaction open.
+    Call it outside any transaction (a transaction around it would hold its row locks for the
+    whole turn again)."""
     if connection.vendor == "postgresql":
-        with transaction.atomic():
-            yield rows.select_for_update(of=("self",)).get(pk=conversation.pk)
+        with _advisory_lock(str(conversation.pk)):
+            yield
     else:
         with _process_lock(conversation.pk):
-            yield rows.get(pk=conversation.pk)
+            yield
 
 
 def message_append(*, conversation: Conversation, **fields: Any) -> Message:
@@ -129,10 +153,14 @@ def message_append(*, conversation: Conversation, **fields: Any) -> Message:
     return message
 
 
-def conversation_lock(conversation: Conversation) -> Conversation:
+def conversation_lock(conversation: Conversation, *, related: bool = False) -> Conversation:
     """The conversation row locked for the caller's transaction (PostgreSQL; SQLite's
-    transactions are IMMEDIATE, so they are serialised anyway)."""
-    return Conversation.objects.select_for_update().get(pk=conversation.pk)
+    transactions are IMMEDIATE, so they are serialised anyway), read afresh; `related`: with
+    its workspace and contact (read with it, not locked)."""
+    rows = Conversation.objects.select_for_update(of=("self",))
+    if related:
+        rows = rows.select_related("workspace", "contact")
+    return rows.get(pk=conversation.pk)
 
 
 def conversation_takeover(*, conversation: Conversation, user: AbstractBaseUser | None) -> bool:

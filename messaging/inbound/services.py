@@ -2,8 +2,10 @@
 
 `inbound_receive` stores the message once per (line, MessageSid), finds or creates the contact
 through crm's `contact_upsert`, applies the consent keywords, and answers with the brain's
-reply, all inside one turn of the conversation (see conversations.services.conversation_turn),
-so messages of one conversation are answered one at a time, in order. A redelivered
+reply, all inside one turn of the conversation (see transcript.conversation_turn), so messages
+of one conversation are answered one at a time, in order. The turn stores the message in one
+short transaction and the reply in another, and waits on the model between them holding no
+row lock: a slow model delays its own conversation only. A redelivered
 MessageSid gets the stored reply and no second model call. A message that answers a campaign
 message is recorded as its reply (campaign.callback.received), and any message from the
 contact ends their sequence enrollments.
@@ -33,7 +35,13 @@ from ..brains.retrieval import documents_for
 from ..brains.selectors import brain_by_slug
 from ..campaigns.services import recipient_reply_record
 from ..models import Brain, ConsentChange, Conversation, Message
-from ..transcript import conversation_open_for, conversation_turn, message_append, message_payload
+from ..transcript import (
+    conversation_lock,
+    conversation_open_for,
+    conversation_turn,
+    message_append,
+    message_payload,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -111,10 +119,12 @@ def inbound_receive(*, line: Line, params: Mapping, brain_slug: str | None = Non
     contact = upsert.contact
     conversation = conversation_open_for(workspace=workspace, contact=contact, channel=channel, line=line, brain=brain)
 
-    with conversation_turn(conversation) as conversation:
+    with conversation_turn(conversation):
         keyword = consent.keyword_of(body)
         try:
             with transaction.atomic():
+                # Read once the turn is ours: an opt-out or a takeover committed before is seen.
+                conversation = conversation_lock(conversation, related=True)
                 message = message_append(
                     conversation=conversation,
                     role=Message.Role.USER,
@@ -234,6 +244,10 @@ def _answer(
                 text, source = consent.OPTED_OUT_REPLY, Message.Source.CONSENT
     with transaction.atomic():
         reply = None
+        # Locked for the reply's position, and read afresh: the model was called with no lock
+        # held, and a person who took the conversation over meanwhile silences the brain.
+        if text and conversation_lock(conversation).taken_over_at is not None and source == Message.Source.AI:
+            text = None
         if text:
             reply = message_append(
                 conversation=conversation,
