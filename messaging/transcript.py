@@ -2,6 +2,7 @@
 conversations API: the open conversation of a contact on a line, one turn at a time (see
 conversation_turn), messages appended in order (the row lock), takeover, and the event payloads."""
 
+import functools
 import logging
 import threading
 from collections.abc import Iterator
@@ -133,24 +134,80 @@ def message_append(*, conversation: Conversation, **fields: Any) -> Message:
     turn, or after select_for_update) so positions follow the order of arrival. Inside the
     caller's transaction it adds no savepoint of its own (a round trip each way, twice a turn):
     an error rolls back to the caller's."""
-    with transaction.atomic(savepoint=False):
-        last = Message.objects.filter(conversation=conversation).aggregate(last=Max("position"))["last"]
-        message = Message.objects.create(
-            workspace_id=conversation.workspace_id,
-            conversation=conversation,
-            position=0 if last is None else last + 1,
-            channel=fields.pop("channel", conversation.channel),
-            line_id=fields.pop("line_id", conversation.line_id),
-            **fields,
-        )
-        now = message.created_at
-        updates = {"last_message_at": now, "updated_at": timezone.now()}
-        if message.direction == Message.Direction.INBOUND:
-            updates["last_inbound_at"] = now
-        Conversation.objects.filter(pk=conversation.pk).update(**updates)
-        for key, value in updates.items():
-            setattr(conversation, key, value)
+    message = Message(
+        workspace_id=conversation.workspace_id,
+        conversation=conversation,
+        channel=fields.pop("channel", conversation.channel),
+        line_id=fields.pop("line_id", conversation.line_id),
+        **fields,
+    )
+    now = message.created_at
+    updates = {"last_message_at": now, "updated_at": timezone.now()}
+    inbound = message.direction == Message.Direction.INBOUND
+    if inbound:
+        updates["last_inbound_at"] = now
+    if connection.vendor == "postgresql":
+        _append_in_one_statement(message, inbound=inbound, updates=updates)
+    else:
+        with transaction.atomic(savepoint=False):
+            last = Message.objects.filter(conversation=conversation).aggregate(last=Max("position"))["last"]
+            message.position = 0 if last is None else last + 1
+            message.save(force_insert=True)
+            Conversation.objects.filter(pk=conversation.pk).update(**updates)
+    for key, value in updates.items():
+        setattr(conversation, key, value)
     return message
+
+
+@functools.cache
+def _append_statement(inbound: bool) -> tuple[str, tuple]:
+    """The statement of _append_in_one_statement, and the message fields it takes as parameters
+    (in that order, then the conversation's id twice and the conversation's new times)."""
+    quote = connection.ops.quote_name
+    messages, conversations = quote(Message._meta.db_table), quote(Conversation._meta.db_table)
+    fields = tuple(field for field in Message._meta.concrete_fields if field.attname not in ("id", "position"))
+    columns = ", ".join(quote(field.column) for field in fields)
+    values = ", ".join(f"%s::{field.db_type(connection)}" for field in fields)
+    times = ["last_message_at", "updated_at", *(["last_inbound_at"] if inbound else [])]
+    sets = ", ".join(f"{quote(name)} = %s::timestamptz" for name in times)
+    # Only the models' own table and column names are spliced in; values are parameters.
+    sql = (
+        f"WITH pos AS (SELECT COALESCE(MAX({quote('position')}) + 1, 0) AS p FROM {messages} "  # noqa: S608
+        f"WHERE {quote('conversation_id')} = %s::uuid), "
+        f"moved AS (UPDATE {conversations} SET {sets} WHERE {quote('id')} = %s::uuid) "
+        f"INSERT INTO {messages} ({columns}, {quote('position')}) SELECT {values}, pos.p FROM pos "
+        f"RETURNING {quote('id')}, {quote('position')}"
+    )
+    return sql, fields
+
+
+def _append_in_one_statement(message: Message, *, inbound: bool, updates: dict) -> None:
+    """PostgreSQL: the message inserted at the next position and the conversation's times moved,
+    in one statement (the ORM's three each built anew: a fifth of an inbound turn's CPU)."""
+    sql, fields = _append_statement(inbound)
+    conversation_id = message.conversation_id
+    params = [conversation_id, *updates.values(), conversation_id]
+    params += [field.get_db_prep_save(field.pre_save(message, True), connection) for field in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        message.pk, message.position = cursor.fetchone()
+    message._state.adding = False
+    message._state.db = "default"
+
+
+def conversation_hold(conversation: Conversation) -> bool:
+    """Lock the conversation's row for the caller's transaction (a message's position follows)
+    and say whether a person has taken it over, read afresh."""
+    quote = connection.ops.quote_name
+    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {quote('taken_over_at')} FROM {quote(Conversation._meta.db_table)} "  # noqa: S608
+            f"WHERE {quote('id')} = %s{lock}",
+            [Conversation._meta.pk.get_db_prep_value(conversation.pk, connection)],
+        )
+        row = cursor.fetchone()
+    return row is not None and row[0] is not None
 
 
 def conversation_lock(conversation: Conversation, *, related: bool = False) -> Conversation:
