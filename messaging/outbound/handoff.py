@@ -33,6 +33,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from leadhub import bulk
+from leadhub.tenancy import operator_scope, tenant_scope
 from webhooks.services import event_emit_many
 
 from .. import twilio
@@ -103,7 +104,15 @@ def handoff_drain(*, seconds: float = DRAIN_SECONDS) -> int:
         taken += len(ids)
         if len(ids) == BATCH or time.monotonic() > deadline:
             _drain_wanted()  # more may wait: another worker process takes them meanwhile
-        messages_handoff(message_ids=ids)
+        # Each workspace's messages in its own scope (row-level security), as a task's object is.
+        with operator_scope("task_object"):
+            owners = list(Message.objects.filter(pk__in=ids).order_by().values_list("workspace_id", "pk"))
+        by_workspace: dict = defaultdict(list)
+        for workspace_id, pk in owners:
+            by_workspace[workspace_id].append(pk)
+        for workspace_id, pks in by_workspace.items():
+            with tenant_scope(workspace_id):
+                messages_handoff(message_ids=sorted(pks))
         if time.monotonic() > deadline:
             return taken
 
