@@ -11,7 +11,7 @@ An app registers a `Skill` in its AppConfig.ready(). On an inbound message the b
 2. otherwise the brain replies, and `follow(turn, reply)` of each skill may replace the text
    of that reply, knowing the intent detected in the same call (book_meeting → the offer).
 
-Both run inside the conversation's turn (its row lock on PostgreSQL), so what a skill writes
+Both run inside the conversation's turn (transcript.conversation_turn), so what a skill writes
 is ordered with the conversation's messages. A skill that fails is logged and skipped: the
 inbound message and the brain's own reply are never lost over it.
 """

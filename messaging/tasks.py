@@ -7,6 +7,7 @@ from leadhub.tenancy import object_scope, operator_scope
 
 from .conversations.services import conversations_complete_idle as _complete_idle
 from .models import Message
+from .outbound import handoff
 from .outbound import services as outbound
 
 
@@ -23,6 +24,12 @@ def _handoff(message_id: int) -> str:
         attempts = Message.objects.filter(pk=message_id).values_list("attempts", flat=True).first() or 1
         outbound.message_enqueue(message_id=message_id, countdown=outbound.retry_countdown(attempts))
     return outcome
+
+
+@shared_task(name="messaging.tasks.messages_handoff_drain", acks_late=True, ignore_result=True)
+def messages_handoff_drain() -> int:
+    """Hand the messages waiting on the hand-off list to the provider, a batch at a time."""
+    return handoff.handoff_drain()
 
 
 @shared_task(name="messaging.tasks.messages_sweep", acks_late=True, ignore_result=True)

@@ -2,8 +2,10 @@
 
 `inbound_receive` stores the message once per (line, MessageSid), finds or creates the contact
 through crm's `contact_upsert`, applies the consent keywords, and answers with the brain's
-reply, all inside one turn of the conversation (see conversations.services.conversation_turn),
-so messages of one conversation are answered one at a time, in order. A redelivered
+reply, all inside one turn of the conversation (see transcript.conversation_turn), so messages
+of one conversation are answered one at a time, in order. The turn stores the message in one
+short transaction and the reply in another, and waits on the model between them holding no
+row lock: a slow model delays its own conversation only. A redelivered
 MessageSid gets the stored reply and no second model call. A message that answers a campaign
 message is recorded as its reply (campaign.callback.received), and any message from the
 contact ends their sequence enrollments.
@@ -19,21 +21,28 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from crm.catalog.enrollments import enrollments_stop
 from crm.contacts.services import contact_count_messages, contact_upsert
 from crm.models import Line
 from crm.normalize import InvalidValue, parse_phone
-from webhooks.services import event_emit
+from webhooks.services import events_emit
 
 from .. import ai, consent, skills, twilio
 from ..brains.retrieval import documents_for
 from ..brains.selectors import brain_by_slug
 from ..campaigns.services import recipient_reply_record
 from ..models import Brain, ConsentChange, Conversation, Message
-from ..transcript import conversation_open_for, conversation_turn, message_append, message_payload
+from ..transcript import (
+    conversation_hold,
+    conversation_lock,
+    conversation_open_for,
+    conversation_turn,
+    message_append,
+    message_payload,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -69,13 +78,25 @@ def _brain(line: Line, slug: str | None) -> Brain | None:
     return line.provider.brain or brain_by_slug(workspace=line.workspace, slug=None)
 
 
+def _stored_id(line: Line, sid: str) -> int | None:
+    # A statement written once: the ORM built this one anew for every inbound message, nearly
+    # always to find nothing. The unique key allows one row.
+    quote = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {quote('id')} FROM {quote(Message._meta.db_table)} "  # noqa: S608
+            f"WHERE {quote('line_id')} = %s AND {quote('provider_sid')} = %s",
+            [line.pk, sid],
+        )
+        row = cursor.fetchone()
+    return row[0] if row else None
+
+
 def _stored_reply(line: Line, sid: str) -> InboundResult | None:
-    # order_by("pk"): first() would otherwise order by Message's Meta ordering, whose
-    # `conversation` joins the conversation table to sort by its ordering: 1.7 ms to build
-    # the query instead of 0.6, on every inbound message. The unique key allows one row.
-    existing = Message.objects.filter(line=line, provider_sid=sid).select_related("reply").order_by("pk").first()
-    if existing is None:
+    pk = _stored_id(line, sid)
+    if pk is None:
         return None
+    existing = Message.objects.select_related("reply").get(pk=pk)
     return InboundResult(message=existing, reply=existing.reply.content if existing.reply else None, duplicate=True)
 
 
@@ -111,10 +132,12 @@ def inbound_receive(*, line: Line, params: Mapping, brain_slug: str | None = Non
     contact = upsert.contact
     conversation = conversation_open_for(workspace=workspace, contact=contact, channel=channel, line=line, brain=brain)
 
-    with conversation_turn(conversation) as conversation:
+    with conversation_turn(conversation):
         keyword = consent.keyword_of(body)
         try:
             with transaction.atomic():
+                # Read once the turn is ours: an opt-out or a takeover committed before is seen.
+                conversation = conversation_lock(conversation, related=True)
                 message = message_append(
                     conversation=conversation,
                     role=Message.Role.USER,
@@ -131,10 +154,9 @@ def inbound_receive(*, line: Line, params: Mapping, brain_slug: str | None = Non
                 # message from the contact ends their sequences (a STOP has, as an opt-out).
                 recipient_reply_record(workspace=workspace, contact_id=contact.pk, text=body, at=message.created_at)
                 enrollments_stop(contact=contact, reason="reply")
-                event_emit(
+                events_emit(
                     workspace=workspace,
-                    type="message.received",
-                    data=message_payload(message, conversation),
+                    events=[("message.received", message_payload(message, conversation))],
                     bot_id=bot_id,
                 )
         except IntegrityError:
@@ -144,6 +166,18 @@ def inbound_receive(*, line: Line, params: Mapping, brain_slug: str | None = Non
                 raise
             return stored
         return _answer(conversation=conversation, message=message, brain=brain, keyword=keyword, line=line)
+
+
+def _reply_record(message: Message, *, reply: Message | None, intent: str) -> None:
+    """The inbound message's reply and intent (a redelivery answers the same), by a statement
+    written once."""
+    quote = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {quote(Message._meta.db_table)} SET {quote('reply_id')} = %s, {quote('intent')} = %s "  # noqa: S608
+            f"WHERE {quote('id')} = %s",
+            [reply.pk if reply is not None else None, intent, message.pk],
+        )
 
 
 def consent_change_for_keyword(*, contact, keyword: tuple[str, str], message: Message) -> None:
@@ -234,6 +268,10 @@ def _answer(
                 text, source = consent.OPTED_OUT_REPLY, Message.Source.CONSENT
     with transaction.atomic():
         reply = None
+        # Locked for the reply's position, and read afresh: the model was called with no lock
+        # held, and a person who took the conversation over meanwhile silences the brain.
+        if text and conversation_hold(conversation) and source == Message.Source.AI:
+            text = None
         if text:
             reply = message_append(
                 conversation=conversation,
@@ -245,23 +283,22 @@ def _answer(
                 sent_at=timezone.now(),
             )
             contact_count_messages(contact=contact)
-        Message.objects.filter(pk=message.pk).update(reply=reply, intent=intent)
+        if reply is not None or intent:
+            _reply_record(message, reply=reply, intent=intent)
         message.reply, message.intent = reply, intent
         if intent == "opt_out" and not keyword:
             consent.consent_change(
                 contact=contact, opted_out=True, source=ConsentChange.Source.INTENT, keyword="opt_out", message=message
             )
         if intent:
-            event_emit(
-                workspace=workspace,
-                type="intent.detected",
-                data={
-                    "intent": intent,
-                    "confidence": round(float(confidence), 3),
-                    "message_id": str(message.uid),
-                    "conversation_id": str(conversation.id),
-                    "contact_id": str(contact.id),
-                },
-                bot_id=brain.bot_id if brain else None,
+            detected = {
+                "intent": intent,
+                "confidence": round(float(confidence), 3),
+                "message_id": str(message.uid),
+                "conversation_id": str(conversation.id),
+                "contact_id": str(contact.id),
+            }
+            events_emit(
+                workspace=workspace, events=[("intent.detected", detected)], bot_id=brain.bot_id if brain else None
             )
     return InboundResult(message=message, reply=text)

@@ -1,9 +1,10 @@
 """Writes for outbound messages.
 
-`message_send` stores the message (`queued`) and, once that commits, enqueues
-`messaging.tasks.message_handoff`, which calls `message_handoff` here: the consent check
-happens then (an opt-out between the request and the hand-off still stops the message), the
-provider gets it through messaging/twilio.py, retried on 5xx and timeouts. Status callbacks
+`message_send` stores the message (`queued`) and, once that commits, enqueues its hand-off
+(outbound/handoff.py: batched by a drain task with Redis, else `messaging.tasks.message_handoff`,
+which calls `message_handoff` here; retries always take that one): the consent check happens
+then (an opt-out between the request and the hand-off still stops the message), the provider
+gets it through messaging/twilio.py, retried on 5xx and timeouts. Status callbacks
 (`message_status_update`) move a message forward only.
 """
 
@@ -11,37 +12,33 @@ import logging
 from datetime import timedelta
 from typing import Any
 
-from celery import current_app
-from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import Workspace
 from crm.contacts.services import contact_count_messages, contact_upsert
 from crm.models import Contact, Line
 from crm.normalize import Phone
-from webhooks.services import event_emit
 
 from .. import twilio
 from ..consent import consent_change
-from ..lines.selectors import account_of, line_default
+from ..lines.selectors import line_default
 from ..models import FINAL_STATUSES, STATUS_RANK, ConsentChange, Conversation, LineProvider, Message
 from ..transcript import (
     conversation_lock,
     conversation_open_for,
     conversation_takeover,
     message_append,
-    message_payload,
 )
+from .handoff import message_enqueue, messages_handoff
+from .handoff import retry_countdown as retry_countdown  # the hand-off task's, and campaigns'
 
 logger = logging.getLogger(__name__)
 
 MAX_BODY = 1600
 WHATSAPP_WINDOW = timedelta(hours=24)
-HANDOFF_TASK = "messaging.tasks.message_handoff"
 
 
 class SendRefused(ValidationError):
@@ -145,89 +142,12 @@ def message_send(
     return message
 
 
-def message_enqueue(*, message_id: int, countdown: float | None = None) -> None:
-    """Hand the message to a worker. A lost broker message only delays it: beat's sweep
-    re-enqueues messages left queued."""
-    try:
-        current_app.send_task(HANDOFF_TASK, args=[message_id], countdown=countdown)
-    except Exception:  # the broker is down: the sweep will find the message queued
-        logger.exception("Could not enqueue the hand-off of message %s", message_id)
-
-
-def _finish(message: Message, **fields: Any) -> None:
-    fields["status_at"] = timezone.now()
-    Message.objects.filter(pk=message.pk).update(**fields)
-    for key, value in fields.items():
-        setattr(message, key, value)
-
-
 def message_handoff(*, message_id: int) -> str:
-    """Hand one queued message to the provider (the worker's task). Idempotent: a message
-    that is not `queued` any more (sent, claimed by another worker, final) is left alone.
-    Answers what happened: "sent", "canceled", "failed", "retry" or "skipped"."""
-    now = timezone.now()
-    if not Message.objects.filter(pk=message_id, status=Message.Status.QUEUED).update(
-        status=Message.Status.SENDING, attempts=F("attempts") + 1, status_at=now
-    ):
-        return "skipped"
-    message = Message.objects.select_related(
-        "conversation", "conversation__contact", "conversation__workspace", "line", "line__provider"
-    ).get(pk=message_id)
-    conversation = message.conversation
-    contact = conversation.contact
-    if contact is None or contact.sms_opt_out:
-        _finish(message, status=Message.Status.CANCELED, error_message="The recipient opted out before hand-off.")
-        return "canceled"
-    provider = _verified_provider(message.line)
-    if provider is None:
-        _finish(message, status=Message.Status.FAILED, error_message="The line is not verified any more.")
-        return "failed"
-    try:
-        sent = twilio.send_message(
-            account_of(provider),
-            to=twilio.address(contact.phone_number, message.channel),
-            from_=twilio.address(message.line.phone_number, message.channel),
-            body=message.content,
-            content_sid=message.content_sid or None,
-            content_variables=message.content_variables or None,
-            messaging_service_sid=provider.messaging_service_sid or None,
-            status_callback=twilio.callback_url("/api/twilio/status", stored=message.callback_base) or None,
-        )
-    except twilio.ProviderError as exc:
-        if exc.retryable and message.attempts < settings.MESSAGE_SEND_MAX_ATTEMPTS:
-            _finish(message, status=Message.Status.QUEUED, error_message=exc.message[:500])
-            return "retry"
-        with transaction.atomic():
-            _finish(message, status=Message.Status.FAILED, error_code=exc.code, error_message=exc.message[:500])
-            if exc.code == twilio.ERROR_UNSUBSCRIBED:
-                consent_change(
-                    contact=contact,
-                    opted_out=True,
-                    source=ConsentChange.Source.PROVIDER,
-                    keyword=str(exc.code),
-                    message=message,
-                )
-        return "failed"
-    with transaction.atomic():
-        sent_at = timezone.now()
-        # Forward only: a status callback may have come first.
-        Message.objects.filter(pk=message.pk, status=Message.Status.SENDING).update(
-            status=Message.Status.SENT, status_at=sent_at
-        )
-        Message.objects.filter(pk=message.pk).update(provider_sid=sent.sid, sent_at=sent_at, error_message="")
-        message.refresh_from_db()
-        event_emit(
-            workspace=conversation.workspace,
-            type="message.sent",
-            data=message_payload(message, conversation),
-            bot_id=conversation.brain.bot_id if conversation.brain_id else None,
-        )
-    return "sent"
-
-
-def retry_countdown(attempts: int) -> float:
-    """Seconds before hand-off attempt `attempts + 1`: 2, 4, 8, ... up to 5 minutes."""
-    return float(min(300, 2 ** max(1, attempts)))
+    """Hand one queued message to the provider (the worker's task, a sequence's step), by the
+    rules of outbound/handoff.py. Idempotent: a message that is not `queued` any more (sent,
+    claimed by another worker, final) is left alone. Answers what happened: "sent",
+    "canceled", "failed", "retry" (the caller enqueues the next attempt) or "skipped"."""
+    return messages_handoff(message_ids=[message_id], enqueue_retries=False)[message_id]
 
 
 def messages_requeue_stale(*, older_than: timedelta = timedelta(minutes=2), batch: int = 500) -> int:

@@ -125,5 +125,5 @@ def handoff():
 def _no_broker(monkeypatch):
     """Tests run hand-offs themselves (the `handoff` fixture): nothing goes to a broker."""
     sent = []
-    monkeypatch.setattr("messaging.outbound.services.current_app.send_task", lambda *a, **k: sent.append((a, k)))
+    monkeypatch.setattr("messaging.outbound.handoff.current_app.send_task", lambda *a, **k: sent.append((a, k)))
     return sent

@@ -1,6 +1,7 @@
 """The inbound webhook under real concurrency (PostgreSQL): a MessageSid delivered several times
 at once is one message and one model call; messages of one conversation are answered one at a
-time, in order (the conversation's row lock), each seeing the replies before it."""
+time, in order (the turn's lock), each seeing the replies before it, while a slow model holds up
+nothing else."""
 
 import threading
 import time
@@ -11,6 +12,7 @@ from django.db import connection
 
 from crm.models import Contact
 from messaging.models import Conversation, Message
+from messaging.transcript import conversation_takeover
 from webhooks.models import Event
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -91,3 +93,68 @@ def test_messages_of_one_conversation_are_answered_in_order(line_a, model_api, s
     ]
     contents = list(Message.objects.order_by("position").values_list("content", flat=True))
     assert contents == ["hello", "Re: hello", "first", "Re: first", "second", "Re: second"]
+
+
+def test_a_takeover_while_the_model_answers_is_not_held_up_and_silences_the_brain(line_a, model_api, send_inbound):
+    model_api.reply = "We open at 9am."
+    send_inbound("hello")  # the conversation exists
+    conversation = Conversation.objects.get()
+    model_api.delay = 1.5
+    results = {}
+
+    def lead_writes():
+        try:
+            results["answer"] = send_inbound("When do you open?")
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=lead_writes)
+    thread.start()
+    deadline = time.monotonic() + 5
+    while len(model_api.calls) < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert len(model_api.calls) == 2  # the model is answering: no lock of the turn is held now
+    # An agent takes over: the conversation's row is free, the update does not wait for the model.
+    assert conversation_takeover(conversation=conversation, user=None)
+    still_answering = thread.is_alive()
+    thread.join()
+    assert still_answering
+    assert results["answer"].status_code == 200
+    assert b"<Message>" not in results["answer"].content
+    inbound = Message.objects.get(content="When do you open?")
+    assert inbound.reply_id is None
+    assert list(Message.objects.order_by("position").values_list("content", flat=True)) == [
+        "hello",
+        "We open at 9am.",
+        "When do you open?",
+    ]
+
+
+def test_a_slow_model_in_one_conversation_holds_up_no_other(line_a, model_api, send_inbound):
+    slow_lead, quick_lead = "+18187405031", "+18187405032"
+    model_api.reply = lambda request: "Re: " + request["messages"][-1]["content"].split("\n")[-1]
+    send_inbound("hello", sender=slow_lead)
+    send_inbound("hello", sender=quick_lead)
+    model_api.delay = 1.5
+    results = {}
+
+    def slow():
+        try:
+            results["slow"] = send_inbound("slow", sender=slow_lead)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=slow)
+    thread.start()
+    deadline = time.monotonic() + 5
+    while len(model_api.calls) < 3 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    # The other lead's turn (a STOP: answered by the consent rule, no model call) is done while
+    # the first is still waiting on the model.
+    quick = send_inbound("STOP", sender=quick_lead)
+    still_answering = thread.is_alive()
+    thread.join()
+    assert still_answering
+    assert b"unsubscribed" in quick.content
+    assert Contact.objects.get(phone_number=quick_lead).sms_opt_out
+    assert b"Re: slow" in results["slow"].content
