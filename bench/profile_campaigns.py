@@ -1,11 +1,13 @@
 """Where a campaign of 10,000 recipients spends its time, in-process: the create request and
-the driver handing messages to the Twilio double, with the bench's settings (PostgreSQL, Redis).
+the drivers handing messages to the Twilio double, with the bench's settings (PostgreSQL, Redis).
 
-    .venv/bin/python bench/profile_campaigns.py [--recipients 10000] [--mps 1000] [--cprofile create|send]
+    .venv/bin/python bench/profile_campaigns.py [--recipients 10000] [--mps 1000] [--drivers 1]
+        [--only create] [--cprofile create|send] [--sort tottime]
 
 Like bench/run.py it recreates BENCH_DATABASE_URL and flushes BENCH_REDIS_URL. The create is
-`POST /api/v1/campaigns` through Django's test client (no gunicorn); the send is one driver
-(`engine.campaign_drive`, what the Celery task runs) until every recipient is handed over. Both
+`POST /api/v1/campaigns` through Django's test client (no gunicorn); the send is `--drivers`
+threads each running `engine.campaign_drive` (what the Celery task runs) until every recipient
+is handed over (CAMPAIGN_DRIVERS must allow that many). Both
 print wall time and this process's CPU time beside the PostgreSQL backends' (read from /proc),
 so the figures mean something on a loaded machine; --cprofile prints the costliest functions
 of that part.
@@ -20,6 +22,7 @@ import json
 import os
 import pstats
 import sys
+import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -85,6 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--mps", type=int, default=1000)
     parser.add_argument("--cprofile", choices=["create", "send"])
     parser.add_argument("--only", choices=["create"], help="stop after the create")
+    parser.add_argument("--drivers", type=int, default=1, help="drivers (threads here) sending the campaign at once")
     parser.add_argument("--sort", default="cumulative", help="cProfile's sort key (cumulative, tottime)")
     args = parser.parse_args(argv)
 
@@ -104,6 +108,7 @@ def main(argv: list[str] | None = None) -> int:
 
     django.setup()
     from campaigns import recipients  # bench/campaigns.py: the bench's recipients
+    from django.db import connection
     from django.test import Client
 
     from accounts.models import Workspace
@@ -155,9 +160,20 @@ def main(argv: list[str] | None = None) -> int:
         double.stop()
         return 0
     engine.campaigns_start_due()
+
+    def drive():
+        try:
+            while Recipient.objects.filter(campaign_id=campaign_id, status="queued").exists():
+                engine.campaign_drive(campaign_id=campaign_id, sender_for=sending.sender_for, max_seconds=600)
+        finally:
+            connection.close()
+
     with Measure(database, args.cprofile == "send", args.sort) as send:
-        while Recipient.objects.filter(campaign_id=campaign_id, status="queued").exists():
-            engine.campaign_drive(campaign_id=campaign_id, sender_for=sending.sender_for, max_seconds=600)
+        drivers = [threading.Thread(target=drive) for _ in range(args.drivers)]
+        for driver in drivers:
+            driver.start()
+        for driver in drivers:
+            driver.join()
     handed = len(double.messages)
     stamps = [r.at for r in double.requests if r.method == "POST" and r.path.endswith("/Messages.json")]
     span = stamps[-1] - stamps[0] if len(stamps) > 1 else 0.0

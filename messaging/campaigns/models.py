@@ -62,9 +62,6 @@ class Campaign(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
-    # The one worker driving the campaign holds it until then (renewed as it goes).
-    lease_expires_at = models.DateTimeField(null=True, blank=True)
-    lease_token = models.UUIDField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-created_at"]
@@ -142,6 +139,23 @@ class Recipient(models.Model):
 
     def __str__(self) -> str:
         return f"{self.phone} in {self.campaign_id} ({self.status})"
+
+
+class DriverLease(models.Model):
+    """One of the CAMPAIGN_DRIVERS slots of a running campaign: the driver that holds it sends
+    until `expires_at` (renewed as it goes). Drivers of one campaign claim recipients with SKIP
+    LOCKED, so several can send at once and none sends a recipient another claimed."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="+")
+    slot = models.PositiveSmallIntegerField()
+    token = models.UUIDField(null=True, blank=True, editable=False)
+    expires_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["campaign", "slot"], name="driver_lease_unique_slot")]
+
+    def __str__(self) -> str:
+        return f"{self.campaign_id} slot {self.slot} until {self.expires_at}"
 
 
 class LinePace(models.Model):

@@ -50,7 +50,7 @@ def test_a_campaign_sends_at_schedule_at_with_the_rendered_bodies_and_skips_the_
         assert Campaign.objects.get(pk=campaign["id"]).status == "scheduled"
 
     with time_machine.travel(at("2026-12-01T18:00:01"), tick=True):
-        assert run_beat() == [2]
+        assert sum(run_beat()) == 2  # by the campaign's drivers together
 
     sent = {message["To"]: message for message in twilio_api.messages}
     assert sorted(sent) == [ADA, ALAN]
@@ -229,19 +229,33 @@ def test_a_line_without_a_verified_account_fails_each_recipient(api, twilio_api)
     assert not Message.objects.exists()
 
 
-def test_beat_gives_a_campaign_one_driver_at_a_time(sender_api, twilio_api, monkeypatch):
+def test_beat_gives_a_campaign_one_driver_per_slot(sender_api, twilio_api, monkeypatch, settings):
+    settings.CAMPAIGN_DRIVERS = 2
     enqueued = []
     monkeypatch.setattr(tasks.campaign_drive, "delay", lambda *args: enqueued.append(args))
     with time_machine.travel(at("2026-12-01T18:00:00"), tick=True):
         campaign = create(sender_api, schedule_at="2026-12-01T18:00:00Z")
-        assert tasks.campaigns_tick() == 1
-        assert tasks.campaigns_tick() == 0  # reserved for the driver enqueued
-        ((campaign_id, token),) = enqueued
-        assert campaign_id == campaign["id"]
-        assert tasks.campaign_drive(campaign_id, token) == 2  # what the worker does with it
-        assert tasks.campaign_drive(campaign_id, token) == 0  # redelivered: nothing twice
+        assert tasks.campaigns_tick() == 2
+        assert tasks.campaigns_tick() == 0  # both slots reserved for the drivers enqueued
+        assert {campaign_id for campaign_id, _ in enqueued} == {campaign["id"]}
+        (first, first_token), (second, second_token) = enqueued
+        assert first_token != second_token
+        assert tasks.campaign_drive(first, first_token) == 2  # what the worker does with it
+        assert tasks.campaign_drive(second, second_token) == 0  # nothing left for the other
+        assert tasks.campaign_drive(first, first_token) == 0  # redelivered: nothing twice
     assert len(twilio_api.messages) == 2
     assert Campaign.objects.get(pk=campaign["id"]).status == "completed"
+
+
+def test_one_driver_slot_means_one_driver(sender_api, twilio_api, monkeypatch, settings):
+    settings.CAMPAIGN_DRIVERS = 1
+    enqueued = []
+    monkeypatch.setattr(tasks.campaign_drive, "delay", lambda *args: enqueued.append(args))
+    with time_machine.travel(at("2026-12-01T18:00:00"), tick=True):
+        create(sender_api, schedule_at="2026-12-01T18:00:00Z")
+        assert tasks.campaigns_tick() == 1
+        assert tasks.campaigns_tick() == 0
+    assert len(enqueued) == 1
 
 
 def test_a_status_callback_for_an_unknown_sid_is_404(sender_api, twilio_api):
