@@ -45,6 +45,9 @@ class Campaign(models.Model):
     quiet_end = models.TimeField(default=DEFAULT_QUIET_END)
     # An inbound message from a recipient within this long after its message is a reply.
     reply_window = models.DurationField(default=datetime.timedelta(hours=72))
+    # Whether the brain answers such a reply (SPEC §7: the brain answers inbound messages); off,
+    # the reply is recorded and its callback emitted, and the client's own system answers.
+    ai_replies = models.BooleanField(default=True)
     # Voice: the key that opts the person out, and what is said when no key is pressed.
     opt_out_digit = models.CharField(max_length=1, blank=True, default="9")
     no_input_message = models.CharField(max_length=500, blank=True)

@@ -11,6 +11,7 @@ CAMPAIGN = {
     "from_number": "+18187405020",
     "quiet_hours": {"start": "21:00", "end": "08:00"},
     "reply_window_hours": 72,
+    "ai_replies": True,
     "opt_out_digit": "9",
     "no_input_message": "",
     "webhook_endpoint_id": "3d5c7a64-8a43-4b0e-9c6e-0f3f7c2a1b10",

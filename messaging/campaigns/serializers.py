@@ -55,6 +55,10 @@ class CampaignCreateSerializer(serializers.Serializer):
     reply_window_hours = serializers.IntegerField(
         min_value=1, max_value=720, required=False, help_text="An inbound message this soon after is a reply (72)"
     )
+    ai_replies = serializers.BooleanField(
+        required=False,
+        help_text="Whether the brain answers a reply within the reply window (true); false: recorded, not answered",
+    )
     opt_out_digit = serializers.ChoiceField(
         choices=[*DIGITS, ""], required=False, help_text="Voice: the key that opts out (9); empty: none"
     )
@@ -106,6 +110,7 @@ class CampaignSerializer(serializers.ModelSerializer):
             "from_number",
             "quiet_hours",
             "reply_window_hours",
+            "ai_replies",
             "opt_out_digit",
             "no_input_message",
             "webhook_endpoint_id",

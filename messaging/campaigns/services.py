@@ -59,6 +59,7 @@ def campaign_create(
     quiet_start: datetime.time | None = None,
     quiet_end: datetime.time | None = None,
     reply_window: datetime.timedelta | None = None,
+    ai_replies: bool = True,
     opt_out_digit: str | None = None,
     no_input_message: str = "",
 ) -> NewCampaign:
@@ -81,6 +82,7 @@ def campaign_create(
             public_base_url=public_base_url,
             recipient_count=len(recipients),
             no_input_message=no_input_message,
+            ai_replies=ai_replies,
         )
         if quiet_start is not None:
             campaign.quiet_start = quiet_start
@@ -293,7 +295,8 @@ def recipient_for_reply(*, workspace: Workspace, contact_id, at: datetime.dateti
 
 def recipient_reply_record(*, workspace: Workspace, contact_id, text: str, at: datetime.datetime) -> Recipient | None:
     """An inbound message from a contact: if it answers a campaign message within the reply
-    window, record it and emit campaign.callback.received (kind `reply`)."""
+    window, record it and emit campaign.callback.received (kind `reply`). Answers that
+    recipient (its campaign loaded: `ai_replies` says whether the brain answers), else None."""
     recipient = recipient_for_reply(workspace=workspace, contact_id=contact_id, at=at)
     if recipient is None:
         return None

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import time_machine
 
 from crm.models import Contact
+from messaging import twilio
 from messaging.campaigns import tasks
 from messaging.campaigns.models import Campaign, LinePace, Recipient
 from messaging.models import ConsentChange, Conversation, Message
@@ -115,9 +116,9 @@ def test_the_line_sends_at_its_pace(sender_api, verified_line, twilio_api):
     assert pace.next_slot_at >= at("2026-12-01T18:00:00") + timedelta(seconds=0.5)
 
 
-def _sent_campaign(api, twilio_api) -> dict:
+def _sent_campaign(api, twilio_api, **overrides) -> dict:
     with time_machine.travel(at("2026-12-01T18:00:00"), tick=True):
-        campaign = create(api, schedule_at="2026-12-01T18:00:00Z")
+        campaign = create(api, schedule_at="2026-12-01T18:00:00Z", **overrides)
         run_beat()
     assert len(twilio_api.messages) == 2
     return campaign
@@ -216,6 +217,43 @@ def test_a_reply_within_the_window_is_a_callback_and_one_after_it_is_not(sender_
     with time_machine.travel(at("2026-12-04T18:00:01"), tick=True):
         provider_post("/api/whatsapp-inbound", {**inbound, "MessageSid": "SM" + "2" * 32, "Body": "Hello?"})
     assert Event.objects.filter(type="campaign.callback.received").count() == 1
+
+
+def _reply(sid_digit: str, body: str = "C"):
+    params = {"From": ADA, "To": SEND_NUMBER, "Body": body, "NumMedia": "0", "MessageSid": "SM" + sid_digit * 32}
+    with time_machine.travel(at("2026-12-02T09:00:00"), tick=True):
+        response = provider_post("/api/whatsapp-inbound", params)
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def test_the_brain_answers_a_reply_to_a_campaign_by_default(sender_api, twilio_api):
+    campaign = _sent_campaign(sender_api, twilio_api)
+    assert sender_api.get(f"{URL}/{campaign['id']}").json()["ai_replies"] is True
+
+    assert "<Message>" in _reply("1", "What are your prices?")
+    assert Message.objects.filter(source="ai", conversation__contact__phone_number=ADA).count() == 1
+
+
+def test_with_ai_replies_off_a_reply_is_recorded_and_not_answered(sender_api, twilio_api):
+    campaign = _sent_campaign(sender_api, twilio_api, ai_replies=False)
+    assert campaign["ai_replies"] is False
+
+    assert _reply("1", "What are your prices?") == twilio.twiml_message(None)  # an empty <Response/>
+    reply = Event.objects.get(type="campaign.callback.received")
+    assert (reply.data["kind"], reply.data["value"]) == ("reply", "What are your prices?")
+    assert not Message.objects.filter(source="ai").exists()
+    inbound = Message.objects.get(direction="inbound")
+    assert inbound.reply_id is None and inbound.intent == "pricing"  # still classified
+    # Consent keywords are still answered: that rule is the law's, not the brain's.
+    assert "<Message>" in _reply("2", "STOP")
+    assert Contact.objects.get(phone_number=ADA).sms_opt_out is True
+
+
+def test_ai_replies_must_be_a_boolean(sender_api):
+    response = sender_api.post(URL, campaign_body(ai_replies="sometimes"), format="json")
+    assert response.status_code == 400
+    assert "ai_replies" in response.json()["error"]["details"]
 
 
 def test_a_line_without_a_verified_account_fails_each_recipient(api, twilio_api):
