@@ -13,6 +13,9 @@ How a recipient goes out at most once, through worker kills and broker restarts:
   right after. A recipient left `sending` by a driver that died between the two may or may not
   have reached the provider, so it is never sent again: it becomes `failed` with reason
   `interrupted` (at most a chunk, a tenth of a second of sending, per kill).
+- A provider 5xx, 429 or timeout at hand-off queues the recipient again, due after a backoff
+  (messaging's outbound retry policy: MESSAGE_SEND_MAX_ATTEMPTS, 2, 4, 8 s ...); it is claimed
+  and marked `sending` again like any other, so a kill during a retry is no different.
 
 Pace: every sender reserves its slots on the line's LinePace row (`mps` a second), so two
 campaigns on one line, or two drivers, share the line's rate. Quiet hours: a recipient due in
@@ -42,6 +45,7 @@ from crm.models import Contact
 from leadhub import bulk
 
 from ..models import Message
+from ..outbound.services import retry_countdown
 from . import quiet, rendering
 from .models import Campaign, DriverLease, LinePace, Recipient
 
@@ -76,6 +80,7 @@ class Outcome:
     error: str = ""
     opted_out: bool = False  # the provider said the person unsubscribed (21610)
     pending: bool = False  # left to messaging's hand-off task, which retries it (sequences)
+    retryable: bool = False  # a provider 5xx, 429 or timeout: worth trying again later
 
     @property
     def ok(self) -> bool:
@@ -111,6 +116,7 @@ class DriveResult:
     skipped: int = 0
     held: int = 0
     interrupted: int = 0
+    retried: int = 0
     completed: bool = False
     more: bool = False  # stopped at its time limit with recipients still due
 
@@ -467,8 +473,17 @@ def _send_chunk(*, campaign, rows, template, sender: Sender, pool, mps: float, r
         except Exception as exc:  # a sender bug must not leave the chunk `sending`
             logger.exception("Hand-off of recipient %s failed unexpectedly", row.pk)
             outcome = Outcome(error=f"Unexpected error: {type(exc).__name__}")
+        row.attempts += 1
+        if not outcome.ok and outcome.retryable and row.attempts < settings.MESSAGE_SEND_MAX_ATTEMPTS:
+            # Not final: queued again for later; its message stays `sending` and is reused.
+            row.status, row.error_code, row.error = Recipient.Status.QUEUED, outcome.error_code, outcome.error[:500]
+            row.due_at = timezone.now() + timedelta(seconds=retry_countdown(row.attempts))
+            result.retried += 1
+            done.append(row)
+            continue
         if outcome.ok:
             row.status, row.provider_sid = Recipient.Status.SENT, outcome.sid
+            row.error_code = row.error = ""  # an earlier attempt's
             result.sent += 1
         else:
             row.status, row.error_code, row.error = Recipient.Status.FAILED, outcome.error_code, outcome.error[:500]
@@ -477,7 +492,9 @@ def _send_chunk(*, campaign, rows, template, sender: Sender, pool, mps: float, r
         done.append(row)
     with transaction.atomic():
         bulk.update_rows(
-            Recipient, done, ["status", "provider_sid", "body", "reason", "error_code", "error", "message"]
+            Recipient,
+            done,
+            ["status", "provider_sid", "body", "reason", "error_code", "error", "message", "attempts", "due_at"],
         )
         sender.record(handed)
 

@@ -122,6 +122,8 @@ class Recipient(models.Model):
     keypress = models.CharField(max_length=1, blank=True)
     replied_at = models.DateTimeField(null=True, blank=True)
     handed_off_at = models.DateTimeField(null=True, blank=True)
+    # Hand-offs tried: a provider 5xx or timeout queues the recipient again, later (backoff).
+    attempts = models.PositiveSmallIntegerField(default=0)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

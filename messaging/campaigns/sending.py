@@ -55,7 +55,8 @@ class CampaignSender:
     def store(self, rows: list[Recipient]) -> None:
         if self.voice or self.provider is None:
             return
-        rows = [row for row in rows if row.contact_id]
+        # A recipient tried before (a provider 5xx) keeps the message stored for it then.
+        rows = [row for row in rows if row.contact_id and row.message_id is None]
         messages = messages_store_many(
             workspace=self.campaign.workspace,
             line=self.campaign.line,
@@ -120,6 +121,7 @@ class CampaignSender:
                 error_code=str(exc.code or exc.status or ""),
                 error=exc.message,
                 opted_out=exc.code == twilio.ERROR_UNSUBSCRIBED,
+                retryable=exc.retryable,
             )
         return Outcome(sid=sent.sid)
 

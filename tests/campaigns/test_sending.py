@@ -179,6 +179,50 @@ def test_the_providers_21610_at_send_fails_the_recipient_and_opts_the_contact_ou
     assert not Event.objects.filter(type="message.sent").exists()
 
 
+def test_a_provider_5xx_at_hand_off_is_retried_later_with_its_message(sender_api, twilio_api):
+    twilio_api.fail_next = [(503, None), (500, 20500)]
+    with time_machine.travel(at("2026-12-01T18:00:00"), tick=True):
+        campaign = create(sender_api, schedule_at="2026-12-01T18:00:00Z", recipients=[{"phone": ADA}])
+        run_beat()
+        ada = Recipient.objects.get(campaign_id=campaign["id"])
+        # Not failed: queued again, due after the backoff (2 s), its message kept.
+        assert (ada.status, ada.attempts, ada.error_code) == ("queued", 1, "503")
+        assert ada.due_at > at("2026-12-01T18:00:01")
+        message_id = ada.message_id
+        assert Message.objects.get(pk=message_id).status == "sending"
+        assert run_beat() == []  # not due yet
+    for _ in range(2):  # each time when it is due: the second try fails too, the third is sent
+        ada.refresh_from_db()
+        with time_machine.travel(ada.due_at + timedelta(seconds=0.1), tick=True):
+            run_beat()
+    ada.refresh_from_db()
+    assert (ada.status, ada.attempts, ada.error_code, ada.error) == ("sent", 3, "", "")
+    assert ada.message_id == message_id  # one message in the conversation, whatever the tries
+    message = Message.objects.get(pk=message_id)
+    assert (message.status, message.provider_sid) == ("sent", ada.provider_sid)
+    assert Message.objects.filter(source="campaign").count() == 1
+    assert len(twilio_api.messages) == 3  # the double records every post, refused ones too
+    assert Campaign.objects.get(pk=campaign["id"]).status == "completed"
+
+
+def test_a_timeout_at_hand_off_gives_up_after_the_last_attempt(sender_api, twilio_api, settings):
+    settings.TWILIO_TIMEOUT_SECONDS = 1
+    settings.MESSAGE_SEND_MAX_ATTEMPTS = 2
+    twilio_api.delay = 1.5
+    with time_machine.travel(at("2026-12-01T18:00:00"), tick=True):
+        campaign = create(sender_api, schedule_at="2026-12-01T18:00:00Z", recipients=[{"phone": ADA}])
+        run_beat()
+        assert Recipient.objects.get(campaign_id=campaign["id"]).status == "queued"
+    ada = Recipient.objects.get(campaign_id=campaign["id"])
+    with time_machine.travel(ada.due_at + timedelta(seconds=0.1), tick=True):
+        run_beat()
+    ada.refresh_from_db()
+    assert (ada.status, ada.attempts) == ("failed", 2)
+    assert "did not answer" in ada.error
+    assert ada.message.status == "failed"
+    assert counts(sender_api, campaign["id"])["failed"] == 1
+
+
 def test_a_cancelled_campaign_sends_nothing(sender_api, twilio_api):
     with time_machine.travel(at("2026-12-01T17:00:00"), tick=True):
         campaign = create(sender_api, schedule_at="2026-12-01T18:00:00Z")
