@@ -165,6 +165,7 @@ class RecipientSerializer(serializers.ModelSerializer):
             "replied_at",
             "due_at",
             "handed_off_at",
+            "attempts",
             "updated_at",
         ]
         read_only_fields = fields
