@@ -95,6 +95,10 @@ class Sender(Protocol):
     and `record` run in the driver's thread; `hand_off` in the pool's, so it touches no
     database."""
 
+    def prepare(self, rows: list[Recipient]) -> dict[int, Outcome]:
+        """Before the hand-off, rendered: the rows that may not go out (by recipient id, with
+        why: `error_code` is the reason); the sender may note how the others go."""
+
     def store(self, rows: list[Recipient]) -> None:
         """Before the hand-off: keep what is about to go out (sets each row's `message`)."""
 
@@ -451,6 +455,15 @@ def _send_chunk(*, campaign, rows, template, sender: Sender, pool, mps: float, r
             done.append(row)
             continue
         items.append((row, Item(recipient_id=row.pk, phone=row.phone, body=row.body)))
+    refused = sender.prepare([row for row, _ in items]) if items else {}
+    if refused:
+        for row, _ in items:
+            outcome = refused.get(row.pk)
+            if outcome is not None:
+                row.status, row.reason, row.error = Recipient.Status.FAILED, outcome.error_code, outcome.error[:500]
+                result.failed += 1
+                done.append(row)
+        items = [(row, item) for row, item in items if row.pk not in refused]
     if items:
         # The messages and the recipients' link to them commit together, before any hand-off:
         # a driver that dies mid-chunk leaves messages that recipients_interrupted can find.

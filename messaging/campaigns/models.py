@@ -45,6 +45,10 @@ class Campaign(models.Model):
     quiet_end = models.TimeField(default=DEFAULT_QUIET_END)
     # An inbound message from a recipient within this long after its message is a reply.
     reply_window = models.DurationField(default=datetime.timedelta(hours=72))
+    # WhatsApp: an approved template sent to those outside the 24-hour window (free text to the
+    # others); its variables are templates too, rendered like message_template ({"1": "{{ time }}"}).
+    content_sid = models.CharField(max_length=64, blank=True)
+    content_variables = models.JSONField(default=dict, blank=True)
     # Whether the brain answers such a reply (SPEC §7: the brain answers inbound messages); off,
     # the reply is recorded and its callback emitted, and the client's own system answers.
     ai_replies = models.BooleanField(default=True)

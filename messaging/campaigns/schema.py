@@ -11,6 +11,8 @@ CAMPAIGN = {
     "from_number": "+18187405020",
     "quiet_hours": {"start": "21:00", "end": "08:00"},
     "reply_window_hours": 72,
+    "content_sid": "",
+    "content_variables": {},
     "ai_replies": True,
     "opt_out_digit": "9",
     "no_input_message": "",

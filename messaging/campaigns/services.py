@@ -60,6 +60,8 @@ def campaign_create(
     quiet_end: datetime.time | None = None,
     reply_window: datetime.timedelta | None = None,
     ai_replies: bool = True,
+    content_sid: str = "",
+    content_variables: dict[str, str] | None = None,
     opt_out_digit: str | None = None,
     no_input_message: str = "",
 ) -> NewCampaign:
@@ -69,7 +71,9 @@ def campaign_create(
     With a webhook_url, the campaign gets its own endpoint for campaign.callback.received,
     filtered to it (django ValidationError on `url` when the URL is refused)."""
     template = rendering.template_compile(message_template)
-    variables = rendering.template_variables(template)
+    variables = rendering.template_variables(template).union(
+        *(rendering.template_variables(rendering.template_compile(v)) for v in (content_variables or {}).values())
+    )
     with transaction.atomic():
         campaign = Campaign(
             workspace=workspace,
@@ -83,6 +87,8 @@ def campaign_create(
             recipient_count=len(recipients),
             no_input_message=no_input_message,
             ai_replies=ai_replies,
+            content_sid=content_sid,
+            content_variables=content_variables or {},
         )
         if quiet_start is not None:
             campaign.quiet_start = quiet_start

@@ -2,8 +2,10 @@
 the rendered bodies, never to the opted out, never in quiet hours, at the line's pace; the
 messages in the contacts' conversations; status callbacks, 21610, replies, cancel; beat's tick."""
 
+import json
 from datetime import UTC, datetime, timedelta
 
+import pytest
 import time_machine
 
 from crm.models import Contact
@@ -298,6 +300,76 @@ def test_ai_replies_must_be_a_boolean(sender_api):
     response = sender_api.post(URL, campaign_body(ai_replies="sometimes"), format="json")
     assert response.status_code == 400
     assert "ai_replies" in response.json()["error"]["details"]
+
+
+TEMPLATE_SID = "HX" + "a" * 32
+
+
+def _wrote_on_whatsapp(phone: str, when: str) -> None:
+    params = {"From": f"whatsapp:{phone}", "To": f"whatsapp:{SEND_NUMBER}", "Body": "Hi", "NumMedia": "0"}
+    with time_machine.travel(at(when), tick=True):
+        response = provider_post("/api/whatsapp-inbound", {**params, "MessageSid": "SM" + phone[-4:] * 8})
+    assert response.status_code == 200
+
+
+def test_whatsapp_free_text_inside_the_24_hours_and_the_template_outside(sender_api, twilio_api):
+    _wrote_on_whatsapp(ADA, "2026-12-01T09:00:00")  # 9 hours before the campaign
+    _wrote_on_whatsapp(ALAN, "2026-11-30T17:00:00")  # 25 hours before
+    with time_machine.travel(at("2026-12-01T18:00:00"), tick=True):
+        campaign = create(
+            sender_api,
+            channel="whatsapp",
+            schedule_at="2026-12-01T18:00:00Z",
+            content_sid=TEMPLATE_SID,
+            content_variables={"1": "{{ first_name }}", "2": "{{ time }}"},
+        )
+        assert (campaign["content_sid"], campaign["content_variables"]["2"]) == (TEMPLATE_SID, "{{ time }}")
+        run_beat()
+
+    sent = {m["To"]: m for m in twilio_api.messages}
+    assert set(sent) == {f"whatsapp:{ADA}", f"whatsapp:{ALAN}"}
+    assert sent[f"whatsapp:{ADA}"]["Body"] == "Hi Ada, see you at 10:30."
+    assert "ContentSid" not in sent[f"whatsapp:{ADA}"]
+    alan = sent[f"whatsapp:{ALAN}"]
+    assert alan["ContentSid"] == TEMPLATE_SID
+    assert json.loads(alan["ContentVariables"]) == {"1": "Alan", "2": "11:00"}
+    assert alan["From"] == f"whatsapp:{SEND_NUMBER}"
+    assert counts(sender_api, campaign["id"])["sent"] == 2
+    stored = Recipient.objects.get(campaign_id=campaign["id"], phone=ALAN).message
+    assert (stored.channel, stored.content_sid, stored.content_variables) == (
+        "whatsapp",
+        TEMPLATE_SID,
+        {"1": "Alan", "2": "11:00"},
+    )
+
+
+def test_whatsapp_without_a_template_fails_those_outside_the_24_hours(sender_api, twilio_api):
+    _wrote_on_whatsapp(ADA, "2026-12-01T09:00:00")
+    with time_machine.travel(at("2026-12-01T18:00:00"), tick=True):
+        campaign = create(sender_api, channel="whatsapp", schedule_at="2026-12-01T18:00:00Z")
+        run_beat()
+    assert [m["To"] for m in twilio_api.messages] == [f"whatsapp:{ADA}"]
+    alan = Recipient.objects.get(campaign_id=campaign["id"], phone=ALAN)
+    assert (alan.status, alan.reason, alan.message_id) == ("failed", "whatsapp_window", None)
+    assert "24 hours" in alan.error
+    assert counts(sender_api, campaign["id"]) == {"queued": 0, "sent": 1, "delivered": 0, "failed": 1, "skipped": 0}
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"channel": "sms", "content_sid": TEMPLATE_SID}, "content_sid"),
+        ({"channel": "whatsapp", "content_variables": {"1": "x"}}, "content_variables"),
+        ({"channel": "whatsapp", "content_sid": TEMPLATE_SID, "content_variables": {"1": "{% if %}"}}, "1"),
+        ({"channel": "whatsapp", "content_sid": TEMPLATE_SID, "content_variables": ["x"]}, "content_variables"),
+        ({"channel": "whatsapp", "content_sid": "x" * 65}, "content_sid"),
+    ],
+)
+def test_bad_templates_answer_400_naming_the_field(sender_api, change, field):
+    response = sender_api.post(URL, campaign_body(**change), format="json")
+    assert response.status_code == 400
+    details = response.json()["error"]["details"]
+    assert field in details or field in details.get("content_variables", {}), details
 
 
 def test_a_line_without_a_verified_account_fails_each_recipient(api, twilio_api):
