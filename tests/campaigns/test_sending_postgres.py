@@ -166,7 +166,7 @@ def test_worker_shutdown_stops_the_drivers_after_their_chunk_and_the_campaign_re
         finally:
             connection.close()
 
-    driver = threading.Thread(target=drive)
+    driver = threading.Thread(target=copy_context().run, args=(drive,))  # the test's scope
     driver.start()
     try:
         deadline = time.monotonic() + 60
