@@ -1,8 +1,8 @@
 """Many rows of one model in one INSERT per few thousand, on PostgreSQL without the per-field,
 per-row Python work of `bulk_create` (a campaign's 10,000 contacts and recipients).
 
-Each column that varies is sent as one array and the rows are built by `unnest` in the
-database; every other column gets its model default, computed once. Columns are taken from
+Each column that varies is sent as one array (binary) and the rows are built by `unnest` in
+the database; every other column gets its model default, computed once. Columns are taken from
 the model's own declaration, so a field added later is filled with its default here too.
 """
 
@@ -72,7 +72,7 @@ def insert_rows(
                 selects.append(f"%s::{_db_type(field)}")
                 select_params.append(field.get_db_prep_save(value, connection))
         quote = connection.ops.quote_name
-        unnest = ", ".join(f"%s::{cast}" for _, cast in array_params)
+        unnest = ", ".join(f"%b::{cast}" for _, cast in array_params)
         # Only the model's own table and column names (quoted) are spliced in; values are parameters.
         sql = (
             f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(quote(c) for c in columns)}) "  # noqa: S608
@@ -83,7 +83,9 @@ def insert_rows(
         if returning:
             sql += f" RETURNING {', '.join(quote(by_attname[name].column) for name in returning)}"
         # Django's cursor (its errors are Django's, its queries counted), binding server-side
-        # (settings.py): client-side binding quoted every element of every array in Python.
+        # (settings.py): client-side binding quoted every element of every array in Python. The
+        # arrays go in psycopg's binary format (`%b`): its text format escapes each element with
+        # a regular expression, 15 times slower for 10,000 JSON contexts than the insert itself.
         with connection.cursor() as cursor:
             cursor.execute(sql, [*select_params, *[values for values, _ in array_params]])
             if returning:
@@ -118,7 +120,7 @@ def update_rows(model: type[models.Model], objs: Sequence[models.Model], fields:
                 arrays.append(([field.get_db_prep_save(v, connection) for v in values], f"{_db_type(field)}[]"))
                 sets.append(f"{quote(field.column)} = t.c{n}")
         names = ", ".join(["k", *(f"c{n}" for n in range(len(targets)))])
-        unnest = ", ".join(f"%s::{cast}" for _, cast in arrays)
+        unnest = ", ".join(f"%b::{cast}" for _, cast in arrays)
         # Only the model's own table and column names (quoted) are spliced in; values are parameters.
         sql = (
             f"UPDATE {table} SET {', '.join(sets)} FROM unnest({unnest}) AS t({names}) "  # noqa: S608

@@ -350,6 +350,8 @@ MESSAGE_SEND_MAX_ATTEMPTS = env_int("MESSAGE_SEND_MAX_ATTEMPTS", 5, minimum=1)
 CAMPAIGN_DEFAULT_MPS = env_int("CAMPAIGN_DEFAULT_MPS", 1, minimum=1)
 # Provider calls a campaign driver makes at once (each waits on the provider's answer).
 CAMPAIGN_SEND_THREADS = env_int("CAMPAIGN_SEND_THREADS", 8, minimum=1)
+# Drivers (worker tasks) that may send one campaign at once, sharing its line's pace.
+CAMPAIGN_DRIVERS = env_int("CAMPAIGN_DRIVERS", 2, minimum=1)
 # The largest create request: 100,000 recipients with a small context each fit in 32 MiB.
 CAMPAIGN_MAX_REQUEST_BYTES = env_int("CAMPAIGN_MAX_REQUEST_BYTES", 32 * 1024 * 1024, minimum=1024)
 

@@ -7,8 +7,8 @@ few statements per few thousand numbers instead of a few statements per number.
 
 import uuid
 
-from django.db import transaction
-from django.db.models import F
+from django.db import connection, transaction
+from django.db.models import DEFERRED, F
 from django.utils import timezone
 
 from accounts.models import Workspace
@@ -28,72 +28,105 @@ def _new_contact_values(phone: Phone, source: str) -> dict:
     return {"id": uuid.uuid4(), "phone_number": phone.e164, "source": source, **place}
 
 
-def _insert(*, workspace: Workspace, phones: list[Phone], source: str) -> set:
-    """Insert the contacts of these numbers; answers the ids of those actually inserted (a
-    number taken meanwhile by a concurrent write is skipped by the unique constraint)."""
+_PLACE_COLUMNS = ("id", "phone_number", "city", "state", "country", "timezone")
+
+
+def _insert(*, workspace: Workspace, phones: list[Phone], source: str) -> list[Contact]:
+    """Insert the contacts of these numbers; answers those actually inserted (a number that
+    has a contact already, or that a concurrent write took meanwhile, is skipped by the
+    unique constraint), as the rows the database holds."""
     now = timezone.now()
     rows = [_new_contact_values(phone, source) for phone in phones]
+    constants = {"workspace_id": workspace.pk, "source": source, "created_at": now, "updated_at": now}
     if bulk.supported():
-        columns = ("id", "phone_number", "city", "state", "country", "timezone")
         inserted = bulk.insert_rows(
             Contact,
-            [{column: row.get(column, "") for column in columns} for row in rows],
-            constants={"workspace_id": workspace.pk, "source": source, "created_at": now, "updated_at": now},
+            [{column: row.get(column, "") for column in _PLACE_COLUMNS} for row in rows],
+            constants=constants,
             returning=("id",),
             ignore_conflicts=True,
         )
-        return {pk for (pk,) in inserted}
+        ours = {pk for (pk,) in inserted}
+        return _as_inserted([row for row in rows if row["id"] in ours], constants)
     fresh = [Contact(workspace=workspace, created_at=now, **row) for row in rows]
     Contact.objects.bulk_create(fresh, batch_size=2000, ignore_conflicts=True)
     ours = {contact.pk for contact in fresh}
     numbers = [contact.phone_number for contact in fresh]
-    created = set()
+    created = []
     for start in range(0, len(numbers), CHUNK):
         chunk = numbers[start : start + CHUNK]
-        created |= set(
-            Contact.objects.filter(workspace=workspace, phone_number__in=chunk, pk__in=ours).values_list(
-                "pk", flat=True
-            )
-        )
+        created += Contact.objects.filter(workspace=workspace, phone_number__in=chunk, pk__in=ours)
     return created
+
+
+def _as_inserted(rows: list[dict], constants: dict) -> list[Contact]:
+    """The contacts as the INSERT stored them (the row's values, the constants, every other
+    column its model default), built in memory: reading 10,000 rows back costs more than the
+    insert, and Django's positional constructor (from_db's) a quarter of its keyword one."""
+    fields = Contact._meta.concrete_fields
+    template = [constants.get(field.attname, DEFERRED) for field in fields]
+    fresh = []  # columns whose default is a new object (dict, list) for each contact
+    for position, field in enumerate(fields):
+        if template[position] is DEFERRED and field.attname not in _PLACE_COLUMNS:
+            if field.has_default() and callable(field.default):
+                fresh.append((position, field))
+            else:
+                template[position] = field.get_default()
+    places = [(position, field.attname) for position, field in enumerate(fields) if field.attname in _PLACE_COLUMNS]
+    contacts, alias = [], connection.alias
+    for row in rows:
+        values = list(template)
+        for position, attname in places:
+            values[position] = row.get(attname, "")
+        for position, field in fresh:
+            values[position] = field.get_default()
+        contacts.append(Contact.from_db(alias, None, values))
+    return contacts
+
+
+def _timeline_created(*, workspace: Workspace, contacts: list[Contact], source: str) -> None:
+    if bulk.supported():
+        bulk.insert_rows(
+            TimelineEntry,
+            [{"contact_id": contact.pk} for contact in contacts],
+            constants={
+                "workspace_id": workspace.pk,
+                "kind": TimelineEntry.Kind.CREATED,
+                "data": {"source": source},
+                "created_at": timezone.now(),
+            },
+        )
+        return
+    entries = [
+        TimelineEntry(workspace=workspace, contact=contact, kind=TimelineEntry.Kind.CREATED, data={"source": source})
+        for contact in contacts
+    ]
+    TimelineEntry.objects.bulk_create(entries, batch_size=2000)
 
 
 def contacts_for_phones(*, workspace: Workspace, phones: list[Phone], source: str) -> dict[str, Contact]:
     """The contact of each number (by E.164), found, or created with the number and what it
     tells of place and time zone. Existing contacts are not changed. Call it inside the
-    transaction that uses the contacts: the new contacts' events are emitted in it."""
+    transaction that uses the contacts: the new contacts' events are emitted in it.
+
+    Set-based: every number is inserted at once and the unique constraint on (workspace,
+    phone) skips those that have a contact (as contact_upsert's insert loses to the row that
+    is there); only those are read."""
     wanted = {phone.e164: phone for phone in phones}
-    found: dict[str, Contact] = {}
-    numbers = list(wanted)
     with transaction.atomic(savepoint=False):
-        for start in range(0, len(numbers), CHUNK):
-            chunk = numbers[start : start + CHUNK]
+        created = _insert(workspace=workspace, phones=list(wanted.values()), source=source)
+        found = {contact.phone_number: contact for contact in created}
+        existing = [number for number in wanted if number not in found]
+        for start in range(0, len(existing), CHUNK):
+            chunk = existing[start : start + CHUNK]
             for contact in Contact.objects.filter(workspace=workspace, phone_number__in=chunk):
                 found[contact.phone_number] = contact
-        missing = [wanted[number] for number in numbers if number not in found]
-        if not missing:
-            return found
-        created_ids = _insert(workspace=workspace, phones=missing, source=source)
-        # Ours, and those a concurrent write of the same number made first (ours was skipped).
-        missing_numbers = [phone.e164 for phone in missing]
-        created = []
-        for start in range(0, len(missing_numbers), CHUNK):
-            chunk = missing_numbers[start : start + CHUNK]
-            for contact in Contact.objects.filter(workspace=workspace, phone_number__in=chunk):
-                found[contact.phone_number] = contact
-                if contact.pk in created_ids:
-                    created.append(contact)
-        TimelineEntry.objects.bulk_create(
-            [
-                TimelineEntry(
-                    workspace=workspace, contact=contact, kind=TimelineEntry.Kind.CREATED, data={"source": source}
-                )
-                for contact in created
-            ],
-            batch_size=2000,
-        )
-        counters_add_new(workspace.pk, created)
-        event_emit_many(workspace=workspace, type="lead.created", datas=[contact_payload(c, tags=[]) for c in created])
+        if created:
+            _timeline_created(workspace=workspace, contacts=created, source=source)
+            counters_add_new(workspace.pk, created)
+            event_emit_many(
+                workspace=workspace, type="lead.created", datas=[contact_payload(c, tags=[]) for c in created]
+            )
     return found
 
 

@@ -184,6 +184,9 @@ class CampaignViewSet(ApiViewSet):
                 quiet_start=quiet_hours.get("start"),
                 quiet_end=quiet_hours.get("end"),
                 reply_window=datetime.timedelta(hours=reply_hours) if reply_hours else None,
+                ai_replies=head.get("ai_replies", True),
+                content_sid=head.get("content_sid") or "",
+                content_variables=head.get("content_variables") or {},
                 opt_out_digit=head.get("opt_out_digit"),
                 no_input_message=head.get("no_input_message", ""),
             )

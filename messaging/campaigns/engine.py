@@ -3,23 +3,29 @@ due recipients to the provider at the line's pace, outside quiet hours, never tw
 
 How a recipient goes out at most once, through worker kills and broker restarts:
 
-- One driver per campaign at a time: it holds the campaign's lease (a conditional UPDATE), and
-  renews it as it goes. A lost drive message or a dead worker only delays the campaign: beat
-  finds the running campaign with a free lease and starts another driver.
+- Up to CAMPAIGN_DRIVERS drivers per campaign at a time, each holding one of its driver slots
+  (DriverLease, claimed with SKIP LOCKED), renewed as it goes. A lost drive message or a dead
+  worker only delays the campaign: beat finds the running campaign with a free slot and
+  starts another driver. A worker shutting down stops its drivers after their current chunk
+  (DRIVERS_STOP): they release their slots, and the campaign resumes with the next worker.
 - Recipients are claimed in small chunks with SELECT ... FOR UPDATE SKIP LOCKED and marked
   `sending` (committed) before the provider is called; the provider's answer is recorded
   right after. A recipient left `sending` by a driver that died between the two may or may not
   have reached the provider, so it is never sent again: it becomes `failed` with reason
   `interrupted` (at most a chunk, a tenth of a second of sending, per kill).
+- A provider 5xx, 429 or timeout at hand-off queues the recipient again, due after a backoff
+  (messaging's outbound retry policy: MESSAGE_SEND_MAX_ATTEMPTS, 2, 4, 8 s ...); it is claimed
+  and marked `sending` again like any other, so a kill during a retry is no different.
 
 Pace: every sender reserves its slots on the line's LinePace row (`mps` a second), so two
-campaigns on one line, or two workers, share the line's rate. Quiet hours: a recipient due in
+campaigns on one line, or two drivers, share the line's rate. Quiet hours: a recipient due in
 its quiet hours gets a new `due_at` (the first allowed moment in all its zones) and waits in
 the database.
 """
 
 import logging
 import math
+import threading
 import time
 import uuid
 from collections import defaultdict
@@ -32,15 +38,16 @@ from typing import Protocol
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from crm.models import Contact
 from leadhub import bulk
 
 from ..models import Message
+from ..outbound.services import retry_countdown
 from . import quiet, rendering
-from .models import Campaign, LinePace, Recipient
+from .models import Campaign, DriverLease, LinePace, Recipient
 
 logger = logging.getLogger(__name__)
 
@@ -53,6 +60,8 @@ CHUNK_MAX = 50
 HOLD_EVERY = timedelta(seconds=30)
 # A `sending` recipient older than this belongs to a dead driver (HTTP calls time out long before).
 STALE_SENDING = timedelta(minutes=2)
+# Set when the worker shuts down (tasks.py): every driver of this process stops after its chunk.
+DRIVERS_STOP = threading.Event()
 
 
 @dataclass(frozen=True)
@@ -71,6 +80,7 @@ class Outcome:
     error: str = ""
     opted_out: bool = False  # the provider said the person unsubscribed (21610)
     pending: bool = False  # left to messaging's hand-off task, which retries it (sequences)
+    retryable: bool = False  # a provider 5xx, 429 or timeout: worth trying again later
 
     @property
     def ok(self) -> bool:
@@ -84,6 +94,10 @@ class Sender(Protocol):
     """What a campaign sends through (messaging's provider boundary, see sending.py). `store`
     and `record` run in the driver's thread; `hand_off` in the pool's, so it touches no
     database."""
+
+    def prepare(self, rows: list[Recipient]) -> dict[int, Outcome]:
+        """Before the hand-off, rendered: the rows that may not go out (by recipient id, with
+        why: `error_code` is the reason); the sender may note how the others go."""
 
     def store(self, rows: list[Recipient]) -> None:
         """Before the hand-off: keep what is about to go out (sets each row's `message`)."""
@@ -106,6 +120,7 @@ class DriveResult:
     skipped: int = 0
     held: int = 0
     interrupted: int = 0
+    retried: int = 0
     completed: bool = False
     more: bool = False  # stopped at its time limit with recipients still due
 
@@ -128,30 +143,45 @@ def campaigns_start_due(*, now: datetime | None = None) -> int:
     )
 
 
-# Beat reserves a campaign for the driver it enqueues this long: the driver adopts the lease
-# when it starts; a lost message frees the campaign for the next beat.
+# Beat reserves a slot for the driver it enqueues this long: the driver adopts the lease when
+# it starts; a lost message frees the slot for the next beat.
 KICK_LEASE = timedelta(seconds=15)
 
 
+def drivers_per_campaign() -> int:
+    return settings.CAMPAIGN_DRIVERS
+
+
 def campaigns_kick(*, now: datetime | None = None) -> list[tuple[uuid.UUID, uuid.UUID]]:
-    """Beat's work: start the due campaigns, then reserve each campaign to drive for one
-    driver. Returns (campaign id, lease token) pairs, one driver task each."""
+    """Beat's work: start the due campaigns, then reserve each free driver slot of each
+    campaign to drive for one driver. Returns (campaign id, lease token) pairs, one driver
+    task each."""
     now = now or timezone.now()
     campaigns_start_due(now=now)
     kicks = []
     for campaign_id in campaigns_to_drive(now=now):
-        token = campaign_lease_take(campaign_id, now=now, duration=KICK_LEASE)
-        if token is not None:
+        while (token := campaign_lease_take(campaign_id, now=now, duration=KICK_LEASE)) is not None:
             kicks.append((campaign_id, token))
     return kicks
 
 
+def _free(now: datetime) -> Q:
+    return Q(expires_at__isnull=True) | Q(expires_at__lte=now)
+
+
 def campaigns_to_drive(*, now: datetime | None = None, limit: int = 100) -> list[uuid.UUID]:
-    """Running campaigns nobody drives that have recipients due (or left `sending`)."""
+    """Running campaigns with a driver slot free that have recipients due (or left `sending`)."""
     now = now or timezone.now()
-    free = Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lte=now)
+    held = (
+        DriverLease.objects.filter(expires_at__gt=now, slot__lt=drivers_per_campaign())
+        .values("campaign_id")
+        .annotate(n=Count("pk"))
+        .filter(n__gte=drivers_per_campaign())
+        .values("campaign_id")
+    )
     ids = list(
-        Campaign.objects.filter(free, status=Campaign.Status.RUNNING)
+        Campaign.objects.filter(status=Campaign.Status.RUNNING)
+        .exclude(pk__in=held)
         .order_by("started_at")
         .values_list("pk", flat=True)[:limit]
     )
@@ -184,29 +214,55 @@ def campaign_complete_if_done(*, campaign_id, now: datetime | None = None) -> bo
     )
 
 
-# --- Lease -----------------------------------------------------------------------------------
+# --- Leases ----------------------------------------------------------------------------------
 
 
 def campaign_lease_take(campaign_id, *, now: datetime, duration: timedelta = LEASE) -> uuid.UUID | None:
-    """Hold the campaign (nobody else drives it) until now + duration; None when held already."""
-    token = uuid.uuid4()
-    free = Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lte=now)
-    taken = Campaign.objects.filter(free, pk=campaign_id, status=Campaign.Status.RUNNING).update(
-        lease_token=token, lease_expires_at=now + duration
-    )
-    return token if taken else None
+    """Hold one of the campaign's driver slots until now + duration; None when every slot is
+    held (or the campaign is not running). On PostgreSQL the free slot is claimed with SKIP
+    LOCKED, so two takers never wait on each other or take the same slot."""
+    slots = drivers_per_campaign()
+    with transaction.atomic():
+        if not Campaign.objects.filter(pk=campaign_id, status=Campaign.Status.RUNNING).exists():
+            return None
+        free = DriverLease.objects.filter(_free(now), campaign_id=campaign_id, slot__lt=slots).order_by("slot")
+        lease = free.select_for_update(skip_locked=True).first()
+        if lease is None:
+            taken = set(DriverLease.objects.filter(campaign_id=campaign_id).values_list("slot", flat=True))
+            missing = [slot for slot in range(slots) if slot not in taken]
+            if not missing:
+                return None
+            # The slots are made the first time they are wanted (a concurrent taker may make
+            # them too: the unique key keeps one of each).
+            DriverLease.objects.bulk_create(
+                [DriverLease(campaign_id=campaign_id, slot=slot) for slot in missing], ignore_conflicts=True
+            )
+            lease = free.select_for_update(skip_locked=True).first()
+            if lease is None:
+                return None
+        token = uuid.uuid4()
+        # Conditional: on SQLite (no row locks) a concurrent taker may have won the slot.
+        if not DriverLease.objects.filter(_free(now), pk=lease.pk).update(token=token, expires_at=now + duration):
+            return None
+    return token
 
 
 def _lease_renew(campaign_id, token: uuid.UUID) -> bool:
+    running = Campaign.objects.filter(pk=campaign_id, status=Campaign.Status.RUNNING)
     return bool(
-        Campaign.objects.filter(pk=campaign_id, lease_token=token, status=Campaign.Status.RUNNING).update(
-            lease_expires_at=timezone.now() + LEASE
+        DriverLease.objects.filter(campaign_id=campaign_id, token=token, campaign__in=running).update(
+            expires_at=timezone.now() + LEASE
         )
     )
 
 
 def _lease_release(campaign_id, token: uuid.UUID) -> None:
-    Campaign.objects.filter(pk=campaign_id, lease_token=token).update(lease_token=None, lease_expires_at=None)
+    DriverLease.objects.filter(campaign_id=campaign_id, token=token).update(token=None, expires_at=None)
+
+
+def campaign_leases_held(campaign_id, *, now: datetime | None = None) -> int:
+    """How many drivers hold the campaign now."""
+    return DriverLease.objects.filter(campaign_id=campaign_id, expires_at__gt=now or timezone.now()).count()
 
 
 # --- Driving ---------------------------------------------------------------------------------
@@ -326,7 +382,7 @@ def campaign_drive(
 ) -> DriveResult | None:
     """Drive one running campaign for up to `max_seconds`: None when another driver holds it.
     `token` is a lease taken for this driver by beat (campaigns_kick); without one the driver
-    takes the lease itself."""
+    takes a lease itself. It stops early (`more`) when the worker shuts down (DRIVERS_STOP)."""
     result = DriveResult()
     now = timezone.now()
     if token is None:
@@ -347,7 +403,7 @@ def campaign_drive(
         threads = max(1, min(settings.CAMPAIGN_SEND_THREADS, chunk))
         with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="campaign-send") as pool:
             while True:
-                if time.monotonic() >= deadline:
+                if time.monotonic() >= deadline or DRIVERS_STOP.is_set():
                     result.more = True
                     break
                 now = timezone.now()
@@ -399,6 +455,15 @@ def _send_chunk(*, campaign, rows, template, sender: Sender, pool, mps: float, r
             done.append(row)
             continue
         items.append((row, Item(recipient_id=row.pk, phone=row.phone, body=row.body)))
+    refused = sender.prepare([row for row, _ in items]) if items else {}
+    if refused:
+        for row, _ in items:
+            outcome = refused.get(row.pk)
+            if outcome is not None:
+                row.status, row.reason, row.error = Recipient.Status.FAILED, outcome.error_code, outcome.error[:500]
+                result.failed += 1
+                done.append(row)
+        items = [(row, item) for row, item in items if row.pk not in refused]
     if items:
         # The messages and the recipients' link to them commit together, before any hand-off:
         # a driver that dies mid-chunk leaves messages that recipients_interrupted can find.
@@ -421,8 +486,17 @@ def _send_chunk(*, campaign, rows, template, sender: Sender, pool, mps: float, r
         except Exception as exc:  # a sender bug must not leave the chunk `sending`
             logger.exception("Hand-off of recipient %s failed unexpectedly", row.pk)
             outcome = Outcome(error=f"Unexpected error: {type(exc).__name__}")
+        row.attempts += 1
+        if not outcome.ok and outcome.retryable and row.attempts < settings.MESSAGE_SEND_MAX_ATTEMPTS:
+            # Not final: queued again for later; its message stays `sending` and is reused.
+            row.status, row.error_code, row.error = Recipient.Status.QUEUED, outcome.error_code, outcome.error[:500]
+            row.due_at = timezone.now() + timedelta(seconds=retry_countdown(row.attempts))
+            result.retried += 1
+            done.append(row)
+            continue
         if outcome.ok:
             row.status, row.provider_sid = Recipient.Status.SENT, outcome.sid
+            row.error_code = row.error = ""  # an earlier attempt's
             result.sent += 1
         else:
             row.status, row.error_code, row.error = Recipient.Status.FAILED, outcome.error_code, outcome.error[:500]
@@ -431,7 +505,9 @@ def _send_chunk(*, campaign, rows, template, sender: Sender, pool, mps: float, r
         done.append(row)
     with transaction.atomic():
         bulk.update_rows(
-            Recipient, done, ["status", "provider_sid", "body", "reason", "error_code", "error", "message"]
+            Recipient,
+            done,
+            ["status", "provider_sid", "body", "reason", "error_code", "error", "message", "attempts", "due_at"],
         )
         sender.record(handed)
 

@@ -45,6 +45,13 @@ class Campaign(models.Model):
     quiet_end = models.TimeField(default=DEFAULT_QUIET_END)
     # An inbound message from a recipient within this long after its message is a reply.
     reply_window = models.DurationField(default=datetime.timedelta(hours=72))
+    # WhatsApp: an approved template sent to those outside the 24-hour window (free text to the
+    # others); its variables are templates too, rendered like message_template ({"1": "{{ time }}"}).
+    content_sid = models.CharField(max_length=64, blank=True)
+    content_variables = models.JSONField(default=dict, blank=True)
+    # Whether the brain answers such a reply (SPEC §7: the brain answers inbound messages); off,
+    # the reply is recorded and its callback emitted, and the client's own system answers.
+    ai_replies = models.BooleanField(default=True)
     # Voice: the key that opts the person out, and what is said when no key is pressed.
     opt_out_digit = models.CharField(max_length=1, blank=True, default="9")
     no_input_message = models.CharField(max_length=500, blank=True)
@@ -62,9 +69,6 @@ class Campaign(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
-    # The one worker driving the campaign holds it until then (renewed as it goes).
-    lease_expires_at = models.DateTimeField(null=True, blank=True)
-    lease_token = models.UUIDField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-created_at"]
@@ -122,6 +126,8 @@ class Recipient(models.Model):
     keypress = models.CharField(max_length=1, blank=True)
     replied_at = models.DateTimeField(null=True, blank=True)
     handed_off_at = models.DateTimeField(null=True, blank=True)
+    # Hand-offs tried: a provider 5xx or timeout queues the recipient again, later (backoff).
+    attempts = models.PositiveSmallIntegerField(default=0)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -142,6 +148,23 @@ class Recipient(models.Model):
 
     def __str__(self) -> str:
         return f"{self.phone} in {self.campaign_id} ({self.status})"
+
+
+class DriverLease(models.Model):
+    """One of the CAMPAIGN_DRIVERS slots of a running campaign: the driver that holds it sends
+    until `expires_at` (renewed as it goes). Drivers of one campaign claim recipients with SKIP
+    LOCKED, so several can send at once and none sends a recipient another claimed."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="+")
+    slot = models.PositiveSmallIntegerField()
+    token = models.UUIDField(null=True, blank=True, editable=False)
+    expires_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["campaign", "slot"], name="driver_lease_unique_slot")]
+
+    def __str__(self) -> str:
+        return f"{self.campaign_id} slot {self.slot} until {self.expires_at}"
 
 
 class LinePace(models.Model):

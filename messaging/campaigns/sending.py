@@ -4,6 +4,9 @@
   (`sending`, messaging/outbound/bulk.py) before the provider is called, so a status callback
   (`POST /api/twilio/status`, found by MessageSid) moves both the message and its recipient
   forward; the provider's answers are recorded after (`message.sent`, 21610 opts out).
+- WhatsApp campaigns: free text to a contact who wrote in the last 24 hours, the campaign's
+  approved template (`content_sid`, its variables rendered per recipient) to the others; with
+  no template those fail with reason `whatsapp_window` (SPEC §7).
 - Voice campaigns: a call whose TwiML says the rendered message inside a one-key `<Gather>`
   posting to `/api/twilio/gather?recipient=<id>`, with a fallback said when no key is pressed;
   call status callbacks come to `/api/twilio/status` too (by CallSid).
@@ -24,7 +27,15 @@ from ..consent import consent_change
 from ..lines.selectors import account_of
 from ..models import ConsentChange, Conversation, LineProvider, Message
 from ..outbound.bulk import Outgoing, Result, messages_record_many, messages_store_many
-from ..outbound.services import SendRefused, message_enqueue, message_handoff, message_send, retry_countdown
+from ..outbound.services import (
+    SendRefused,
+    message_enqueue,
+    message_handoff,
+    message_send,
+    retry_countdown,
+    whatsapp_windows_open,
+)
+from . import rendering
 from .engine import Item, Outcome
 from .models import Campaign, Recipient
 
@@ -32,6 +43,10 @@ STATUS_PATH = "/api/twilio/status"
 GATHER_PATH = "/api/twilio/gather"
 NO_INPUT_DEFAULT = "We did not hear a key. Goodbye."
 NOT_VERIFIED = "The campaign's line has no verified provider account: nothing can be sent from it."
+WHATSAPP_WINDOW_CLOSED = (
+    "WhatsApp free text can only go to a contact who wrote in the last 24 hours, and the campaign has no "
+    "approved template (content_sid) for the others."
+)
 
 
 def _verified_provider(line: Line) -> LineProvider | None:
@@ -49,18 +64,57 @@ class CampaignSender:
         self.from_ = twilio.address(campaign.line.phone_number, campaign.channel)
         self.status_callback = twilio.callback_url(STATUS_PATH, stored=campaign.public_base_url) or None
         self.fallback = campaign.no_input_message or NO_INPUT_DEFAULT
+        self.whatsapp = campaign.channel == Campaign.Channel.WHATSAPP
+        self.content_variables = {
+            key: rendering.template_compile(value) for key, value in (campaign.content_variables or {}).items()
+        }
+        # Recipient id -> its template's rendered variables: those outside the 24-hour window.
+        # Written in the driver's thread before the chunk's hand-offs, read by them.
+        self.templated: dict[int, dict[str, str]] = {}
 
     # --- In the driver's thread --------------------------------------------------------------
+
+    def prepare(self, rows: list[Recipient]) -> dict[int, Outcome]:
+        """WhatsApp (SPEC §7): free text only to a contact who wrote in the last 24 hours; the
+        others get the campaign's approved template, or nothing when it has none."""
+        self.templated = {}
+        if not self.whatsapp:
+            return {}
+        open_ = whatsapp_windows_open(
+            workspace=self.campaign.workspace, contact_ids=[row.contact_id for row in rows if row.contact_id]
+        )
+        refused = {}
+        for row in rows:
+            if row.contact_id in open_:
+                continue
+            if not self.campaign.content_sid:
+                refused[row.pk] = Outcome(error_code="whatsapp_window", error=WHATSAPP_WINDOW_CLOSED)
+                continue
+            fields = rendering.contact_values(row.contact)
+            self.templated[row.pk] = {
+                key: rendering.render(template, context=row.context or {}, contact_fields=fields)
+                for key, template in self.content_variables.items()
+            }
+        return refused
 
     def store(self, rows: list[Recipient]) -> None:
         if self.voice or self.provider is None:
             return
-        rows = [row for row in rows if row.contact_id]
+        # A recipient tried before (a provider 5xx) keeps the message stored for it then.
+        rows = [row for row in rows if row.contact_id and row.message_id is None]
         messages = messages_store_many(
             workspace=self.campaign.workspace,
             line=self.campaign.line,
             channel=self.campaign.channel,
-            outgoing=[Outgoing(contact_id=row.contact_id, body=row.body) for row in rows],
+            outgoing=[
+                Outgoing(
+                    contact_id=row.contact_id,
+                    body=row.body,
+                    content_sid=self.campaign.content_sid if row.pk in self.templated else "",
+                    content_variables=self.templated.get(row.pk),
+                )
+                for row in rows
+            ],
             source=Message.Source.CAMPAIGN,
             brain_id=self.provider.brain_id,
             callback_base=self.campaign.public_base_url,
@@ -107,11 +161,14 @@ class CampaignSender:
                     status_callback=self.status_callback,
                 )
             else:
+                variables = self.templated.get(item.recipient_id)
                 sent = twilio.send_message(
                     self.account,
                     to=twilio.address(item.phone, self.campaign.channel),
                     from_=self.from_,
                     body=item.body,
+                    content_sid=self.campaign.content_sid if variables is not None else None,
+                    content_variables=variables,
                     messaging_service_sid=self.provider.messaging_service_sid or None,
                     status_callback=self.status_callback,
                 )
@@ -120,6 +177,7 @@ class CampaignSender:
                 error_code=str(exc.code or exc.status or ""),
                 error=exc.message,
                 opted_out=exc.code == twilio.ERROR_UNSUBSCRIBED,
+                retryable=exc.retryable,
             )
         return Outcome(sid=sent.sid)
 

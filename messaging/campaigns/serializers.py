@@ -14,6 +14,7 @@ from .models import Campaign, Recipient
 MAX_RECIPIENTS = 100_000
 # A create names at most this many bad recipients (and says how many more there are).
 MAX_RECIPIENT_ERRORS = 100
+MAX_CONTENT_VARIABLES = 20
 DIGITS = [*"0123456789", "*", "#"]
 
 
@@ -55,6 +56,21 @@ class CampaignCreateSerializer(serializers.Serializer):
     reply_window_hours = serializers.IntegerField(
         min_value=1, max_value=720, required=False, help_text="An inbound message this soon after is a reply (72)"
     )
+    content_sid = serializers.CharField(
+        max_length=64,
+        required=False,
+        allow_blank=True,
+        help_text="WhatsApp: an approved template for recipients outside the 24-hour window",
+    )
+    content_variables = serializers.DictField(
+        child=serializers.CharField(max_length=1000, allow_blank=True, trim_whitespace=False),
+        required=False,
+        help_text='The template\'s variables, each rendered like message_template: {"1": "{{ time }}"}',
+    )
+    ai_replies = serializers.BooleanField(
+        required=False,
+        help_text="Whether the brain answers a reply within the reply window (true); false: recorded, not answered",
+    )
     opt_out_digit = serializers.ChoiceField(
         choices=[*DIGITS, ""], required=False, help_text="Voice: the key that opts out (9); empty: none"
     )
@@ -78,6 +94,29 @@ class CampaignCreateSerializer(serializers.Serializer):
 
     def validate_no_input_message(self, value):
         return text_storable(value)
+
+    def validate_content_variables(self, value):
+        if len(value) > MAX_CONTENT_VARIABLES:
+            raise serializers.ValidationError(f"At most {MAX_CONTENT_VARIABLES} variables.")
+        errors = {}
+        for key, source in value.items():
+            if len(key) > 20:
+                errors[key] = ["A variable's name is at most 20 characters."]
+                continue
+            try:
+                rendering.template_compile(text_storable(source))
+            except rendering.InvalidTemplate as exc:
+                errors[key] = [f"The template does not compile: {exc}"]
+        if errors:
+            raise serializers.ValidationError(errors)
+        return value
+
+    def validate(self, attrs):
+        if attrs.get("content_sid") and attrs.get("channel") != Campaign.Channel.WHATSAPP:
+            raise serializers.ValidationError({"content_sid": ["Templates are for WhatsApp campaigns."]})
+        if attrs.get("content_variables") and not attrs.get("content_sid"):
+            raise serializers.ValidationError({"content_variables": ["Give the template's content_sid too."]})
+        return attrs
 
 
 class HeadSerializer(CampaignCreateSerializer):
@@ -106,6 +145,9 @@ class CampaignSerializer(serializers.ModelSerializer):
             "from_number",
             "quiet_hours",
             "reply_window_hours",
+            "content_sid",
+            "content_variables",
+            "ai_replies",
             "opt_out_digit",
             "no_input_message",
             "webhook_endpoint_id",
@@ -160,6 +202,7 @@ class RecipientSerializer(serializers.ModelSerializer):
             "replied_at",
             "due_at",
             "handed_off_at",
+            "attempts",
             "updated_at",
         ]
         read_only_fields = fields

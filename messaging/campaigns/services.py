@@ -59,6 +59,9 @@ def campaign_create(
     quiet_start: datetime.time | None = None,
     quiet_end: datetime.time | None = None,
     reply_window: datetime.timedelta | None = None,
+    ai_replies: bool = True,
+    content_sid: str = "",
+    content_variables: dict[str, str] | None = None,
     opt_out_digit: str | None = None,
     no_input_message: str = "",
 ) -> NewCampaign:
@@ -68,7 +71,9 @@ def campaign_create(
     With a webhook_url, the campaign gets its own endpoint for campaign.callback.received,
     filtered to it (django ValidationError on `url` when the URL is refused)."""
     template = rendering.template_compile(message_template)
-    variables = rendering.template_variables(template)
+    variables = rendering.template_variables(template).union(
+        *(rendering.template_variables(rendering.template_compile(v)) for v in (content_variables or {}).values())
+    )
     with transaction.atomic():
         campaign = Campaign(
             workspace=workspace,
@@ -81,6 +86,9 @@ def campaign_create(
             public_base_url=public_base_url,
             recipient_count=len(recipients),
             no_input_message=no_input_message,
+            ai_replies=ai_replies,
+            content_sid=content_sid,
+            content_variables=content_variables or {},
         )
         if quiet_start is not None:
             campaign.quiet_start = quiet_start
@@ -293,7 +301,8 @@ def recipient_for_reply(*, workspace: Workspace, contact_id, at: datetime.dateti
 
 def recipient_reply_record(*, workspace: Workspace, contact_id, text: str, at: datetime.datetime) -> Recipient | None:
     """An inbound message from a contact: if it answers a campaign message within the reply
-    window, record it and emit campaign.callback.received (kind `reply`)."""
+    window, record it and emit campaign.callback.received (kind `reply`). Answers that
+    recipient (its campaign loaded: `ai_replies` says whether the brain answers), else None."""
     recipient = recipient_for_reply(workspace=workspace, contact_id=contact_id, at=at)
     if recipient is None:
         return None

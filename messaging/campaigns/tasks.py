@@ -1,5 +1,5 @@
-"""Campaign and sequence tasks (Celery): beat's tick starts due campaigns and hands each one
-to be driven to one driver task; the sequences' tick sends the due steps.
+"""Campaign and sequence tasks (Celery): beat's tick starts due campaigns and gives each free
+driver slot of each campaign one driver task; the sequences' tick sends the due steps.
 
 Schedules live in the database (a campaign's `schedule_at`, each recipient's `due_at`, each
 enrollment's next step), never in broker ETAs: a lost message or a restarted broker only
@@ -11,6 +11,7 @@ import logging
 import uuid
 
 from celery import shared_task
+from celery.signals import worker_init, worker_shutting_down
 from django.utils import timezone
 
 from leadhub.tenancy import object_scope, operator_scope
@@ -34,6 +35,19 @@ def _enqueue_drive(campaign_id, token) -> None:
         campaign_drive.delay(str(campaign_id), str(token))
     except Exception:  # the broker is down: the lease expires and the next tick kicks again
         logger.exception("Could not enqueue the driver of campaign %s", campaign_id)
+
+
+@worker_shutting_down.connect
+def _stop_drivers(**kwargs) -> None:
+    # Warm shutdown waits for running tasks: a driver would hold Ctrl-C (or a deploy) for up to
+    # DRIVE_SECONDS. It stops after its chunk instead and frees its slot; beat kicks a driver
+    # again once a worker runs.
+    engine.DRIVERS_STOP.set()
+
+
+@worker_init.connect
+def _drivers_may_run(**kwargs) -> None:
+    engine.DRIVERS_STOP.clear()
 
 
 @shared_task(name="campaigns.tasks.campaigns_tick", acks_late=True, ignore_result=True)
@@ -65,7 +79,7 @@ def _drive(campaign_uuid: uuid.UUID, token: str | None) -> int:
     )
     if result is None:
         return 0
-    if result.more:
+    if result.more and not engine.DRIVERS_STOP.is_set():
         following = engine.campaign_lease_take(campaign_uuid, now=timezone.now(), duration=engine.KICK_LEASE)
         if following is not None:
             _enqueue_drive(campaign_uuid, following)

@@ -11,8 +11,9 @@ message is recorded as its reply (campaign.callback.received), and any message f
 contact ends their sequence enrollments.
 
 Guardrails before every AI reply: none to a consent keyword (the consent rule answers it),
-none to an opted-out contact, none while a person has taken the conversation over, and at
-most AI_MAX_REPLIES_PER_HOUR per conversation.
+none to an opted-out contact, none while a person has taken the conversation over, none to a
+reply to a campaign created with `ai_replies: false`, and at most AI_MAX_REPLIES_PER_HOUR per
+conversation.
 """
 
 import logging
@@ -152,7 +153,9 @@ def inbound_receive(*, line: Line, params: Mapping, brain_slug: str | None = Non
                     consent_change_for_keyword(contact=contact, keyword=keyword, message=message)
                 # An answer to a campaign message (within its reply window) is its callback; any
                 # message from the contact ends their sequences (a STOP has, as an opt-out).
-                recipient_reply_record(workspace=workspace, contact_id=contact.pk, text=body, at=message.created_at)
+                replied_to = recipient_reply_record(
+                    workspace=workspace, contact_id=contact.pk, text=body, at=message.created_at
+                )
                 enrollments_stop(contact=contact, reason="reply")
                 events_emit(
                     workspace=workspace,
@@ -165,7 +168,9 @@ def inbound_receive(*, line: Line, params: Mapping, brain_slug: str | None = Non
             if stored is None:
                 raise
             return stored
-        return _answer(conversation=conversation, message=message, brain=brain, keyword=keyword, line=line)
+        # A campaign that answers its replies itself (ai_replies off) keeps the brain quiet.
+        quiet = replied_to is not None and not replied_to.campaign.ai_replies
+        return _answer(conversation=conversation, message=message, brain=brain, keyword=keyword, line=line, quiet=quiet)
 
 
 def _reply_record(message: Message, *, reply: Message | None, intent: str) -> None:
@@ -229,7 +234,13 @@ def _brain_reply(turn: skills.Turn) -> tuple[str, str, float]:
 
 
 def _answer(
-    *, conversation: Conversation, message: Message, brain: Brain | None, keyword: tuple[str, str] | None, line: Line
+    *,
+    conversation: Conversation,
+    message: Message,
+    brain: Brain | None,
+    keyword: tuple[str, str] | None,
+    line: Line,
+    quiet: bool = False,
 ) -> InboundResult:
     contact = conversation.contact
     workspace = conversation.workspace
@@ -246,7 +257,8 @@ def _answer(
         else:
             text = consent.help_reply(business=workspace.name, help_text=brain.help_text if brain else "")
     elif (
-        contact.sms_opt_out
+        quiet
+        or contact.sms_opt_out
         or conversation.taken_over_at is not None
         or (_ai_replies_last_hour(conversation) >= settings.AI_MAX_REPLIES_PER_HOUR)
     ):

@@ -38,6 +38,9 @@ from ..transcript import message_payload
 class Outgoing:
     contact_id: Any
     body: str
+    # An approved WhatsApp template, sent instead of the body (outside the 24-hour window).
+    content_sid: str = ""
+    content_variables: dict | None = None
 
 
 @dataclass(frozen=True)
@@ -141,7 +144,14 @@ def messages_store_many(
             position = last.get(conversation_id, -1) + 1
             last[conversation_id] = position
             rows.append(
-                {"uid": uuid.uuid4(), "conversation_id": conversation_id, "position": position, "content": item.body}
+                {
+                    "uid": uuid.uuid4(),
+                    "conversation_id": conversation_id,
+                    "position": position,
+                    "content": item.body,
+                    "content_sid": item.content_sid,
+                    "content_variables": item.content_variables or {},
+                }
             )
         if bulk.supported():
             inserted = bulk.insert_rows(Message, rows, constants=shared, returning=("id", "uid"))

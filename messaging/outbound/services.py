@@ -65,6 +65,19 @@ def whatsapp_window_open(*, workspace: Workspace, contact: Contact, now=None) ->
     ).exists()
 
 
+def whatsapp_windows_open(*, workspace: Workspace, contact_ids: list, now=None) -> set:
+    """whatsapp_window_open for many contacts at once (a campaign's chunk): those whose window is open."""
+    since = (now or timezone.now()) - WHATSAPP_WINDOW
+    return set(
+        Conversation.objects.filter(
+            workspace=workspace,
+            contact_id__in=contact_ids,
+            channel=Conversation.Channel.WHATSAPP,
+            last_inbound_at__gte=since,
+        ).values_list("contact_id", flat=True)
+    )
+
+
 def message_send(
     *,
     workspace: Workspace,

@@ -6,6 +6,7 @@ import threading
 import pytest
 from django.db import connection
 
+from crm.contacts.fields import contact_payload
 from crm.models import Contact, TimelineEntry
 from messaging.campaigns.models import Campaign, Recipient
 from webhooks.models import Endpoint, Event
@@ -44,6 +45,20 @@ def test_create_schedules_the_campaign_with_a_row_per_recipient(api, enterprise_
     assert recipients[1].time_zones == ["Europe/London"]
     assert Event.objects.filter(workspace=enterprise_a, type="lead.created").count() == 2
     assert TimelineEntry.objects.filter(contact__workspace=enterprise_a, kind="created").count() == 2
+
+
+def test_new_contacts_lead_created_events_carry_the_stored_contact(api, enterprise_a):
+    # The bulk path builds the new contacts in memory from what it inserted: their events must
+    # say what a read of the stored rows says, field for field.
+    response = api.post(URL, campaign_body(), format="json")
+
+    assert response.status_code == 201
+    events = {e.data["phone_number"]: e.data for e in Event.objects.filter(type="lead.created")}
+    assert sorted(events) == ["+18187405020", "+442071838750"]
+    for contact in Contact.objects.filter(workspace=enterprise_a):
+        assert events[contact.phone_number] == contact_payload(contact, tags=[])
+    ada = Contact.objects.get(workspace=enterprise_a, phone_number="+18187405020")
+    assert (ada.source, ada.state, ada.country, ada.timezone) == ("campaign", "California", "US", "America/Los_Angeles")
 
 
 def test_existing_contacts_are_reused_and_their_zone_wins(api, enterprise_a):

@@ -2,11 +2,14 @@
 the rendered bodies, never to the opted out, never in quiet hours, at the line's pace; the
 messages in the contacts' conversations; status callbacks, 21610, replies, cancel; beat's tick."""
 
+import json
 from datetime import UTC, datetime, timedelta
 
+import pytest
 import time_machine
 
 from crm.models import Contact
+from messaging import twilio
 from messaging.campaigns import tasks
 from messaging.campaigns.models import Campaign, LinePace, Recipient
 from messaging.models import ConsentChange, Conversation, Message
@@ -50,7 +53,7 @@ def test_a_campaign_sends_at_schedule_at_with_the_rendered_bodies_and_skips_the_
         assert Campaign.objects.get(pk=campaign["id"]).status == "scheduled"
 
     with time_machine.travel(at("2026-12-01T18:00:01"), tick=True):
-        assert run_beat() == [2]
+        assert sum(run_beat()) == 2  # by the campaign's drivers together
 
     sent = {message["To"]: message for message in twilio_api.messages}
     assert sorted(sent) == [ADA, ALAN]
@@ -115,9 +118,9 @@ def test_the_line_sends_at_its_pace(sender_api, verified_line, twilio_api):
     assert pace.next_slot_at >= at("2026-12-01T18:00:00") + timedelta(seconds=0.5)
 
 
-def _sent_campaign(api, twilio_api) -> dict:
+def _sent_campaign(api, twilio_api, **overrides) -> dict:
     with time_machine.travel(at("2026-12-01T18:00:00"), tick=True):
-        campaign = create(api, schedule_at="2026-12-01T18:00:00Z")
+        campaign = create(api, schedule_at="2026-12-01T18:00:00Z", **overrides)
         run_beat()
     assert len(twilio_api.messages) == 2
     return campaign
@@ -178,6 +181,50 @@ def test_the_providers_21610_at_send_fails_the_recipient_and_opts_the_contact_ou
     assert not Event.objects.filter(type="message.sent").exists()
 
 
+def test_a_provider_5xx_at_hand_off_is_retried_later_with_its_message(sender_api, twilio_api):
+    twilio_api.fail_next = [(503, None), (500, 20500)]
+    with time_machine.travel(at("2026-12-01T18:00:00"), tick=True):
+        campaign = create(sender_api, schedule_at="2026-12-01T18:00:00Z", recipients=[{"phone": ADA}])
+        run_beat()
+        ada = Recipient.objects.get(campaign_id=campaign["id"])
+        # Not failed: queued again, due after the backoff (2 s), its message kept.
+        assert (ada.status, ada.attempts, ada.error_code) == ("queued", 1, "503")
+        assert ada.due_at > at("2026-12-01T18:00:01")
+        message_id = ada.message_id
+        assert Message.objects.get(pk=message_id).status == "sending"
+        assert run_beat() == []  # not due yet
+    for _ in range(2):  # each time when it is due: the second try fails too, the third is sent
+        ada.refresh_from_db()
+        with time_machine.travel(ada.due_at + timedelta(seconds=0.1), tick=True):
+            run_beat()
+    ada.refresh_from_db()
+    assert (ada.status, ada.attempts, ada.error_code, ada.error) == ("sent", 3, "", "")
+    assert ada.message_id == message_id  # one message in the conversation, whatever the tries
+    message = Message.objects.get(pk=message_id)
+    assert (message.status, message.provider_sid) == ("sent", ada.provider_sid)
+    assert Message.objects.filter(source="campaign").count() == 1
+    assert len(twilio_api.messages) == 3  # the double records every post, refused ones too
+    assert Campaign.objects.get(pk=campaign["id"]).status == "completed"
+
+
+def test_a_timeout_at_hand_off_gives_up_after_the_last_attempt(sender_api, twilio_api, settings):
+    settings.TWILIO_TIMEOUT_SECONDS = 1
+    settings.MESSAGE_SEND_MAX_ATTEMPTS = 2
+    twilio_api.delay = 1.5
+    with time_machine.travel(at("2026-12-01T18:00:00"), tick=True):
+        campaign = create(sender_api, schedule_at="2026-12-01T18:00:00Z", recipients=[{"phone": ADA}])
+        run_beat()
+        assert Recipient.objects.get(campaign_id=campaign["id"]).status == "queued"
+    ada = Recipient.objects.get(campaign_id=campaign["id"])
+    with time_machine.travel(ada.due_at + timedelta(seconds=0.1), tick=True):
+        run_beat()
+    ada.refresh_from_db()
+    assert (ada.status, ada.attempts) == ("failed", 2)
+    assert "did not answer" in ada.error
+    assert ada.message.status == "failed"
+    assert counts(sender_api, campaign["id"])["failed"] == 1
+
+
 def test_a_cancelled_campaign_sends_nothing(sender_api, twilio_api):
     with time_machine.travel(at("2026-12-01T17:00:00"), tick=True):
         campaign = create(sender_api, schedule_at="2026-12-01T18:00:00Z")
@@ -218,6 +265,113 @@ def test_a_reply_within_the_window_is_a_callback_and_one_after_it_is_not(sender_
     assert Event.objects.filter(type="campaign.callback.received").count() == 1
 
 
+def _reply(sid_digit: str, body: str = "C"):
+    params = {"From": ADA, "To": SEND_NUMBER, "Body": body, "NumMedia": "0", "MessageSid": "SM" + sid_digit * 32}
+    with time_machine.travel(at("2026-12-02T09:00:00"), tick=True):
+        response = provider_post("/api/whatsapp-inbound", params)
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def test_the_brain_answers_a_reply_to_a_campaign_by_default(sender_api, twilio_api):
+    campaign = _sent_campaign(sender_api, twilio_api)
+    assert sender_api.get(f"{URL}/{campaign['id']}").json()["ai_replies"] is True
+
+    assert "<Message>" in _reply("1", "What are your prices?")
+    assert Message.objects.filter(source="ai", conversation__contact__phone_number=ADA).count() == 1
+
+
+def test_with_ai_replies_off_a_reply_is_recorded_and_not_answered(sender_api, twilio_api):
+    campaign = _sent_campaign(sender_api, twilio_api, ai_replies=False)
+    assert campaign["ai_replies"] is False
+
+    assert _reply("1", "What are your prices?") == twilio.twiml_message(None)  # an empty <Response/>
+    reply = Event.objects.get(type="campaign.callback.received")
+    assert (reply.data["kind"], reply.data["value"]) == ("reply", "What are your prices?")
+    assert not Message.objects.filter(source="ai").exists()
+    inbound = Message.objects.get(direction="inbound")
+    assert inbound.reply_id is None and inbound.intent == "pricing"  # still classified
+    # Consent keywords are still answered: that rule is the law's, not the brain's.
+    assert "<Message>" in _reply("2", "STOP")
+    assert Contact.objects.get(phone_number=ADA).sms_opt_out is True
+
+
+def test_ai_replies_must_be_a_boolean(sender_api):
+    response = sender_api.post(URL, campaign_body(ai_replies="sometimes"), format="json")
+    assert response.status_code == 400
+    assert "ai_replies" in response.json()["error"]["details"]
+
+
+TEMPLATE_SID = "HX" + "a" * 32
+
+
+def _wrote_on_whatsapp(phone: str, when: str) -> None:
+    params = {"From": f"whatsapp:{phone}", "To": f"whatsapp:{SEND_NUMBER}", "Body": "Hi", "NumMedia": "0"}
+    with time_machine.travel(at(when), tick=True):
+        response = provider_post("/api/whatsapp-inbound", {**params, "MessageSid": "SM" + phone[-4:] * 8})
+    assert response.status_code == 200
+
+
+def test_whatsapp_free_text_inside_the_24_hours_and_the_template_outside(sender_api, twilio_api):
+    _wrote_on_whatsapp(ADA, "2026-12-01T09:00:00")  # 9 hours before the campaign
+    _wrote_on_whatsapp(ALAN, "2026-11-30T17:00:00")  # 25 hours before
+    with time_machine.travel(at("2026-12-01T18:00:00"), tick=True):
+        campaign = create(
+            sender_api,
+            channel="whatsapp",
+            schedule_at="2026-12-01T18:00:00Z",
+            content_sid=TEMPLATE_SID,
+            content_variables={"1": "{{ first_name }}", "2": "{{ time }}"},
+        )
+        assert (campaign["content_sid"], campaign["content_variables"]["2"]) == (TEMPLATE_SID, "{{ time }}")
+        run_beat()
+
+    sent = {m["To"]: m for m in twilio_api.messages}
+    assert set(sent) == {f"whatsapp:{ADA}", f"whatsapp:{ALAN}"}
+    assert sent[f"whatsapp:{ADA}"]["Body"] == "Hi Ada, see you at 10:30."
+    assert "ContentSid" not in sent[f"whatsapp:{ADA}"]
+    alan = sent[f"whatsapp:{ALAN}"]
+    assert alan["ContentSid"] == TEMPLATE_SID
+    assert json.loads(alan["ContentVariables"]) == {"1": "Alan", "2": "11:00"}
+    assert alan["From"] == f"whatsapp:{SEND_NUMBER}"
+    assert counts(sender_api, campaign["id"])["sent"] == 2
+    stored = Recipient.objects.get(campaign_id=campaign["id"], phone=ALAN).message
+    assert (stored.channel, stored.content_sid, stored.content_variables) == (
+        "whatsapp",
+        TEMPLATE_SID,
+        {"1": "Alan", "2": "11:00"},
+    )
+
+
+def test_whatsapp_without_a_template_fails_those_outside_the_24_hours(sender_api, twilio_api):
+    _wrote_on_whatsapp(ADA, "2026-12-01T09:00:00")
+    with time_machine.travel(at("2026-12-01T18:00:00"), tick=True):
+        campaign = create(sender_api, channel="whatsapp", schedule_at="2026-12-01T18:00:00Z")
+        run_beat()
+    assert [m["To"] for m in twilio_api.messages] == [f"whatsapp:{ADA}"]
+    alan = Recipient.objects.get(campaign_id=campaign["id"], phone=ALAN)
+    assert (alan.status, alan.reason, alan.message_id) == ("failed", "whatsapp_window", None)
+    assert "24 hours" in alan.error
+    assert counts(sender_api, campaign["id"]) == {"queued": 0, "sent": 1, "delivered": 0, "failed": 1, "skipped": 0}
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"channel": "sms", "content_sid": TEMPLATE_SID}, "content_sid"),
+        ({"channel": "whatsapp", "content_variables": {"1": "x"}}, "content_variables"),
+        ({"channel": "whatsapp", "content_sid": TEMPLATE_SID, "content_variables": {"1": "{% if %}"}}, "1"),
+        ({"channel": "whatsapp", "content_sid": TEMPLATE_SID, "content_variables": ["x"]}, "content_variables"),
+        ({"channel": "whatsapp", "content_sid": "x" * 65}, "content_sid"),
+    ],
+)
+def test_bad_templates_answer_400_naming_the_field(sender_api, change, field):
+    response = sender_api.post(URL, campaign_body(**change), format="json")
+    assert response.status_code == 400
+    details = response.json()["error"]["details"]
+    assert field in details or field in details.get("content_variables", {}), details
+
+
 def test_a_line_without_a_verified_account_fails_each_recipient(api, twilio_api):
     with time_machine.travel(at("2026-12-01T18:00:00"), tick=True):
         campaign = create(api, schedule_at="2026-12-01T18:00:00Z")
@@ -229,19 +383,33 @@ def test_a_line_without_a_verified_account_fails_each_recipient(api, twilio_api)
     assert not Message.objects.exists()
 
 
-def test_beat_gives_a_campaign_one_driver_at_a_time(sender_api, twilio_api, monkeypatch):
+def test_beat_gives_a_campaign_one_driver_per_slot(sender_api, twilio_api, monkeypatch, settings):
+    settings.CAMPAIGN_DRIVERS = 2
     enqueued = []
     monkeypatch.setattr(tasks.campaign_drive, "delay", lambda *args: enqueued.append(args))
     with time_machine.travel(at("2026-12-01T18:00:00"), tick=True):
         campaign = create(sender_api, schedule_at="2026-12-01T18:00:00Z")
-        assert tasks.campaigns_tick() == 1
-        assert tasks.campaigns_tick() == 0  # reserved for the driver enqueued
-        ((campaign_id, token),) = enqueued
-        assert campaign_id == campaign["id"]
-        assert tasks.campaign_drive(campaign_id, token) == 2  # what the worker does with it
-        assert tasks.campaign_drive(campaign_id, token) == 0  # redelivered: nothing twice
+        assert tasks.campaigns_tick() == 2
+        assert tasks.campaigns_tick() == 0  # both slots reserved for the drivers enqueued
+        assert {campaign_id for campaign_id, _ in enqueued} == {campaign["id"]}
+        (first, first_token), (second, second_token) = enqueued
+        assert first_token != second_token
+        assert tasks.campaign_drive(first, first_token) == 2  # what the worker does with it
+        assert tasks.campaign_drive(second, second_token) == 0  # nothing left for the other
+        assert tasks.campaign_drive(first, first_token) == 0  # redelivered: nothing twice
     assert len(twilio_api.messages) == 2
     assert Campaign.objects.get(pk=campaign["id"]).status == "completed"
+
+
+def test_one_driver_slot_means_one_driver(sender_api, twilio_api, monkeypatch, settings):
+    settings.CAMPAIGN_DRIVERS = 1
+    enqueued = []
+    monkeypatch.setattr(tasks.campaign_drive, "delay", lambda *args: enqueued.append(args))
+    with time_machine.travel(at("2026-12-01T18:00:00"), tick=True):
+        create(sender_api, schedule_at="2026-12-01T18:00:00Z")
+        assert tasks.campaigns_tick() == 1
+        assert tasks.campaigns_tick() == 0
+    assert len(enqueued) == 1
 
 
 def test_a_status_callback_for_an_unknown_sid_is_404(sender_api, twilio_api):

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 import time_machine
+from celery.signals import worker_shutting_down
 from django.apps import apps
 from django.db import connection
 from django.utils import timezone
@@ -100,9 +101,13 @@ def test_a_worker_killed_mid_campaign_resumes_with_no_recipient_sent_twice(sende
     twilio_api.delay = 0
     reached = len(twilio_api.messages)
     assert 10 <= reached < 60
-    assert Campaign.objects.get(pk=campaign_id).lease_expires_at is not None  # held by the dead worker
+    assert engine.campaign_leases_held(campaign_id) == 1  # the dead worker's slot
 
-    assert run_beat() == []  # its lease still holds the campaign: nobody else drives it yet
+    # The campaign's other slot is free: a driver goes on with the recipients still queued at
+    # once, and leaves what the dead worker left `sending` alone (it may be handing it over).
+    run_beat()
+    left = Counter(Recipient.objects.filter(campaign_id=campaign_id).values_list("status", flat=True))
+    assert left["queued"] == 0 and left["sending"] > 0
     # Three minutes on: the lease has expired, and what the dead worker left `sending` may
     # have reached the provider, so it is failed (interrupted), never sent again.
     with time_machine.travel(timezone.now() + timedelta(minutes=3), tick=True):
@@ -140,7 +145,50 @@ def test_two_drivers_at_once_send_each_recipient_once(sender_api, twilio_api, ve
     for thread in threads:
         thread.join()
 
-    # One holds the lease at a time (the other finds the campaign held, or nothing left).
+    # Both hold a slot and claim with SKIP LOCKED: between them every recipient once.
+    assert [result is not None for result in results] == [True, True]
     assert sum(result.sent for result in results if result is not None) == 40
     assert sorted(Counter(m["To"] for m in twilio_api.messages).values()) == [1] * 40
     assert Recipient.objects.filter(campaign_id=campaign_id, status="sent").count() == 40
+
+
+def test_worker_shutdown_stops_the_drivers_after_their_chunk_and_the_campaign_resumes(
+    sender_api, twilio_api, verified_line
+):
+    campaign_id = _campaign(sender_api, 60)
+    engine.campaigns_start_due()
+    twilio_api.delay = 0.02
+    results = []
+
+    def drive():
+        try:
+            results.append(engine.campaign_drive(campaign_id=campaign_id, sender_for=sending.sender_for))
+        finally:
+            connection.close()
+
+    driver = threading.Thread(target=copy_context().run, args=(drive,))  # the test's scope
+    driver.start()
+    try:
+        deadline = time.monotonic() + 60
+        while len(twilio_api.messages) < 5:
+            assert time.monotonic() < deadline, "the driver sent nothing"
+            time.sleep(0.01)
+        worker_shutting_down.send(sender="celery@test", sig="SIGTERM", how="Warm", exitcode=0)
+        driver.join(60)
+        assert not driver.is_alive()
+    finally:
+        engine.DRIVERS_STOP.clear()  # what a worker starting again does (worker_init)
+
+    (result,) = results
+    assert result.more and not result.completed
+    statuses = Counter(Recipient.objects.filter(campaign_id=campaign_id).values_list("status", flat=True))
+    # Its chunk finished (nothing left `sending`), its slot freed, the rest still queued.
+    assert statuses["sending"] == 0 and statuses["queued"] > 0
+    assert statuses["sent"] == len(twilio_api.messages)
+    assert engine.campaign_leases_held(campaign_id) == 0
+    assert Campaign.objects.get(pk=campaign_id).status == "running"
+
+    twilio_api.delay = 0
+    run_beat()  # a worker again: the campaign goes on at once
+    assert sorted(Counter(m["To"] for m in twilio_api.messages).values()) == [1] * 60
+    assert Campaign.objects.get(pk=campaign_id).status == "completed"
