@@ -11,9 +11,9 @@ class LeadhubConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import post_migrate
 
-        from leadhub import tenancy
+        from leadhub.postgresql import rls
 
-        post_migrate.connect(tenancy.post_migrate_rls, sender=self, dispatch_uid="leadhub.tenancy.rls")
+        post_migrate.connect(rls.post_migrate_rls, sender=self, dispatch_uid="leadhub.tenancy.rls")
 
 
 class OperatorsAdminConfig(admin_apps.AdminConfig):

@@ -92,10 +92,10 @@ def _role_checked(**kwargs) -> None:
     # logs and swallows an exception from a signal handler, so the refusal is a SystemExit.
     from django.core.exceptions import ImproperlyConfigured
 
-    from leadhub import tenancy
+    from leadhub.postgresql import rls
 
     try:
-        tenancy.role_check_at_start()
+        rls.role_check_at_start()
     except ImproperlyConfigured as exc:
         logging.getLogger("leadhub.tenancy").critical("%s", exc)
         raise SystemExit(f"{exc}") from None

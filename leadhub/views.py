@@ -23,7 +23,8 @@ from leadhub.api.errors import LimitsUnavailable, RateLimited, oauth_error
 from leadhub.api.ratelimit import public_limit_or_raise
 
 from .celery import app as celery_app
-from .tenancy import operator_scope, role_problems
+from .postgresql.rls import role_problems
+from .tenancy import operator_scope
 
 BROKER_TIMEOUT_SECONDS = 2
 logger = logging.getLogger(__name__)

@@ -10,6 +10,6 @@ application = get_wsgi_application()
 
 
 # Refuse to serve on a database role that would void row-level security (README).
-from leadhub.tenancy import role_check_at_start  # noqa: E402 (after Django is set up)
+from leadhub.postgresql.rls import role_check_at_start  # noqa: E402 (after Django is set up)
 
 role_check_at_start()

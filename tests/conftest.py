@@ -37,13 +37,13 @@ def django_db_setup(django_db_setup, django_db_blocker):
     and migrated by the login (the owner, a superuser in CI), then every connection takes the
     app's role (DATABASE_ROLE), which neither owns the tables nor bypasses row-level security.
     Row-level security is real in the PostgreSQL pass."""
-    from leadhub import tenancy
+    from leadhub.postgresql import rls
 
     if connection.vendor != "postgresql":
         yield
         return
     with django_db_blocker.unblock():
-        tenancy.app_role_grant(connection, APP_ROLE)
+        rls.app_role_grant(connection, APP_ROLE)
         with connection.cursor() as cursor:
             # Tests only: a transactional test's flush empties the tables with TRUNCATE, which
             # production never grants (row-level security does not apply to it).
@@ -52,7 +52,7 @@ def django_db_setup(django_db_setup, django_db_blocker):
         connection.close()
         # The login (a superuser in CI) is held to the check too, except in tests (README).
         settings.RLS_ALLOW_PRIVILEGED_LOGIN = True
-        tenancy.role_check(connection)
+        rls.role_check(connection)
     # The processes tests start (gunicorn, a Celery worker, a killed driver) take it too; their
     # login, like this one, is the superuser that created the test database.
     os.environ.update(DATABASE_ROLE=APP_ROLE, RLS_ALLOW_PRIVILEGED_LOGIN="true")

@@ -6,8 +6,9 @@ from django.db import migrations
 
 def enable(apps, schema_editor):
     from leadhub import tenancy
+    from leadhub.postgresql import rls
 
-    tenancy.rls_apply(schema_editor.connection, apps)
+    rls.rls_apply(schema_editor.connection, apps)
 
 
 class Migration(migrations.Migration):

@@ -22,6 +22,7 @@ from django.utils import timezone
 from accounts.models import Workspace
 from crm.models import Contact
 from leadhub import tenancy
+from leadhub.postgresql import rls
 from leadhub.tenancy import operator_scope, tenant_scope
 
 ROOT = Path(settings.BASE_DIR)
@@ -119,7 +120,7 @@ def every_tenant_table(workspace_a, workspace_b):
 
 
 def _tenant_models() -> list:
-    tables = set(tenancy.tenant_tables())
+    tables = set(rls.tenant_tables())
     return [m for m in apps.get_models() if m._meta.db_table in tables]
 
 
@@ -128,7 +129,7 @@ def _visible_workspaces() -> dict[str, set[str]]:
     seen = {}
     qn = connection.ops.quote_name
     with connection.cursor() as cursor:
-        for table in tenancy.tenant_tables():
+        for table in rls.tenant_tables():
             cursor.execute(f"SELECT DISTINCT workspace_id::text FROM {qn(table)}")
             seen[table] = {row[0] for row in cursor.fetchall()}
     return seen
@@ -138,13 +139,13 @@ def _visible_workspaces() -> dict[str, set[str]]:
 
 
 def test_the_tenant_tables_are_every_table_with_a_workspace_id():
-    tables = tenancy.tenant_tables()
+    tables = rls.tenant_tables()
     with_workspace_id = {
         model._meta.db_table
         for model in apps.get_models(include_auto_created=True)
         if any(f.column == "workspace_id" for f in model._meta.concrete_fields)
     }
-    assert set(tables) == with_workspace_id - set(tenancy.EXCLUDED_TABLES)
+    assert set(tables) == with_workspace_id - set(rls.EXCLUDED_TABLES)
     for table in ("crm_contact", "messaging_message", "webhooks_delivery", "accounts_apikey", "accounts_membership"):
         assert table in tables
 
@@ -152,7 +153,7 @@ def test_the_tenant_tables_are_every_table_with_a_workspace_id():
 @pytest.mark.postgres
 @pytest.mark.django_db
 def test_every_tenant_table_has_row_level_security_forced_and_both_policies():
-    tables = tenancy.tenant_tables()
+    tables = rls.tenant_tables()
     with connection.cursor() as cursor:
         cursor.execute(
             """
@@ -169,7 +170,7 @@ def test_every_tenant_table_has_row_level_security_forced_and_both_policies():
     assert set(rows) == set(tables)
     for table, (enabled, forced, names, using, check) in rows.items():
         assert enabled and forced, table
-        assert names == [tenancy.POLICY_OPERATOR, tenancy.POLICY_TENANT], table
+        assert names == [rls.POLICY_OPERATOR, rls.POLICY_TENANT], table
         assert "leadhub.operator" in using[0] and "leadhub.workspace_id" in using[1], table
         assert using == check, table  # WITH CHECK as USING: no row written outside the scope
 
@@ -177,8 +178,8 @@ def test_every_tenant_table_has_row_level_security_forced_and_both_policies():
 @pytest.mark.postgres
 @pytest.mark.django_db
 def test_rls_apply_is_idempotent_and_changes_nothing_done():
-    assert tenancy.rls_apply(connection) == []
-    assert tenancy.rls_missing(connection, tenancy.tenant_tables()) == []
+    assert rls.rls_apply(connection) == []
+    assert rls.rls_missing(connection, rls.tenant_tables()) == []
 
 
 # --- The wall itself ---------------------------------------------------------------------------
@@ -352,8 +353,8 @@ def test_a_new_connection_is_not_trusted_to_hold_no_scope(workspace_a):
 @pytest.mark.postgres
 @pytest.mark.django_db
 def test_the_app_role_of_the_suite_passes_the_check():
-    assert tenancy.role_problems(connection) == []
-    tenancy.role_check(connection)
+    assert rls.role_problems(connection) == []
+    rls.role_check(connection)
 
 
 @pytest.mark.postgres
@@ -366,7 +367,7 @@ def test_the_startup_check_fails_under_a_role_that_bypasses_rls(attributes, find
         cursor.execute(f"CREATE ROLE {role} NOLOGIN {attributes}")
         cursor.execute(f"SET ROLE {role}")
     with pytest.raises(ImproperlyConfigured, match=finding):
-        tenancy.role_check(connection)
+        rls.role_check(connection)
     response = client.get("/healthz")
     assert response.status_code == 503
     assert response.json()["checks"]["database"] == "down"
@@ -379,7 +380,7 @@ def test_a_privileged_login_behind_database_role_is_refused(settings):
     (DATABASE_ROLE); outside tests and benchmarks that is refused: any statement can RESET ROLE."""
     settings.RLS_ALLOW_PRIVILEGED_LOGIN = False
     with pytest.raises(ImproperlyConfigured, match=r"the login: the database role .* is a superuser"):
-        tenancy.role_check(connection)
+        rls.role_check(connection)
 
 
 @pytest.mark.postgres
@@ -391,7 +392,7 @@ def test_the_startup_check_fails_under_a_role_that_may_become_one_that_bypasses_
         cursor.execute("CREATE ROLE leadhub_test_member NOLOGIN NOINHERIT IN ROLE leadhub_test_bypass")
         cursor.execute("SET ROLE leadhub_test_member")
     with pytest.raises(ImproperlyConfigured, match="may become leadhub_test_bypass"):
-        tenancy.role_check(connection)
+        rls.role_check(connection)
 
 
 @pytest.mark.postgres
@@ -400,7 +401,7 @@ def test_the_app_role_is_never_granted_truncate():
     """Row-level security does not apply to TRUNCATE (the suite grants it for its flushes only)."""
     with connection.cursor() as cursor:
         cursor.execute("RESET ROLE")
-        tenancy.app_role_grant(connection, "leadhub_test_app")
+        rls.app_role_grant(connection, "leadhub_test_app")
         cursor.execute(
             "SELECT has_table_privilege('leadhub_test_app', 'crm_contact', 'SELECT'),"
             " has_table_privilege('leadhub_test_app', 'crm_contact', 'TRUNCATE'),"
@@ -418,7 +419,7 @@ def test_the_startup_check_fails_under_the_tables_owner():
         cursor.execute("ALTER TABLE crm_tag OWNER TO leadhub_test_owner")
         cursor.execute("SET ROLE leadhub_test_owner")
     with pytest.raises(ImproperlyConfigured, match="owns tenant tables"):
-        tenancy.role_check(connection)
+        rls.role_check(connection)
 
 
 @pytest.mark.postgres
@@ -546,10 +547,10 @@ def test_every_table_is_a_tenant_table_a_child_table_or_global_with_a_reason():
             " JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = current_schema() AND c.relkind = 'r'"
         )
         tables = dict(cursor.fetchall())
-    tenants, children = set(tenancy.tenant_tables()), set(tenancy.child_tables())
+    tenants, children = set(rls.tenant_tables()), set(rls.child_tables())
     assert not tenants & children
-    assert not (tenants | children) & set(tenancy.GLOBAL_TABLES)
-    unaccounted = set(tables) - tenants - children - set(tenancy.GLOBAL_TABLES)
+    assert not (tenants | children) & set(rls.GLOBAL_TABLES)
+    unaccounted = set(tables) - tenants - children - set(rls.GLOBAL_TABLES)
     assert not unaccounted, f"tables in no list of leadhub/tenancy.py: {sorted(unaccounted)}"
     assert all(tables[table] for table in tenants | children)
     for table in ("crm_sequencestep", "crm_contact_tags", "webhooks_attempt", "oauth2_provider_accesstoken"):

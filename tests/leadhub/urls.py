@@ -12,7 +12,7 @@ from accounts.models import ApiKey
 from accounts.selectors import api_key_get
 from accounts.services import api_key_create
 from leadhub.api.views import ApiView, ApiViewSet
-from leadhub.tenancy import tenant_tables
+from leadhub.postgresql.rls import tenant_tables
 from leadhub.urls import handler400, handler403, handler404, handler500  # noqa: F401  (same error pages)
 from leadhub.urls import urlpatterns as project_urlpatterns
 

@@ -6,7 +6,7 @@ import os
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection
 
-from leadhub import tenancy
+from leadhub.postgresql import rls
 
 
 class Command(BaseCommand):
@@ -31,5 +31,5 @@ class Command(BaseCommand):
             password = os.environ.get(options["password_env"], "")
             if not password:
                 raise CommandError(f"{options['password_env']} is not set")
-        tenancy.app_role_grant(connection, options["role"], password=password)
+        rls.app_role_grant(connection, options["role"], password=password)
         self.stdout.write(f"role {options['role']} granted the tables of {connection.settings_dict['NAME']}")
