@@ -115,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from accounts.models import Workspace
     from crm.normalize import parse_phone
-    from messaging.campaigns import engine, sending
+    from messaging.campaigns import engine, leases, sending
     from messaging.campaigns.models import Campaign, Recipient
     from messaging.lines.services import Credentials, line_connect
 
@@ -162,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
         double.stop()
         return 0
     enter_operator("bench")  # again: the request left no scope behind
-    engine.campaigns_start_due()
+    leases.campaigns_start_due()
 
     def drive():
         # Its connection stays open until the process ends: a closed backend's CPU would be

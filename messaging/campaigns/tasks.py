@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from leadhub.tenancy import object_scope, operator_scope
 
-from . import engine, sending, sequences
+from . import engine, leases, sending, sequences
 from .models import Campaign
 
 logger = logging.getLogger(__name__)
@@ -55,7 +55,7 @@ def campaigns_tick() -> int:
     """Beat: start the campaigns whose time has come; one driver task per campaign with due
     recipients that nobody drives."""
     with operator_scope("beat_sweep"):
-        kicks = engine.campaigns_kick()
+        kicks = leases.campaigns_kick()
     for campaign_id, token in kicks:
         _enqueue_drive(campaign_id, token)
     return len(kicks)
@@ -80,7 +80,7 @@ def _drive(campaign_uuid: uuid.UUID, token: str | None) -> int:
     if result is None:
         return 0
     if result.more and not engine.DRIVERS_STOP.is_set():
-        following = engine.campaign_lease_take(campaign_uuid, now=timezone.now(), duration=engine.KICK_LEASE)
+        following = leases.campaign_lease_take(campaign_uuid, now=timezone.now(), duration=leases.KICK_LEASE)
         if following is not None:
             _enqueue_drive(campaign_uuid, following)
     return result.sent + result.failed

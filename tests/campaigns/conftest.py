@@ -10,7 +10,7 @@ from django.test import Client
 from accounts.models import Plan
 from crm.catalog.services import line_create
 from crm.normalize import parse_phone
-from messaging.campaigns import engine, tasks
+from messaging.campaigns import leases, tasks
 from messaging.lines.services import Credentials, line_connect
 from tests.messaging.doubles import TwilioDouble, twilio_signature
 
@@ -86,7 +86,7 @@ def run_beat() -> list:
     """What beat and the workers do on a tick: start the due campaigns, then drive each one
     (the driver task's work, run here) until nothing more is due."""
     results = []
-    for campaign_id, token in engine.campaigns_kick():
+    for campaign_id, token in leases.campaigns_kick():
         results.append(tasks.campaign_drive(str(campaign_id), str(token)))
     return results
 

@@ -21,7 +21,7 @@ from django.apps import apps
 from django.db import connection
 from django.utils import timezone
 
-from messaging.campaigns import engine, sending
+from messaging.campaigns import engine, leases, sending
 from messaging.campaigns.models import Campaign, Recipient
 
 from .conftest import campaign_body, run_beat
@@ -64,7 +64,7 @@ import sys
 import django
 django.setup()
 from leadhub.tenancy import object_scope
-from messaging.campaigns import engine, sending
+from messaging.campaigns import engine, leases, sending
 from messaging.campaigns.models import Campaign
 with object_scope(Campaign, sys.argv[1]):  # as the campaign_drive task
     engine.campaign_drive(campaign_id=sys.argv[1], sender_for=sending.sender_for, max_seconds=120)
@@ -74,7 +74,7 @@ print("finished", flush=True)
 
 def test_a_worker_killed_mid_campaign_resumes_with_no_recipient_sent_twice(sender_api, twilio_api, verified_line):
     campaign_id = _campaign(sender_api, 60)
-    engine.campaigns_start_due()
+    leases.campaigns_start_due()
     twilio_api.delay = 0.05  # slow enough to be killed in the middle
     env = os.environ | {
         "DJANGO_SETTINGS_MODULE": "leadhub.settings",
@@ -101,7 +101,7 @@ def test_a_worker_killed_mid_campaign_resumes_with_no_recipient_sent_twice(sende
     twilio_api.delay = 0
     reached = len(twilio_api.messages)
     assert 10 <= reached < 60
-    assert engine.campaign_leases_held(campaign_id) == 1  # the dead worker's slot
+    assert leases.campaign_leases_held(campaign_id) == 1  # the dead worker's slot
 
     # The campaign's other slot is free: a driver goes on with the recipients still queued at
     # once, and leaves what the dead worker left `sending` alone (it may be handing it over).
@@ -127,7 +127,7 @@ def test_a_worker_killed_mid_campaign_resumes_with_no_recipient_sent_twice(sende
 
 def test_two_drivers_at_once_send_each_recipient_once(sender_api, twilio_api, verified_line):
     campaign_id = _campaign(sender_api, 40)
-    engine.campaigns_start_due()
+    leases.campaigns_start_due()
     twilio_api.delay = 0.01
     start = threading.Barrier(2)
     results = []
@@ -156,7 +156,7 @@ def test_worker_shutdown_stops_the_drivers_after_their_chunk_and_the_campaign_re
     sender_api, twilio_api, verified_line
 ):
     campaign_id = _campaign(sender_api, 60)
-    engine.campaigns_start_due()
+    leases.campaigns_start_due()
     twilio_api.delay = 0.02
     results = []
 
@@ -185,7 +185,7 @@ def test_worker_shutdown_stops_the_drivers_after_their_chunk_and_the_campaign_re
     # Its chunk finished (nothing left `sending`), its slot freed, the rest still queued.
     assert statuses["sending"] == 0 and statuses["queued"] > 0
     assert statuses["sent"] == len(twilio_api.messages)
-    assert engine.campaign_leases_held(campaign_id) == 0
+    assert leases.campaign_leases_held(campaign_id) == 0
     assert Campaign.objects.get(pk=campaign_id).status == "running"
 
     twilio_api.delay = 0
