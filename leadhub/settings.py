@@ -5,11 +5,11 @@ import os
 import secrets
 from pathlib import Path
 
-import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 from leadhub import email_url
 from leadhub.api.conf import API_REST_FRAMEWORK, API_SPECTACULAR_SETTINGS
+from leadhub.database import database_from_env
 from leadhub.env import (
     env_base_url,
     env_bool,
@@ -121,46 +121,8 @@ TEMPLATES = [
 
 # --- Database -----------------------------------------------------------------------------
 
-DATABASE_URL = url_checked(
-    "DATABASE_URL",
-    env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'leadhub.sqlite3'}"),
-    {"sqlite", "postgres", "postgresql", "pgsql"},
-)
-DATABASES = {
-    "default": dj_database_url.parse(
-        DATABASE_URL,
-        conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60),
-        conn_health_checks=True,
-    )
-}
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    VAR_DIR.mkdir(parents=True, exist_ok=True)
-    # WAL lets readers run beside the one writer, and IMMEDIATE takes the write lock when
-    # a transaction starts rather than on its first write, so web, worker and beat wait
-    # for each other (up to "timeout" seconds) instead of failing with "database is locked".
-    DATABASES["default"]["CONN_MAX_AGE"] = 0
-    DATABASES["default"]["OPTIONS"] = {
-        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
-        "transaction_mode": "IMMEDIATE",
-        "timeout": 20,
-    }
-else:
-    # Server-side binding: parameters travel apart from the SQL (psycopg adapts them in binary,
-    # with no quoting into the text). Client-side binding, Django's default, quoted every
-    # parameter into the SQL: a fifth of a new lead's CPU time.
-    DATABASES["default"].setdefault("OPTIONS", {})["server_side_binding"] = True
-    # Row-level security (leadhub/tenancy.py): this backend gives each connection the scope
-    # of the request or task. DATABASE_ROLE: a role to SET after logging in (the login may be
-    # the tables' owner for `migrate`; the app serves as this role, which must not be).
-    DATABASES["default"]["ENGINE"] = "leadhub.postgresql"
-    if env_str("DATABASE_ROLE"):
-        DATABASES["default"]["OPTIONS"]["assume_role"] = env_str("DATABASE_ROLE")
-    # A statement run often (5 times on a connection, psycopg's default) is prepared once
-    # per connection, so PostgreSQL neither parses nor plans it again: the widget's brain
-    # lookup went from 0.20 to 0.05 ms of the server's CPU. Django turns psycopg's preparing off
-    # unless told, for transaction-mode poolers (PgBouncer), where a prepared statement can be
-    # missing on the next transaction's server connection; LeadHub connects to PostgreSQL itself.
-    DATABASES["default"]["OPTIONS"].setdefault("prepare_threshold", 5)
+DATABASE_URL, _default_database = database_from_env(VAR_DIR)
+DATABASES = {"default": _default_database}
 # With DATABASE_ROLE the login itself is held to the row-level security check too (any
 # statement can RESET ROLE), except in tests and benchmarks, whose login created the database.
 RLS_ALLOW_PRIVILEGED_LOGIN = env_bool("RLS_ALLOW_PRIVILEGED_LOGIN", False)
