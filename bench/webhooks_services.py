@@ -204,3 +204,12 @@ def drain_rate(records: list) -> tuple[float | None, float]:
     times = sorted(at for _, at, _ in records)
     span = times[-1] - times[0]
     return (round((len(times) - 1) / span, 1) if span > 0 else None), round(span, 2)
+
+
+def setup_endpoints(workspace, receiver: Receiver, count: int) -> None:
+    from webhooks.models import Endpoint
+    from webhooks.services import endpoint_create
+
+    Endpoint.objects.all().delete()
+    for n in range(count):
+        endpoint_create(workspace=workspace, url=f"http://127.0.0.1:{receiver.port.value}/e{n}")
