@@ -43,7 +43,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import harness  # bench/harness.py, beside this script: the database, gunicorn and wrk
-from cpu import machine_busy  # bench/cpu.py
+from cpu import CpuWatch, cpu_per_request, machine_busy  # bench/cpu.py
 from harness import REPO, BenchError, Scenario, Server, prepare, run_wrk
 
 from webhooks import Celery  # bench/webhooks.py (bench/ comes first on sys.path: not the app)
@@ -125,14 +125,18 @@ def _counter(raw: str, name: str) -> int:
     raise BenchError(f"wrk printed no {name} line")
 
 
-def measure_wrk(scenario: Scenario, base_url: str, *, duration: float, signed: Signed | None, rate_guess: float):
+def measure_wrk(
+    scenario: Scenario, base_url: str, *, duration: float, signed: Signed | None, rate_guess: float, watch: CpuWatch
+):
     harness.probe(base_url, scenario)
     if signed:
         signed.prepare(int(rate_guess * 2 / harness.WRK_THREADS) + 500)
     run_wrk(scenario, base_url, duration=2)  # warm-up
     if signed:
         signed.prepare(int(rate_guess * duration / harness.WRK_THREADS) + 1000)
+    before = watch.snapshot()
     result = run_wrk(scenario, base_url, duration=duration)
+    after = watch.snapshot()
     problems = list(result.errors)
     if signed:
         if bad := _counter(result.raw, "BAD"):
@@ -145,6 +149,8 @@ def measure_wrk(scenario: Scenario, base_url: str, *, duration: float, signed: S
         "p50_ms": result.latency_ms["50"],
         "p99_ms": result.latency_ms["99"],
         "requests": result.requests,
+        # CPU milliseconds per request: gunicorn, the bench database's backends, Redis, wrk
+        "cpu_ms_per_request": cpu_per_request(before, after, result.requests),
         "problems": problems,
     }
 
@@ -160,9 +166,16 @@ def bench_inbound(env: dict[str, str], *, duration: float, stamp: str, workdir: 
     signed = Signed(workdir)
     with Server(env, REPO / "bench" / "results" / f"messaging-inbound-{stamp}.gunicorn.log") as server:
         server.wait_ready()
-        floor = measure_wrk(trivial, server.base_url, duration=duration, signed=None, rate_guess=0)
+        watch = CpuWatch(
+            gunicorn_pid=server.proc.pid,
+            database=urlsplit(env["DATABASE_URL"]).path.lstrip("/"),
+            redis_port=urlsplit(env["REDIS_URL"]).port or 6379,
+        )
+        floor = measure_wrk(trivial, server.base_url, duration=duration, signed=None, rate_guess=0, watch=watch)
         rate_guess = max(400.0, floor["req_per_sec"])  # inbound is never faster than the floor
-        row = measure_wrk(inbound, server.base_url, duration=duration, signed=signed, rate_guess=rate_guess)
+        row = measure_wrk(
+            inbound, server.base_url, duration=duration, signed=signed, rate_guess=rate_guess, watch=watch
+        )
         if server.proc.poll() is not None:
             row["problems"].append(f"gunicorn died:\n{server.log_tail()}")
     ratio = row["req_per_sec"] / floor["req_per_sec"] if floor["req_per_sec"] else 0.0
@@ -208,12 +221,17 @@ def bench_model(base_url: str, model: AnthropicDouble, *, conversations: int, ro
             if status != 200 or b"We open at 9am." not in body:
                 problems.append(f"conversation {n}: {status} {body[:200]!r}")
 
+    per_round = []
     for round_ in range(rounds):
-        calls_before = len(model.calls)
+        calls_before, answered_before = len(model.calls), len(latencies)
         with ThreadPoolExecutor(conversations) as pool:
             list(pool.map(lambda n, r=round_: one(n, r), range(conversations)))
         if len(model.calls) - calls_before != conversations:
             problems.append(f"round {round_}: {len(model.calls) - calls_before} model calls, not {conversations}")
+        these = sorted(latencies[answered_before:])
+        per_round.append(
+            {"min_s": round(these[0], 3), "p50_s": round(statistics.median(these), 3), "max_s": round(these[-1], 3)}
+        )
     ordered = sorted(latencies)
     p99 = ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))]
     return {
@@ -224,6 +242,7 @@ def bench_model(base_url: str, model: AnthropicDouble, *, conversations: int, ro
         "p50_s": round(statistics.median(ordered), 3),
         "p99_s": round(p99, 3),
         "max_s": round(ordered[-1], 3),
+        "rounds_s": per_round,
         "problems": problems[:10],
         "pass": not problems and p99 <= TARGET_MODEL_P99_S,
         "target": f"every webhook answered, p99 ≤ {TARGET_MODEL_P99_S:g} s",
@@ -373,9 +392,14 @@ def main(argv: list[str] | None = None) -> int:
     print(f"machine busy before: {busy}")
     verdicts = []
     if "inbound" in report:
-        print(f"{'scenario':<10}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}")
+        print(f"{'scenario':<10}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'cpu app':>10}{'cpu pg':>10}{'cpu wrk':>10}")
         for row in report["inbound"]["rows"]:
-            print(f"{row['scenario']:<10}{row['req_per_sec']:>10}{row['p50_ms']:>10}{row['p99_ms']:>10}")
+            cpu = row["cpu_ms_per_request"] or {}
+            print(
+                f"{row['scenario']:<10}{row['req_per_sec']:>10}{row['p50_ms']:>10}{row['p99_ms']:>10}"
+                + "".join(f"{cpu.get(name, float('nan')):>10.2f}" for name in ("gunicorn", "postgres", "wrk"))
+            )
+        print("cpu: CPU ms per request of gunicorn, the bench database's PostgreSQL backends and wrk")
         verdicts.append(
             (f"(a) {report['inbound']['target']} ({report['inbound']['ratio']})", report["inbound"]["pass"])
         )
@@ -384,6 +408,8 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"(b) answered {m['answered']}/{m['conversations'] * m['rounds']}: p50 {m['p50_s']} s, p99 {m['p99_s']} s"
         )
+        for i, r in enumerate(m["rounds_s"]):
+            print(f"    round {i + 1}: min {r['min_s']} s, p50 {r['p50_s']} s, max {r['max_s']} s")
         verdicts.append((f"(b) {m['target']}", m["pass"]))
     if "send" in report:
         s = report["send"]
