@@ -19,6 +19,13 @@ BEAT_SCHEDULE = {
         "schedule": 60.0,
         "options": {"expires": 60.0},
     },
+    # Answers, by the provider's REST API, inbound messages whose turn died before answering
+    # (messaging/inbound/sweep.py).
+    "answer-unanswered-inbound": {
+        "task": "messaging.tasks.inbound_unanswered_sweep",
+        "schedule": 30.0,
+        "options": {"expires": 30.0},
+    },
     # Sends booking e-mails whose task message was lost (the tasks themselves retry SMTP).
     "sweep-booking-emails": {
         "task": "booking.tasks.booking_notify_sweep",

@@ -303,6 +303,12 @@ AI_MAX_REPLIES_PER_HOUR = env_int("AI_MAX_REPLIES_PER_HOUR", 30, minimum=1)
 WIDGET_NEW_CONVERSATIONS_PER_HOUR = env_int("WIDGET_NEW_CONVERSATIONS_PER_HOUR", 1000, minimum=1)
 # An open conversation idle this long is completed (conversation.completed) by beat.
 CONVERSATION_IDLE_MINUTES = env_int("CONVERSATION_IDLE_MINUTES", 30, minimum=1)
+# An inbound message still unanswered this long after it arrived (the process running its turn
+# died) is answered by beat through the provider's REST API: past any live turn, the model's time
+# limit included.
+INBOUND_ANSWER_AFTER_SECONDS = env_int(
+    "INBOUND_ANSWER_AFTER_SECONDS", max(60, AI_TIMEOUT_SECONDS + 5), minimum=AI_TIMEOUT_SECONDS + 5
+)
 # Hand-off attempts of an outbound message on provider 5xx and timeouts before it is failed.
 MESSAGE_SEND_MAX_ATTEMPTS = env_int("MESSAGE_SEND_MAX_ATTEMPTS", 5, minimum=1)
 

@@ -249,6 +249,10 @@ class Message(models.Model):
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     sent_at = models.DateTimeField(null=True, blank=True)
     status_at = models.DateTimeField(null=True, blank=True)
+    # An inbound message: when its turn decided the answer (the reply stored, or none: a
+    # takeover, an opt-out, the hourly cap). Null while the turn runs, or if the process running
+    # it died after storing the message: beat answers those late (messaging/inbound/sweep.py).
+    answered_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["conversation", "position"]
@@ -270,6 +274,12 @@ class Message(models.Model):
             models.Index(fields=["conversation", "source", "created_at"], name="message_conversation_source"),
             # Beat re-dispatches messages still queued after their task was lost.
             models.Index(fields=["status", "created_at"], name="message_status_created"),
+            # Beat answers inbound messages whose turn died before answering (inbound/sweep.py).
+            models.Index(
+                fields=["created_at"],
+                name="message_unanswered",
+                condition=models.Q(direction="inbound", answered_at__isnull=True),
+            ),
         ]
 
     def __str__(self) -> str:

@@ -6,6 +6,7 @@ from celery import shared_task
 from leadhub.tenancy import object_scope, operator_scope
 
 from .conversations.services import conversations_complete_idle as _complete_idle
+from .inbound import sweep as inbound_sweep
 from .models import Message
 from .outbound import handoff
 from .outbound import services as outbound
@@ -42,3 +43,10 @@ def messages_sweep() -> int:
 def conversations_complete_idle() -> int:
     with operator_scope("beat_sweep"):
         return _complete_idle()
+
+
+@shared_task(name="messaging.tasks.inbound_unanswered_sweep", acks_late=True, ignore_result=True)
+def inbound_unanswered_sweep() -> int:
+    """Answer, by REST, the inbound messages whose turn died before answering (each exactly once)."""
+    with operator_scope("beat_sweep"):
+        return inbound_sweep.inbound_unanswered_sweep()

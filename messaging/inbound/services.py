@@ -6,7 +6,9 @@ reply, all inside one turn of the conversation (see transcript.conversation_turn
 of one conversation are answered one at a time, in order. The turn stores the message in one
 short transaction and the reply in another, and waits on the model between them holding no
 row lock: a slow model delays its own conversation only. A redelivered
-MessageSid gets the stored reply and no second model call. A message that answers a campaign
+MessageSid gets the stored reply and no second model call. A turn whose process died between
+the two is answered later by beat (inbound/sweep.py), by REST: `answered_at` says which
+messages had their answer. A message that answers a campaign
 message is recorded as its reply (campaign.callback.received), and any message from the
 contact ends their sequence enrollments.
 
@@ -36,6 +38,7 @@ from ..brains.retrieval import documents_for
 from ..brains.selectors import brain_by_slug
 from ..campaigns.services import recipient_reply_record
 from ..models import Brain, ConsentChange, Conversation, Message
+from ..outbound.handoff import message_enqueue
 from ..transcript import (
     conversation_hold,
     conversation_lock,
@@ -170,19 +173,29 @@ def inbound_receive(*, line: Line, params: Mapping, brain_slug: str | None = Non
             return stored
         # A campaign that answers its replies itself (ai_replies off) keeps the brain quiet.
         quiet = replied_to is not None and not replied_to.campaign.ai_replies
-        return _answer(conversation=conversation, message=message, brain=brain, keyword=keyword, line=line, quiet=quiet)
+        return inbound_answer(conversation=conversation, message=message, brain=brain, keyword=keyword, quiet=quiet)
 
 
-def _reply_record(message: Message, *, reply: Message | None, intent: str) -> None:
-    """The inbound message's reply and intent (a redelivery answers the same), by a statement
-    written once."""
+class _AlreadyAnswered(Exception):
+    """The message was answered meanwhile (beat's late answer and a turn never both answer)."""
+
+
+def _answer_record(message: Message, *, reply: Message | None, intent: str, at) -> bool:
+    """The inbound message's reply, intent and answer time (a redelivery answers the same), by
+    a statement written once; False when it had been answered already."""
     quote = connection.ops.quote_name
     with connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE {quote(Message._meta.db_table)} SET {quote('reply_id')} = %s, {quote('intent')} = %s "  # noqa: S608
-            f"WHERE {quote('id')} = %s",
-            [reply.pk if reply is not None else None, intent, message.pk],
+            f"UPDATE {quote(Message._meta.db_table)} SET {quote('reply_id')} = %s, {quote('intent')} = %s, "  # noqa: S608
+            f"{quote('answered_at')} = %s WHERE {quote('id')} = %s AND {quote('answered_at')} IS NULL",
+            [
+                reply.pk if reply is not None else None,
+                intent,
+                Message._meta.get_field("answered_at").get_db_prep_value(at, connection),
+                message.pk,
+            ],
         )
+        return cursor.rowcount == 1
 
 
 def consent_change_for_keyword(*, contact, keyword: tuple[str, str], message: Message) -> None:
@@ -233,15 +246,19 @@ def _brain_reply(turn: skills.Turn) -> tuple[str, str, float]:
     return skills.skills_follow(turn, result), result.intent, result.confidence
 
 
-def _answer(
+def inbound_answer(
     *,
     conversation: Conversation,
     message: Message,
     brain: Brain | None,
     keyword: tuple[str, str] | None,
-    line: Line,
     quiet: bool = False,
+    by_rest: bool = False,
 ) -> InboundResult:
+    """Decide and store the answer to `message` (in its turn). `by_rest`: the webhook that
+    brought it is gone (beat answering late), so the reply is queued for the provider's REST
+    API rather than returned as TwiML. Answers `reply` None when the message had been answered
+    meanwhile."""
     contact = conversation.contact
     workspace = conversation.workspace
     text: str | None = None
@@ -278,39 +295,76 @@ def _answer(
             if intent == "opt_out":
                 # The lead asked to stop in their own words: opted out, and told so.
                 text, source = consent.OPTED_OUT_REPLY, Message.Source.CONSENT
-    with transaction.atomic():
-        reply = None
-        # Locked for the reply's position, and read afresh: the model was called with no lock
-        # held, and a person who took the conversation over meanwhile silences the brain.
-        if text and conversation_hold(conversation) and source == Message.Source.AI:
-            text = None
-        if text:
-            reply = message_append(
+    try:
+        with transaction.atomic():
+            reply = _reply_store(
+                conversation=conversation, message=message, text=text, source=source, intent=intent, by_rest=by_rest
+            )
+            _answer_events(
                 conversation=conversation,
-                role=Message.Role.ASSISTANT,
-                content=text,
-                direction=Message.Direction.OUTBOUND,
-                status=Message.Status.SENT,  # the provider sends it from our TwiML answer
-                source=source,
-                sent_at=timezone.now(),
+                message=message,
+                brain=brain,
+                keyword=keyword,
+                intent=intent,
+                confidence=confidence,
             )
-            contact_count_messages(contact=contact)
-        if reply is not None or intent:
-            _reply_record(message, reply=reply, intent=intent)
-        message.reply, message.intent = reply, intent
-        if intent == "opt_out" and not keyword:
-            consent.consent_change(
-                contact=contact, opted_out=True, source=ConsentChange.Source.INTENT, keyword="opt_out", message=message
-            )
-        if intent:
-            detected = {
-                "intent": intent,
-                "confidence": round(float(confidence), 3),
-                "message_id": str(message.uid),
-                "conversation_id": str(conversation.id),
-                "contact_id": str(contact.id),
-            }
-            events_emit(
-                workspace=workspace, events=[("intent.detected", detected)], bot_id=brain.bot_id if brain else None
-            )
-    return InboundResult(message=message, reply=text)
+    except _AlreadyAnswered:
+        return InboundResult(message=message, reply=None, duplicate=True)
+    return InboundResult(message=message, reply=reply.content if reply is not None else None)
+
+
+def _reply_store(
+    *, conversation: Conversation, message: Message, text: str | None, source: str, intent: str, by_rest: bool
+) -> Message | None:
+    """In the answer's transaction: the reply appended (none when a person took the
+    conversation over meanwhile and the brain would have spoken) and the message marked
+    answered; raises _AlreadyAnswered (rolling it back) when it had been."""
+    reply = None
+    # Locked for the reply's position, and read afresh: the model was called with no lock
+    # held, and a person who took the conversation over meanwhile silences the brain.
+    if text and conversation_hold(conversation) and source == Message.Source.AI:
+        text = None
+    now = timezone.now()
+    if text:
+        reply = message_append(
+            conversation=conversation,
+            role=Message.Role.ASSISTANT,
+            content=text,
+            direction=Message.Direction.OUTBOUND,
+            # TwiML: the provider sends it from our answer; REST: the hand-off task does.
+            status=Message.Status.QUEUED if by_rest else Message.Status.SENT,
+            source=source,
+            sent_at=None if by_rest else now,
+        )
+        contact_count_messages(contact=conversation.contact)
+        if by_rest:
+            transaction.on_commit(lambda: message_enqueue(message_id=reply.pk))
+    if not _answer_record(message, reply=reply, intent=intent, at=now):
+        raise _AlreadyAnswered()
+    message.reply, message.intent, message.answered_at = reply, intent, now
+    return reply
+
+
+def _answer_events(
+    *,
+    conversation: Conversation,
+    message: Message,
+    brain: Brain | None,
+    keyword: tuple[str, str] | None,
+    intent: str,
+    confidence: float,
+) -> None:
+    contact, workspace = conversation.contact, conversation.workspace
+    if intent == "opt_out" and not keyword:
+        consent.consent_change(
+            contact=contact, opted_out=True, source=ConsentChange.Source.INTENT, keyword="opt_out", message=message
+        )
+    if intent:
+        detected = {
+            "intent": intent,
+            "confidence": round(float(confidence), 3),
+            "message_id": str(message.uid),
+            "conversation_id": str(conversation.id),
+            "contact_id": str(contact.id),
+        }
+        events_emit(workspace=workspace, events=[("intent.detected", detected)], bot_id=brain.bot_id if brain else None)

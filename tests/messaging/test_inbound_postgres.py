@@ -11,9 +11,12 @@ import pytest
 from django.db import connection
 
 from crm.models import Contact
+from messaging import tasks
 from messaging.models import Conversation, Message
 from messaging.transcript import conversation_takeover
 from webhooks.models import Event
+
+from .test_inbound_late_answer import age, unanswered
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -158,3 +161,18 @@ def test_a_slow_model_in_one_conversation_holds_up_no_other(line_a, model_api, s
     assert b"unsubscribed" in quick.content
     assert Contact.objects.get(phone_number=quick_lead).sms_opt_out
     assert b"Re: slow" in results["slow"].content
+
+
+def test_two_sweeps_racing_answer_a_message_whose_turn_died_once(
+    line_a, model_api, send_inbound, monkeypatch, settings, twilio_api, handoff
+):
+    model_api.reply, model_api.delay = "We open at 9am.", 0.3  # the first sweep holds the turn a while
+    message = unanswered(monkeypatch, send_inbound, "When do you open?")
+    age(message, settings.INBOUND_ANSWER_AFTER_SECONDS + 5)
+    assert sorted(_concurrently([tasks.inbound_unanswered_sweep] * 2)) == [0, 1]
+    assert len(model_api.calls) == 1
+    message.refresh_from_db()
+    assert message.answered_at is not None and message.reply.content == "We open at 9am."
+    assert Message.objects.filter(direction="outbound").count() == 1
+    assert handoff() == ["sent"]
+    assert [sent["Body"] for sent in twilio_api.messages] == ["We open at 9am."]

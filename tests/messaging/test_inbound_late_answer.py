@@ -1,0 +1,132 @@
+"""Inbound messages whose turn died between storing the message and answering it: beat's sweep
+answers each once, by the provider's REST API (the webhook's TwiML answer is gone), after
+INBOUND_ANSWER_AFTER_SECONDS; answered ones, quiet ones and recent ones are left alone."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from messaging import tasks
+from messaging.models import Conversation, Message
+from messaging.transcript import conversation_takeover
+
+from .conftest import LEAD_NUMBER, LINE_NUMBER
+
+
+class WorkerKilled(BaseException):  # not an error a handler answers: the process is gone
+    """Stands for the process dying after the message's transaction committed."""
+
+
+def _dies_before_answering(monkeypatch):
+    def die(**kwargs):
+        raise WorkerKilled()
+
+    monkeypatch.setattr("messaging.inbound.services.inbound_answer", die)
+
+
+def age(message: Message, seconds: int) -> None:
+    Message.objects.filter(pk=message.pk).update(created_at=timezone.now() - timedelta(seconds=seconds))
+
+
+def unanswered(monkeypatch, send_inbound, body: str) -> Message:
+    with monkeypatch.context() as patch:
+        _dies_before_answering(patch)
+        with pytest.raises(WorkerKilled):
+            send_inbound(body)
+    message = Message.objects.get(direction="inbound", content=body)
+    assert message.answered_at is None and message.reply_id is None
+    return message
+
+
+def test_a_message_whose_turn_died_is_answered_once_by_rest(
+    line_a, model_api, send_inbound, monkeypatch, twilio_api, handoff, settings
+):
+    model_api.reply = "We open at 9am."
+    message = unanswered(monkeypatch, send_inbound, "When do you open?")
+    assert model_api.calls == []
+
+    age(message, settings.INBOUND_ANSWER_AFTER_SECONDS - 5)
+    assert tasks.inbound_unanswered_sweep() == 0  # its turn may still be running: left alone
+    age(message, settings.INBOUND_ANSWER_AFTER_SECONDS + 5)
+    assert tasks.inbound_unanswered_sweep() == 1
+    assert tasks.inbound_unanswered_sweep() == 0
+
+    message.refresh_from_db()
+    reply = message.reply
+    assert message.answered_at is not None and reply is not None
+    assert (reply.content, reply.direction, reply.source, reply.status) == (
+        "We open at 9am.",
+        "outbound",
+        "ai",
+        "queued",
+    )
+    assert model_api.calls[0]["messages"][-1] == {"role": "user", "content": "When do you open?"}
+
+    assert handoff() == ["sent"]
+    (sent,) = twilio_api.messages
+    assert (sent["To"], sent["From"], sent["Body"]) == (
+        f"whatsapp:{LEAD_NUMBER}",
+        f"whatsapp:{LINE_NUMBER}",
+        "We open at 9am.",
+    )
+    reply.refresh_from_db()
+    assert reply.status == "sent"
+    assert Message.objects.filter(direction="outbound").count() == 1
+    assert len(model_api.calls) == 1
+
+
+def test_answered_messages_are_left_alone(line_a, send_inbound, settings):
+    response = send_inbound("When do you open?")
+    assert response.status_code == 200 and b"<Message>" in response.content
+    message = Message.objects.get(direction="inbound")
+    assert message.answered_at is not None
+    age(message, settings.INBOUND_ANSWER_AFTER_SECONDS + 5)
+    assert tasks.inbound_unanswered_sweep() == 0
+    assert Message.objects.filter(direction="outbound").count() == 1
+
+
+def test_a_quiet_turn_counts_as_answered(line_a, model_api, send_inbound, settings):
+    send_inbound("Hi")
+    conversation_takeover(conversation=Conversation.objects.get(), user=None)
+    response = send_inbound("Is anyone there?")
+    assert response.status_code == 200 and b"<Message>" not in response.content
+    message = Message.objects.get(content="Is anyone there?")
+    assert message.answered_at is not None and message.reply_id is None
+    age(message, settings.INBOUND_ANSWER_AFTER_SECONDS + 5)
+    assert tasks.inbound_unanswered_sweep() == 0
+    assert len(model_api.calls) == 1
+
+
+def test_a_late_answer_keeps_the_guardrails(line_a, model_api, send_inbound, monkeypatch, settings, twilio_api):
+    send_inbound("Hi")
+    message = unanswered(monkeypatch, send_inbound, "Still there?")
+    conversation_takeover(conversation=Conversation.objects.get(), user=None)  # meanwhile, a person took over
+    age(message, settings.INBOUND_ANSWER_AFTER_SECONDS + 5)
+    assert tasks.inbound_unanswered_sweep() == 1  # answered: by silence
+    message.refresh_from_db()
+    assert message.answered_at is not None and message.reply_id is None
+    assert len(model_api.calls) == 1
+    assert not Message.objects.filter(direction="outbound", status="queued").exists()
+
+
+def test_a_stop_whose_turn_died_is_answered_by_the_consent_rule_and_the_handoff_sends_nothing(
+    line_a, send_inbound, monkeypatch, settings, twilio_api, handoff
+):
+    message = unanswered(monkeypatch, send_inbound, "STOP")
+    contact = message.conversation.contact
+    contact.refresh_from_db()
+    assert contact.sms_opt_out  # the keyword's consent change was in the message's transaction
+    age(message, settings.INBOUND_ANSWER_AFTER_SECONDS + 5)
+    assert tasks.inbound_unanswered_sweep() == 1
+    message.refresh_from_db()
+    assert message.reply.source == "consent"
+    handoff()
+    assert twilio_api.messages == []  # opted out: the hand-off's consent check holds it back
+
+
+def test_messages_older_than_the_whatsapp_window_are_not_answered(line_a, model_api, send_inbound, monkeypatch):
+    message = unanswered(monkeypatch, send_inbound, "Hello?")
+    age(message, 25 * 3600)
+    assert tasks.inbound_unanswered_sweep() == 0
+    assert model_api.calls == []
