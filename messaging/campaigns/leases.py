@@ -19,10 +19,24 @@ LEASE = timedelta(seconds=60)
 # --- Beat ------------------------------------------------------------------------------------
 
 
-def campaigns_start_due(*, now: datetime | None = None) -> int:
+def _of(workspace_id) -> Q:
+    # None: every workspace, for an operator path only (the tests' fixtures, bench/).
+    return Q() if workspace_id is None else Q(workspace_id=workspace_id)
+
+
+def campaign_workspaces_due(*, now: datetime | None = None) -> list:
+    """Beat's find, across workspaces (the operator path `beat_sweep`): the workspaces with a
+    scheduled campaign whose time has come or a running one. Each one's work then runs in its
+    own scope (campaigns_kick)."""
+    now = now or timezone.now()
+    due = Q(status=Campaign.Status.SCHEDULED, schedule_at__lte=now) | Q(status=Campaign.Status.RUNNING)
+    return list(Campaign.objects.filter(due).order_by().values_list("workspace_id", flat=True).distinct())
+
+
+def campaigns_start_due(*, workspace_id=None, now: datetime | None = None) -> int:
     """Scheduled campaigns whose time has come become running."""
     now = now or timezone.now()
-    return Campaign.objects.filter(status=Campaign.Status.SCHEDULED, schedule_at__lte=now).update(
+    return Campaign.objects.filter(_of(workspace_id), status=Campaign.Status.SCHEDULED, schedule_at__lte=now).update(
         status=Campaign.Status.RUNNING, started_at=now
     )
 
@@ -36,14 +50,14 @@ def drivers_per_campaign() -> int:
     return settings.CAMPAIGN_DRIVERS
 
 
-def campaigns_kick(*, now: datetime | None = None) -> list[tuple[uuid.UUID, uuid.UUID]]:
-    """Beat's work: start the due campaigns, then reserve each free driver slot of each
-    campaign to drive for one driver. Returns (campaign id, lease token) pairs, one driver
-    task each."""
+def campaigns_kick(*, workspace_id=None, now: datetime | None = None) -> list[tuple[uuid.UUID, uuid.UUID]]:
+    """Beat's work in one workspace (in its scope): start the due campaigns, then reserve each
+    free driver slot of each campaign to drive for one driver. Returns (campaign id, lease
+    token) pairs, one driver task each."""
     now = now or timezone.now()
-    campaigns_start_due(now=now)
+    campaigns_start_due(workspace_id=workspace_id, now=now)
     kicks = []
-    for campaign_id in campaigns_to_drive(now=now):
+    for campaign_id in campaigns_to_drive(workspace_id=workspace_id, now=now):
         while (token := campaign_lease_take(campaign_id, now=now, duration=KICK_LEASE)) is not None:
             kicks.append((campaign_id, token))
     return kicks
@@ -53,7 +67,7 @@ def _free(now: datetime) -> Q:
     return Q(expires_at__isnull=True) | Q(expires_at__lte=now)
 
 
-def campaigns_to_drive(*, now: datetime | None = None, limit: int = 100) -> list[uuid.UUID]:
+def campaigns_to_drive(*, workspace_id=None, now: datetime | None = None, limit: int = 100) -> list[uuid.UUID]:
     """Running campaigns with a driver slot free that have recipients due (or left `sending`)."""
     now = now or timezone.now()
     held = (
@@ -64,7 +78,7 @@ def campaigns_to_drive(*, now: datetime | None = None, limit: int = 100) -> list
         .values("campaign_id")
     )
     ids = list(
-        Campaign.objects.filter(status=Campaign.Status.RUNNING)
+        Campaign.objects.filter(_of(workspace_id), status=Campaign.Status.RUNNING)
         .exclude(pk__in=held)
         .order_by("started_at")
         .values_list("pk", flat=True)[:limit]

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db.models import F, Min, Q
 from django.utils import timezone
 
 from crm.catalog.enrollments import enrollment_complete, enrollments_stop
@@ -45,13 +45,41 @@ class TickResult:
     held: int = 0
     stopped: int = 0
     completed: int = 0
+    claimed: int = 0
 
 
-def progress_start(*, now: datetime) -> int:
+def _of(workspace_id) -> Q:
+    # None: every workspace, for an operator path only (the tests' fixtures, bench/).
+    return Q() if workspace_id is None else Q(workspace_id=workspace_id)
+
+
+def workspaces_due(*, now: datetime) -> list:
+    """Beat's find, across workspaces (the operator path `beat_sweep`): the workspaces with an
+    active enrollment yet to start or a step due, the longest waiting first. Each one's work
+    then runs in its own scope (sequences_tick)."""
+    fresh = set(
+        Enrollment.objects.filter(status=Enrollment.Status.ACTIVE)
+        .exclude(pk__in=SequenceProgress.objects.values("enrollment_id"))
+        .order_by()
+        .values_list("workspace_id", flat=True)
+        .distinct()
+    )
+    free = Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lte=now)
+    due = list(
+        SequenceProgress.objects.filter(free, due_at__lte=now)
+        .values("workspace_id")
+        .annotate(oldest=Min("due_at"))
+        .order_by("oldest")
+        .values_list("workspace_id", flat=True)
+    )
+    return due + sorted(fresh.difference(due), key=str)
+
+
+def progress_start(*, now: datetime, workspace_id=None) -> int:
     """Give every active enrollment that has none a progress row: its first step is due its
     delay after enrollment."""
     fresh = list(
-        Enrollment.objects.filter(status=Enrollment.Status.ACTIVE)
+        Enrollment.objects.filter(_of(workspace_id), status=Enrollment.Status.ACTIVE)
         .exclude(pk__in=SequenceProgress.objects.values("enrollment_id"))
         .select_related("sequence")[:1000]
     )
@@ -75,15 +103,17 @@ def progress_start(*, now: datetime) -> int:
     return len(rows)
 
 
-def _claim(*, now: datetime) -> tuple[list[SequenceProgress], uuid.UUID]:
+def _claim(*, now: datetime, workspace_id=None, batch: int = BATCH) -> tuple[list[SequenceProgress], uuid.UUID]:
     token = uuid.uuid4()
     free = Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lte=now)
+    if batch <= 0:
+        return [], token
     with transaction.atomic():
         ids = list(
-            SequenceProgress.objects.filter(free, due_at__lte=now)
+            SequenceProgress.objects.filter(free, _of(workspace_id), due_at__lte=now)
             .order_by("due_at")
             .select_for_update(skip_locked=True)
-            .values_list("pk", flat=True)[:BATCH]
+            .values_list("pk", flat=True)[:batch]
         )
         SequenceProgress.objects.filter(pk__in=ids).update(lease_token=token, lease_expires_at=now + LEASE)
     progress = list(
@@ -100,11 +130,20 @@ def _release(progress: SequenceProgress, **fields) -> None:
     )
 
 
-def sequences_tick(*, send: StepSender, replied_since: ReplyCheck, now: datetime | None = None) -> TickResult:
-    """One beat: start new enrollments, then send the steps that are due."""
+def sequences_tick(
+    *,
+    send: StepSender,
+    replied_since: ReplyCheck,
+    now: datetime | None = None,
+    workspace_id=None,
+    batch: int = BATCH,
+) -> TickResult:
+    """One beat in one workspace (in its scope): start new enrollments, then send up to `batch`
+    steps that are due."""
     now = now or timezone.now()
-    result = TickResult(started=progress_start(now=now))
-    progress_rows, _token = _claim(now=now)
+    result = TickResult(started=progress_start(now=now, workspace_id=workspace_id))
+    progress_rows, _token = _claim(now=now, workspace_id=workspace_id, batch=batch)
+    result.claimed = len(progress_rows)
     for progress in progress_rows:
         try:
             _step(progress, now=now, send=send, replied_since=replied_since, result=result)

@@ -14,7 +14,7 @@ from celery import shared_task
 from celery.signals import worker_init, worker_shutting_down
 from django.utils import timezone
 
-from leadhub.tenancy import object_scope, operator_scope
+from leadhub.tenancy import object_scope, operator_scope, tenant_scope
 
 from . import engine, leases, sending, sequences
 from .models import Campaign
@@ -54,8 +54,16 @@ def _drivers_may_run(**kwargs) -> None:
 def campaigns_tick() -> int:
     """Beat: start the campaigns whose time has come; one driver task per campaign with due
     recipients that nobody drives."""
-    with operator_scope("beat_sweep"):
-        kicks = leases.campaigns_kick()
+    now = timezone.now()
+    with operator_scope("beat_sweep"):  # only the find crosses workspaces
+        workspaces = leases.campaign_workspaces_due(now=now)
+    kicks = []
+    for workspace_id in workspaces:
+        try:
+            with tenant_scope(workspace_id):
+                kicks.extend(leases.campaigns_kick(workspace_id=workspace_id, now=now))
+        except Exception:  # one workspace's failure must not stop the others' campaigns
+            logger.exception("Campaign tick of workspace %s failed", workspace_id)
     for campaign_id, token in kicks:
         _enqueue_drive(campaign_id, token)
     return len(kicks)
@@ -89,6 +97,23 @@ def _drive(campaign_uuid: uuid.UUID, token: str | None) -> int:
 @shared_task(name="campaigns.tasks.sequences_tick", acks_late=True, ignore_result=True, **TICK_LIMITS)
 def sequences_tick() -> int:
     """Beat: send the sequence steps that are due, inside allowed hours."""
-    with operator_scope("beat_sweep"):
-        result = sequences.sequences_tick(send=sending.sequence_step_send, replied_since=sending.replied_since)
-    return result.sent
+    now = timezone.now()
+    with operator_scope("beat_sweep"):  # only the find crosses workspaces
+        workspaces = sequences.workspaces_due(now=now)
+    sent, budget = 0, sequences.BATCH  # the tick's steps, shared by the workspaces in turn
+    for workspace_id in workspaces:
+        try:
+            with tenant_scope(workspace_id):
+                result = sequences.sequences_tick(
+                    send=sending.sequence_step_send,
+                    replied_since=sending.replied_since,
+                    now=now,
+                    workspace_id=workspace_id,
+                    batch=budget,
+                )
+        except Exception:  # one workspace's failure must not stop the others' steps
+            logger.exception("Sequence tick of workspace %s failed", workspace_id)
+            continue
+        sent += result.sent
+        budget -= result.claimed
+    return sent
