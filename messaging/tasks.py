@@ -1,15 +1,20 @@
 """Messaging's Celery tasks: hand outbound messages to the provider, re-enqueue those whose
 task was lost, complete idle conversations. All idempotent and acknowledged late."""
 
+import logging
+
 from celery import shared_task
+from django.utils import timezone
 
-from leadhub.tenancy import object_scope, operator_scope
+from leadhub.tenancy import object_scope, operator_scope, tenant_scope
 
-from .conversations.services import conversations_complete_idle as _complete_idle
+from .conversations import services as conversations
 from .inbound import sweep as inbound_sweep
 from .models import Message
 from .outbound import handoff
 from .outbound import services as outbound
+
+logger = logging.getLogger(__name__)
 
 
 @shared_task(name="messaging.tasks.message_handoff", acks_late=True, ignore_result=True)
@@ -35,14 +40,24 @@ def messages_handoff_drain() -> int:
 
 @shared_task(name="messaging.tasks.messages_sweep", acks_late=True, ignore_result=True)
 def messages_sweep() -> int:
+    # Only a find: each message is handed over by its own task or the drain, in its workspace.
     with operator_scope("beat_sweep"):
         return outbound.messages_requeue_stale()
 
 
 @shared_task(name="messaging.tasks.conversations_complete_idle", acks_late=True, ignore_result=True)
 def conversations_complete_idle() -> int:
-    with operator_scope("beat_sweep"):
-        return _complete_idle()
+    now = timezone.now()
+    with operator_scope("beat_sweep"):  # only the find crosses workspaces
+        workspaces = conversations.idle_workspaces(now=now)
+    completed = 0
+    for workspace_id in workspaces:
+        try:
+            with tenant_scope(workspace_id):
+                completed += conversations.conversations_complete_idle(workspace_id=workspace_id, now=now)
+        except Exception:  # one workspace's failure must not keep the others' open
+            logger.exception("Idle conversations of workspace %s could not be completed", workspace_id)
+    return completed
 
 
 @shared_task(name="messaging.tasks.inbound_unanswered_sweep", acks_late=True, ignore_result=True)

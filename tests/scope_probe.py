@@ -34,3 +34,11 @@ def record_scopes(monkeypatch, owner, name: str, key=None) -> list:
 
     monkeypatch.setattr(owner, name, recorded)
     return seen
+
+
+def run_as_worker(task, *args, **kwargs):
+    """Run a Celery task's body as a worker does: with no scope around it, so it sees only what
+    the scope it declares lets it see. (Celery's `apply()` does the same through its signals,
+    but its task_prerun closes the connection, which only a transactional test survives.)"""
+    with tenancy.no_scope():
+        return task(*args, **kwargs)

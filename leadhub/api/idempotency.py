@@ -111,6 +111,14 @@ def finish(claim: Claim, response) -> None:
     record.save(update_fields=["state", "response_status", "response_body"])
 
 
-def purge_expired() -> int:
-    deleted, _ = IdempotencyKey.objects.filter(created_at__lt=timezone.now() - ttl()).delete()
+def expired_workspaces() -> list:
+    """The purge's find, across workspaces (the operator path `beat_sweep`)."""
+    expired = IdempotencyKey.objects.filter(created_at__lt=timezone.now() - ttl())
+    return list(expired.order_by().values_list("workspace_id", flat=True).distinct())
+
+
+def purge_expired(*, workspace_id) -> int:
+    """Delete the workspace's keys past their time to live (in the workspace's scope)."""
+    expired = IdempotencyKey.objects.filter(workspace_id=workspace_id, created_at__lt=timezone.now() - ttl())
+    deleted, _ = expired.delete()
     return deleted

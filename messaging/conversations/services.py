@@ -40,15 +40,27 @@ def conversation_complete(*, conversation: Conversation) -> bool:
     return True
 
 
-def conversations_complete_idle(*, now=None, batch: int = 500) -> int:
-    """Complete the open conversations idle for CONVERSATION_IDLE_MINUTES (beat, every minute)."""
-    now = now or timezone.now()
+def _idle(now) -> Q:
     cutoff = now - timedelta(minutes=settings.CONVERSATION_IDLE_MINUTES)
     # Widget conversations (written by the widget's capture) have no last_message_at: their
     # last change counts.
     quiet = Q(last_message_at__lt=cutoff) | Q(last_message_at__isnull=True, updated_at__lt=cutoff)
+    return quiet & Q(status=Conversation.Status.OPEN)
+
+
+def idle_workspaces(*, now=None) -> list:
+    """Beat's find, across workspaces (the operator path `beat_sweep`): the workspaces with an
+    idle open conversation. Each one's completions then run in its own scope."""
+    now = now or timezone.now()
+    return list(Conversation.objects.filter(_idle(now)).order_by().values_list("workspace_id", flat=True).distinct())
+
+
+def conversations_complete_idle(*, workspace_id, now=None, batch: int = 500) -> int:
+    """Complete the workspace's open conversations idle for CONVERSATION_IDLE_MINUTES (beat,
+    every minute, in the workspace's scope)."""
+    now = now or timezone.now()
     idle = list(
-        Conversation.objects.filter(quiet, status=Conversation.Status.OPEN)
+        Conversation.objects.filter(_idle(now), workspace_id=workspace_id)
         .select_related("workspace", "brain")
         .order_by("last_message_at")[:batch]
     )

@@ -11,6 +11,7 @@ from crm.models import Contact, Enrollment, TimelineEntry
 from messaging.campaigns import tasks
 from messaging.campaigns.models import SequenceProgress, SequenceSend
 from messaging.models import Message
+from tests.scope_probe import run_as_worker
 
 from .conftest import SEND_NUMBER, provider_post
 
@@ -37,7 +38,7 @@ def enrolled(workspace, sequence, phone: str) -> Enrollment:
 
 def tick(moment: datetime) -> int:
     with time_machine.travel(moment, tick=True):
-        return tasks.sequences_tick()
+        return run_as_worker(tasks.sequences_tick)
 
 
 def bodies(twilio_api) -> list[tuple[str, str]]:

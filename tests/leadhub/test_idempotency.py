@@ -12,6 +12,7 @@ from accounts.models import ApiKey
 from leadhub.api import idempotency
 from leadhub.api.models import IdempotencyKey
 from leadhub.api.tasks import idempotency_keys_purge
+from tests.scope_probe import record_scopes
 
 pytestmark = pytest.mark.urls("tests.leadhub.urls")
 URL = "/api/v1/test/scoped"
@@ -142,15 +143,21 @@ def test_oauth_requests_are_idempotent_too(client, oauth_app_a, workspace_a):
     assert created_keys(workspace_a) == 1
 
 
-@pytest.mark.django_db
-def test_the_purge_task_deletes_only_expired_keys(workspace_a):
-    old = IdempotencyKey.objects.create(
-        workspace=workspace_a, key="old", fingerprint="f", created_at=timezone.now() - timedelta(hours=25)
-    )
+@pytest.mark.django_db(transaction=True)  # Celery's task_prerun closes old connections
+def test_the_purge_task_deletes_only_expired_keys_each_workspace_in_its_own_scope(
+    workspace_a, workspace_b, monkeypatch
+):
+    expired = timezone.now() - timedelta(hours=25)
+    old = [IdempotencyKey.objects.create(workspace=w, key="old", fingerprint="f") for w in (workspace_a, workspace_b)]
+    IdempotencyKey.objects.filter(pk__in=[k.pk for k in old]).update(created_at=expired)
     fresh = IdempotencyKey.objects.create(workspace=workspace_a, key="fresh", fingerprint="f")
-    assert idempotency_keys_purge() == 1
-    assert not IdempotencyKey.objects.filter(pk=old.pk).exists()
-    assert IdempotencyKey.objects.filter(pk=fresh.pk).exists()
+    purged = record_scopes(monkeypatch, idempotency, "purge_expired", key=lambda **kw: str(kw["workspace_id"]))
+
+    assert idempotency_keys_purge.apply().get() == 2  # Celery's own path, with its signals
+
+    a, b = str(workspace_a.pk), str(workspace_b.pk)
+    assert sorted(purged) == sorted([(a, (a, "")), (b, (b, ""))])
+    assert list(IdempotencyKey.objects.values_list("pk", flat=True)) == [fresh.pk]
 
 
 @pytest.mark.postgres

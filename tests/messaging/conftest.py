@@ -11,7 +11,8 @@ from crm.normalize import parse_phone
 from messaging.brains.services import brain_create, knowledge_create
 from messaging.lines.services import Credentials, line_connect
 from messaging.models import Brain, Message
-from messaging.outbound.services import message_handoff
+from messaging.tasks import message_handoff
+from tests.scope_probe import run_as_worker
 
 from .doubles import AnthropicDouble, TwilioDouble, twilio_signature
 
@@ -110,12 +111,12 @@ def send_inbound(db):
 
 @pytest.fixture
 def handoff():
-    """Run the hand-off task's work for every queued message (what the worker does)."""
+    """Run the hand-off task for every queued message, as a worker runs it (its own scope)."""
 
     def run():
         outcomes = []
         for message_id in Message.objects.filter(status=Message.Status.QUEUED).values_list("pk", flat=True):
-            outcomes.append(message_handoff(message_id=message_id))
+            outcomes.append(run_as_worker(message_handoff, message_id=message_id))
         return outcomes
 
     return run

@@ -12,8 +12,10 @@ import time_machine
 from django.utils import timezone
 
 from messaging import tasks
+from messaging.conversations import services as conversations
 from messaging.models import Conversation, Message
 from tests.crm.support import contact_make, error_of
+from tests.scope_probe import record_scopes, run_as_worker
 from webhooks.models import Event
 
 from .conftest import LEAD_NUMBER, LINE_NUMBER
@@ -180,11 +182,11 @@ def test_an_idle_conversation_is_completed_by_beat_once(conversation, settings, 
     settings.CONVERSATION_IDLE_MINUTES = 30
     last = Conversation.objects.get().last_message_at
     with time_machine.travel(last + dt.timedelta(minutes=29), tick=False):
-        assert tasks.conversations_complete_idle() == 0
+        assert run_as_worker(tasks.conversations_complete_idle) == 0
     assert not Event.objects.filter(type="conversation.completed").exists()
     with time_machine.travel(last + dt.timedelta(minutes=31), tick=False):
-        assert tasks.conversations_complete_idle() == 1
-        assert tasks.conversations_complete_idle() == 0
+        assert run_as_worker(tasks.conversations_complete_idle) == 1
+        assert run_as_worker(tasks.conversations_complete_idle) == 0
     completed = Conversation.objects.get()
     assert completed.status == "completed" and completed.completed_at == last + dt.timedelta(minutes=31)
     (event,) = Event.objects.filter(type="conversation.completed")
@@ -201,16 +203,34 @@ def test_a_message_keeps_a_conversation_open(conversation, settings, send_inboun
     with time_machine.travel(start + dt.timedelta(minutes=20), tick=False):
         send_inbound("Still there?")
     with time_machine.travel(start + dt.timedelta(minutes=40), tick=False):
-        assert tasks.conversations_complete_idle() == 0
+        assert run_as_worker(tasks.conversations_complete_idle) == 0
     with time_machine.travel(start + dt.timedelta(minutes=51), tick=False):
-        assert tasks.conversations_complete_idle() == 1
+        assert run_as_worker(tasks.conversations_complete_idle) == 1
+
+
+@pytest.mark.django_db(transaction=True)  # Celery's task_prerun closes old connections
+def test_beat_completes_each_workspaces_idle_conversations_in_its_own_scope(
+    workspace_a, workspace_b, settings, monkeypatch
+):
+    settings.CONVERSATION_IDLE_MINUTES = 30
+    for workspace in (workspace_a, workspace_b):
+        Conversation.objects.create(workspace=workspace, channel="widget", session_id=f"s-{workspace.pk}")
+    completed = record_scopes(
+        monkeypatch, conversations, "conversation_complete", key=lambda conversation: str(conversation.workspace_id)
+    )
+    with time_machine.travel(timezone.now() + dt.timedelta(minutes=31), tick=False):
+        assert tasks.conversations_complete_idle.apply().get() == 2  # Celery's own path, its signals
+    a, b = str(workspace_a.pk), str(workspace_b.pk)
+    assert sorted(completed) == sorted([(a, (a, "")), (b, (b, ""))])
+    events = Event.objects.filter(type="conversation.completed").values_list("workspace_id", flat=True)
+    assert sorted(map(str, events)) == sorted([a, b])
 
 
 def test_idle_widget_conversations_are_completed_by_their_last_change(workspace_a, settings):
     settings.CONVERSATION_IDLE_MINUTES = 30
     widget = Conversation.objects.create(workspace=workspace_a, channel="widget", session_id="s-1")
     with time_machine.travel(widget.updated_at + dt.timedelta(minutes=31), tick=False):
-        assert tasks.conversations_complete_idle() == 1
+        assert run_as_worker(tasks.conversations_complete_idle) == 1
     assert Conversation.objects.get().status == "completed"
 
 
