@@ -12,6 +12,7 @@ from booking.models import Booking
 from booking.notifications import booking_notify_send
 from booking.selectors import native_slots, rules_get
 from leadhub import email_url
+from tests.scope_probe import run_as_worker
 
 
 def iso(value):
@@ -30,8 +31,8 @@ def parsed(message) -> Calendar:
 
 @pytest.fixture
 def booked(api_a, workspace_a, open_rules, owner_with_email, django_capture_on_commit_callbacks, monkeypatch, smtp):
-    # The task runs in the test's process: Celery is not running here, the task's code is.
-    monkeypatch.setattr(tasks.booking_notify, "delay", lambda booking_id: tasks.booking_notify(booking_id))
+    # The task runs in the test's process, as a worker runs it: Celery is not running here.
+    monkeypatch.setattr(tasks.booking_notify, "delay", lambda pk: run_as_worker(tasks.booking_notify, pk))
     slot = native_slots(workspace=workspace_a, rules=rules_get(workspace=workspace_a))[0]
     with django_capture_on_commit_callbacks(execute=True):
         response = api_a.post(
@@ -178,7 +179,7 @@ def test_a_bad_email_url_stops_the_start_naming_the_variable():
 def test_a_request_without_a_time_tells_the_owner_without_a_calendar(
     client, brain, owner_with_email, smtp, monkeypatch, django_capture_on_commit_callbacks
 ):
-    monkeypatch.setattr(tasks.booking_notify, "delay", lambda booking_id: tasks.booking_notify(booking_id))
+    monkeypatch.setattr(tasks.booking_notify, "delay", lambda pk: run_as_worker(tasks.booking_notify, pk))
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(
             "/api/book-meeting",
