@@ -12,8 +12,11 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from accounts.services import api_key_create
+from accounts.models import Plan
+from accounts.scopes import ALL_SCOPES
+from accounts.services import api_key_create, workspace_create
 from messaging.services import brain_create
+from tests.leadhub.test_strict_input import routes_taking_a_body
 
 pytestmark = pytest.mark.django_db
 
@@ -28,16 +31,18 @@ ENDPOINTS = [
     ("book-meeting", "/api/book-meeting", None),
     ("whatsapp-inbound", "/api/whatsapp-inbound", None),
     ("twilio-status", "/api/twilio/status", None),
+    ("twilio-gather", "/api/twilio/gather", None),
     ("calendly-webhook", "/api/calendly/webhook", None),
     ("zapier", "/api/zapier-webhook?action=create-note", "key"),
     ("oauth-token", "/o/token/", None),
+    ("oauth-revoke", "/o/revoke_token/", None),
     ("contacts", "/api/v1/contacts", "key"),
     ("webhooks", "/api/v1/webhooks", "key"),
     ("tags", "/api/v1/tags", "key"),
     ("knowledge", "/api/v1/knowledge", "key"),
 ]
 # What reads only forms answers a JSON body 415; what reads only JSON answers a form 415.
-FORM_ONLY = {"whatsapp-inbound", "twilio-status"}
+FORM_ONLY = {"whatsapp-inbound", "twilio-status", "twilio-gather"}
 JSON_ONLY = {"zapier", "contacts", "webhooks", "tags", "knowledge"}
 
 
@@ -84,7 +89,7 @@ def test_more_form_fields_than_django_reads_is_a_400_not_a_page(post, name, path
     response = post(path, credential, fields, FORM)
     assert response.status_code == (415 if name in JSON_ONLY else 400), response.content[:300]
     body = _json_body(response)
-    if name == "oauth-token":
+    if name.startswith("oauth-"):
         assert body["error"] in {"invalid_request", "unsupported_grant_type"}
     elif name not in JSON_ONLY and name not in {"calendly-webhook"}:
         assert "fields" in json.dumps(body), body  # says what was wrong
@@ -97,7 +102,7 @@ def test_a_body_over_the_size_limit_is_413_with_the_envelope(post, name, path, c
     response = post(path, credential, body, FORM if name in FORM_ONLY else JSON)
     assert response.status_code == 413, response.content[:300]
     payload = _json_body(response)
-    if name == "oauth-token":
+    if name.startswith("oauth-"):
         assert payload["error"] == "payload_too_large"
         assert str(limit) in payload["error_description"]
     else:
@@ -178,3 +183,45 @@ def test_nesting_of_any_depth_never_causes_a_server_error(post, name, path, cred
     raw = '{"name": ' + "[" * depth + json.dumps(leaf) + "]" * depth + "}"
     response = post(path, credential, raw.encode(), FORM if as_form else JSON)
     assert 200 <= response.status_code < 500, (depth, response.content[:300])
+
+
+# --- Every route that takes a body, found in the URLconf (an endpoint added later is held too) ----
+
+_LIMIT = django_settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+BAD_BODIES = {
+    "nested-50000": (_deep(50_000), JSON),
+    "too-many-fields": (
+        "&".join(f"f{n}=x" for n in range(django_settings.DATA_UPLOAD_MAX_NUMBER_FIELDS + 1)).encode(),
+        FORM,
+    ),
+    "over-the-limit": (b'{"name": "' + b"x" * _LIMIT + b'"}', JSON),
+    "form-over-the-limit": (b"name=" + b"x" * _LIMIT, FORM),
+}
+
+
+def test_the_walk_finds_every_public_endpoint():
+    paths = {path for path, _ in routes_taking_a_body(("api/", "o/"))}
+    assert {path for _, path, _ in ENDPOINTS} - {"/api/zapier-webhook?action=create-note"} <= paths
+    assert "/api/zapier-webhook" in paths
+
+
+@pytest.mark.parametrize("bad", sorted(BAD_BODIES))
+@pytest.mark.parametrize("signed_in", [True, False], ids=["with-a-key", "anonymous"])
+def test_no_route_answers_a_bad_body_with_a_server_error(bad, signed_in):
+    workspace = workspace_create(name="Limits Co", plan_code=Plan.ENTERPRISE, api_rate_per_minute=100_000)
+    headers = {"HTTP_CALENDLY_WEBHOOK_SIGNATURE": "t=1,v1=00"}
+    if signed_in:
+        headers["HTTP_AUTHORIZATION"] = (
+            f"Bearer {api_key_create(workspace=workspace, name='all', scopes=ALL_SCOPES).secret}"
+        )
+    body, content_type = BAD_BODIES[bad]
+    assert len(body) > django_settings.DATA_UPLOAD_MAX_MEMORY_SIZE or bad not in {
+        "over-the-limit",
+        "form-over-the-limit",
+    }
+    for path, methods in routes_taking_a_body(("api/", "o/")):
+        for method in methods:
+            response = getattr(Client(), method)(path, body, content_type=content_type, **headers)
+            assert 400 <= response.status_code < 500, (method, path, response.status_code, response.content[:300])
+            assert response["Content-Type"].startswith("application/json"), (method, path, response.content[:300])
+            assert "Traceback" not in response.content.decode(errors="replace")

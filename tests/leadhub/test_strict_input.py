@@ -61,6 +61,22 @@ def api_routes():
     return found
 
 
+def routes_taking_a_body(prefixes: tuple[str, ...]) -> list[tuple[str, list[str]]]:
+    """(concrete path, methods among post/put/patch) of every route under the prefixes that takes
+    a body: the native API, the public endpoints (/api/...) and OAuth (/o/...)."""
+    found = []
+    for route, pattern in _walk(get_resolver().url_patterns):
+        if not route.startswith(prefixes):
+            continue
+        view = getattr(pattern.callback, "cls", None) or getattr(pattern.callback, "view_class", None)
+        actions = getattr(pattern.callback, "actions", None)
+        methods = sorted(actions) if actions else [m for m in _METHODS if view is not None and hasattr(view, m)]
+        taking = sorted(set(methods) & {"post", "put", "patch"})
+        if taking:
+            found.append((_concrete(route), taking))
+    return found
+
+
 @pytest.fixture
 def api():
     # Every plan feature and scope, and no rate limit in the way: only strictness answers.
