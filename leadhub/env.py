@@ -1,8 +1,10 @@
 """Reading settings from the environment: each helper checks its value and names the variable
 in the error (ImproperlyConfigured) when it is wrong. Used by leadhub/settings.py only."""
 
+import contextlib
 import ipaddress
 import os
+import secrets
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -73,15 +75,22 @@ def env_base_url(name: str) -> str:
 
 def var_secret(var_dir: Path, filename: str, make) -> str:
     """A secret generated once into var/ for the embedded default, readable by its owner only
-    from the moment it exists (created 0600, never chmod-ed after the write)."""
+    from the moment it exists (created 0600, never chmod-ed after the write). It is written to a
+    file of its own and then linked into place, so that a process starting at the same time
+    (`make run` starts several) finds either no file or the whole secret, never a partial one."""
     path = var_dir / filename
     if not path.exists():
         var_dir.mkdir(parents=True, exist_ok=True)
+        draft = var_dir / f".{filename}.{os.getpid()}.{secrets.token_hex(4)}"
+        fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:  # another process of `make run` made it first
-            pass
-        else:
             with os.fdopen(fd, "w") as file:
                 file.write(make())
-    return path.read_text().strip()
+            with contextlib.suppress(FileExistsError):  # unlike a rename, a link fails when another process won
+                os.link(draft, path)
+        finally:
+            draft.unlink(missing_ok=True)
+    value = path.read_text().strip()
+    if not value:
+        raise ImproperlyConfigured(f"{path} is empty: delete it and a new secret is generated at the next start.")
+    return value

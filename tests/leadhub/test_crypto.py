@@ -5,6 +5,7 @@ import os
 import stat
 import subprocess
 import sys
+import threading
 
 import pytest
 from cryptography.fernet import Fernet
@@ -13,6 +14,7 @@ from django.core.management import call_command
 from django.db import connection, models
 
 from leadhub import crypto
+from leadhub.env import var_secret
 from tests.conftest import as_database_owner
 
 
@@ -106,6 +108,29 @@ def test_embedded_default_generates_key_files_owner_only_from_creation(tmp_path)
     for name in ("field-encryption-key", "secret-key"):
         mode = stat.S_IMODE((tmp_path / "var" / name).stat().st_mode)
         assert mode == 0o600, (name, oct(mode))
+
+
+def test_a_process_starting_while_another_writes_the_key_reads_the_whole_key(tmp_path):
+    """`make run` starts web, worker and beat at once: one that finds the file while another
+    is still writing it must not read an empty or partial key."""
+    started, finish = threading.Event(), threading.Event()
+
+    def slow():
+        started.set()
+        assert finish.wait(5)
+        return "key-of-the-slow-writer"
+
+    results = {}
+    writer = threading.Thread(target=lambda: results.setdefault("slow", var_secret(tmp_path, "secret-key", slow)))
+    writer.start()
+    assert started.wait(5)
+    results["fast"] = var_secret(tmp_path, "secret-key", lambda: "key-of-the-fast-writer")
+    finish.set()
+    writer.join(5)
+    assert results["fast"] == results["slow"] == (tmp_path / "secret-key").read_text()
+    assert results["fast"] in {"key-of-the-slow-writer", "key-of-the-fast-writer"}
+    assert stat.S_IMODE((tmp_path / "secret-key").stat().st_mode) == 0o600
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["secret-key"]  # nothing half-made left
 
 
 def test_settings_refuse_a_bad_key_at_start_naming_the_variable(tmp_path):
