@@ -32,4 +32,4 @@ USER leadhub
 
 EXPOSE 8000
 
-CMD ["gunicorn", "leadhub.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--worker-class", "gthread", "--threads", "24", "--access-logfile", "-"]
+CMD ["gunicorn", "leadhub.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--worker-class", "leadhub.web_worker.ThreadWorker", "--threads", "24", "--access-logfile", "-"]

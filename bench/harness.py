@@ -43,7 +43,15 @@ DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/14"
 
 
 # Production's web process (docker-compose / Dockerfile): these flags are the point.
-GUNICORN_ARGS = ["leadhub.wsgi:application", "--workers", "3", "--worker-class", "gthread", "--threads", "24"]
+GUNICORN_ARGS = [
+    "leadhub.wsgi:application",
+    "--workers",
+    "3",
+    "--worker-class",
+    "leadhub.web_worker.ThreadWorker",
+    "--threads",
+    "24",
+]
 
 
 WRK_THREADS = 2
@@ -353,7 +361,7 @@ class Server:
         )
         return self
 
-    def wait_ready(self, path: str = "/livez", timeout: float = 30) -> None:
+    def wait_ready(self, path: str = "/livez", timeout: float = 120) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
