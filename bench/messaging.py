@@ -223,14 +223,23 @@ def bench_model(base_url: str, model: AnthropicDouble, *, conversations: int, ro
 
     per_round = []
     for round_ in range(rounds):
-        calls_before, answered_before = len(model.calls), len(latencies)
+        calls_before, answered_before, requests_before = len(model.calls), len(latencies), len(model.requests)
+        started = time.monotonic()
         with ThreadPoolExecutor(conversations) as pool:
             list(pool.map(lambda n, r=round_: one(n, r), range(conversations)))
         if len(model.calls) - calls_before != conversations:
             problems.append(f"round {round_}: {len(model.calls) - calls_before} model calls, not {conversations}")
         these = sorted(latencies[answered_before:])
+        # When the model was called, from the round's start: what the turn costs before it.
+        reached = sorted(r.at - started for r in model.requests[requests_before:] if r.path == "/v1/messages")
         per_round.append(
-            {"min_s": round(these[0], 3), "p50_s": round(statistics.median(these), 3), "max_s": round(these[-1], 3)}
+            {
+                "min_s": round(these[0], 3),
+                "p50_s": round(statistics.median(these), 3),
+                "max_s": round(these[-1], 3),
+                "model_reached_min_s": round(reached[0], 3) if reached else None,
+                "model_reached_max_s": round(reached[-1], 3) if reached else None,
+            }
         )
     ordered = sorted(latencies)
     p99 = ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))]
@@ -409,7 +418,10 @@ def main(argv: list[str] | None = None) -> int:
             f"(b) answered {m['answered']}/{m['conversations'] * m['rounds']}: p50 {m['p50_s']} s, p99 {m['p99_s']} s"
         )
         for i, r in enumerate(m["rounds_s"]):
-            print(f"    round {i + 1}: min {r['min_s']} s, p50 {r['p50_s']} s, max {r['max_s']} s")
+            print(
+                f"    round {i + 1}: min {r['min_s']} s, p50 {r['p50_s']} s, max {r['max_s']} s; "
+                f"the model called {r['model_reached_min_s']}–{r['model_reached_max_s']} s after the round began"
+            )
         verdicts.append((f"(b) {m['target']}", m["pass"]))
     if "send" in report:
         s = report["send"]
