@@ -8,6 +8,13 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "leadhub.settings")
 
 application = get_wsgi_application()
 
+# Import every view now, as the worker boots, not on its first request: Django loads the URLconf
+# lazily, and a worker's first requests would all wait on those imports (seconds on a busy
+# machine: bench/messaging.py part (b)'s first round) after gunicorn had started sending them.
+from django.urls import get_resolver  # noqa: E402 (after Django is set up)
+
+get_resolver().url_patterns  # noqa: B018 (the property imports the URLconf)
+
 
 # Refuse to serve on a database role that would void row-level security (README).
 from leadhub.postgresql.rls import role_check_at_start  # noqa: E402 (after Django is set up)
