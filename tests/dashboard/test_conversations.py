@@ -16,9 +16,10 @@ from crm.normalize import parse_phone
 from messaging.consent import consent_change
 from messaging.inbound.services import inbound_receive
 from messaging.models import ConsentChange, Conversation, Message
-from messaging.outbound.services import message_handoff
+from messaging.tasks import message_handoff
 from messaging.transcript import conversation_open_for, message_append
 from tests.crm.support import contact_make
+from tests.scope_probe import run_as_worker
 
 from .conftest import inbound
 
@@ -32,10 +33,10 @@ def url(workspace, path=""):
 
 
 def hand_off_all():
-    """What the worker does with each queued message: hand it to the provider."""
-    return [
-        message_handoff(message_id=pk) for pk in Message.objects.filter(status="queued").values_list("pk", flat=True)
-    ]
+    """What the worker does with each queued message: hand it to the provider (its task, run as a
+    worker runs it)."""
+    queued = Message.objects.filter(status="queued").values_list("pk", flat=True)
+    return [run_as_worker(message_handoff, message_id=pk) for pk in queued]
 
 
 # --- The list -----------------------------------------------------------------------------------

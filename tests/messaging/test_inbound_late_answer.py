@@ -10,6 +10,7 @@ from django.utils import timezone
 from messaging import tasks
 from messaging.models import Conversation, Message
 from messaging.transcript import conversation_takeover
+from tests.scope_probe import run_as_worker
 
 from .conftest import LEAD_NUMBER, LINE_NUMBER
 
@@ -47,10 +48,10 @@ def test_a_message_whose_turn_died_is_answered_once_by_rest(
     assert model_api.calls == []
 
     age(message, settings.INBOUND_ANSWER_AFTER_SECONDS - 5)
-    assert tasks.inbound_unanswered_sweep() == 0  # its turn may still be running: left alone
+    assert run_as_worker(tasks.inbound_unanswered_sweep) == 0  # its turn may still be running: left alone
     age(message, settings.INBOUND_ANSWER_AFTER_SECONDS + 5)
-    assert tasks.inbound_unanswered_sweep() == 1
-    assert tasks.inbound_unanswered_sweep() == 0
+    assert run_as_worker(tasks.inbound_unanswered_sweep) == 1
+    assert run_as_worker(tasks.inbound_unanswered_sweep) == 0
 
     message.refresh_from_db()
     reply = message.reply
@@ -82,7 +83,7 @@ def test_answered_messages_are_left_alone(line_a, send_inbound, settings):
     message = Message.objects.get(direction="inbound")
     assert message.answered_at is not None
     age(message, settings.INBOUND_ANSWER_AFTER_SECONDS + 5)
-    assert tasks.inbound_unanswered_sweep() == 0
+    assert run_as_worker(tasks.inbound_unanswered_sweep) == 0
     assert Message.objects.filter(direction="outbound").count() == 1
 
 
@@ -94,7 +95,7 @@ def test_a_quiet_turn_counts_as_answered(line_a, model_api, send_inbound, settin
     message = Message.objects.get(content="Is anyone there?")
     assert message.answered_at is not None and message.reply_id is None
     age(message, settings.INBOUND_ANSWER_AFTER_SECONDS + 5)
-    assert tasks.inbound_unanswered_sweep() == 0
+    assert run_as_worker(tasks.inbound_unanswered_sweep) == 0
     assert len(model_api.calls) == 1
 
 
@@ -103,7 +104,7 @@ def test_a_late_answer_keeps_the_guardrails(line_a, model_api, send_inbound, mon
     message = unanswered(monkeypatch, send_inbound, "Still there?")
     conversation_takeover(conversation=Conversation.objects.get(), user=None)  # meanwhile, a person took over
     age(message, settings.INBOUND_ANSWER_AFTER_SECONDS + 5)
-    assert tasks.inbound_unanswered_sweep() == 1  # answered: by silence
+    assert run_as_worker(tasks.inbound_unanswered_sweep) == 1  # answered: by silence
     message.refresh_from_db()
     assert message.answered_at is not None and message.reply_id is None
     assert len(model_api.calls) == 1
@@ -118,7 +119,7 @@ def test_a_stop_whose_turn_died_is_answered_by_the_consent_rule_and_the_handoff_
     contact.refresh_from_db()
     assert contact.sms_opt_out  # the keyword's consent change was in the message's transaction
     age(message, settings.INBOUND_ANSWER_AFTER_SECONDS + 5)
-    assert tasks.inbound_unanswered_sweep() == 1
+    assert run_as_worker(tasks.inbound_unanswered_sweep) == 1
     message.refresh_from_db()
     assert message.reply.source == "consent"
     handoff()
@@ -128,5 +129,5 @@ def test_a_stop_whose_turn_died_is_answered_by_the_consent_rule_and_the_handoff_
 def test_messages_older_than_the_whatsapp_window_are_not_answered(line_a, model_api, send_inbound, monkeypatch):
     message = unanswered(monkeypatch, send_inbound, "Hello?")
     age(message, 25 * 3600)
-    assert tasks.inbound_unanswered_sweep() == 0
+    assert run_as_worker(tasks.inbound_unanswered_sweep) == 0
     assert model_api.calls == []
