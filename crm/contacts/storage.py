@@ -13,7 +13,7 @@ from django.db.models import Q
 from accounts.models import Workspace
 
 from ..models import Contact, TimelineEntry
-from ..stats.counters import counted, deltas, row_params, upsert_sql
+from ..stats.counters import counted, deltas, picked_row_params, upsert_free_shard_sql
 
 
 def contact_find(
@@ -106,7 +106,7 @@ def contact_insert_new(contact: Contact, opening: list[tuple[str, dict]]) -> boo
         "ON CONFLICT DO NOTHING RETURNING id), "
         f"opening AS (INSERT INTO crm_timelineentry ({', '.join(_TIMELINE_COLUMNS)}) "
         f"SELECT %s, new.id, rows.kind, rows.data, %s FROM new, (VALUES {rows}) AS rows (kind, data)), "
-        f"counted AS ({upsert_sql(select_from=f'new WHERE NOT {email_clash}')}) "
+        f"counted AS ({upsert_free_shard_sql(select_from=f'new WHERE NOT {email_clash}')}) "
         f"SELECT (SELECT id FROM new), {email_clash}"
     )
     params = [
@@ -114,7 +114,7 @@ def contact_insert_new(contact: Contact, opening: list[tuple[str, dict]]) -> boo
         contact.workspace_id,
         contact.created_at,
         *timeline_params,
-        *row_params(count_row),
+        *picked_row_params(count_row),
         *clash_params,
         *clash_params,
     ]
