@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from accounts.models import Workspace
 from crm.models import Contact, Line
+from leadhub.compiled import CompiledQuery
 
 from .models import Brain, Conversation, Message
 
@@ -62,10 +63,8 @@ def conversation_open_for(
 ) -> Conversation:
     """The contact's open conversation on this channel and line, or a new one (a unique
     constraint makes concurrent first messages meet in one)."""
-    found = Conversation.objects.filter(
-        workspace=workspace, contact=contact, channel=channel, line=line, status=Conversation.Status.OPEN
-    )
-    conversation = found.first()
+    values = (workspace.pk, contact.pk, channel, line.pk, Conversation.Status.OPEN)
+    conversation = _OPEN.first(*values)
     if conversation is not None:
         return conversation
     try:
@@ -74,7 +73,27 @@ def conversation_open_for(
                 workspace=workspace, contact=contact, channel=channel, line=line, brain=brain
             )
     except IntegrityError:
-        return found.get()
+        return _OPEN.first(*values)
+
+
+def _conversation_field(name: str):
+    return Conversation._meta.get_field(name)
+
+
+# Every inbound message and send looks it up: compiled once (leadhub/compiled.py), as the ORM
+# spent more CPU compiling it than running it. One open conversation per contact, channel and
+# line (a unique constraint); the first by id, as .first() did.
+_OPEN = CompiledQuery(
+    lambda workspace_id, contact_id, channel, line_id, status: (
+        Conversation.objects.filter(workspace_id=workspace_id)
+        .filter(contact_id=contact_id)
+        .filter(channel=channel)
+        .filter(line_id=line_id)
+        .filter(status=status)
+        .order_by("pk")[:1]
+    ),
+    *map(_conversation_field, ("workspace", "contact", "channel", "line", "status")),
+)
 
 
 # Turns are ordered without a transaction held between their steps: a turn stores the lead's
@@ -214,10 +233,25 @@ def conversation_lock(conversation: Conversation, *, related: bool = False) -> C
     """The conversation row locked for the caller's transaction (PostgreSQL; SQLite's
     transactions are IMMEDIATE, so they are serialised anyway), read afresh; `related`: with
     its workspace and contact (read with it, not locked)."""
-    rows = Conversation.objects.select_for_update(of=("self",))
     if related:
-        rows = rows.select_related("workspace", "contact")
-    return rows.get(pk=conversation.pk)
+        locked = _LOCKED_WITH_RELATED.first(conversation.pk)
+        if locked is None:
+            raise Conversation.DoesNotExist(conversation.pk)
+        return locked
+    return Conversation.objects.select_for_update(of=("self",)).get(pk=conversation.pk)
+
+
+# Every inbound turn locks it so: compiled once (leadhub/compiled.py; the first run is in a
+# transaction, as select_for_update wants).
+_LOCKED_WITH_RELATED = CompiledQuery(
+    lambda pk: (
+        Conversation.objects.select_for_update(of=("self",))
+        .select_related("workspace", "contact")
+        .filter(pk=pk)
+        .order_by()[:1]
+    ),
+    Conversation._meta.pk,
+)
 
 
 def conversation_takeover(*, conversation: Conversation, user: AbstractBaseUser | None) -> bool:

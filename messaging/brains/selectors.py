@@ -7,6 +7,7 @@ from django.db.models import QuerySet
 from rest_framework.exceptions import NotFound
 
 from accounts.models import Workspace
+from leadhub.compiled import CompiledQuery
 
 from ..models import Brain, KnowledgeDocument
 
@@ -41,7 +42,16 @@ def brain_by_slug(*, workspace: Workspace, slug: str | None) -> Brain | None:
     """The brain of this slug, or the workspace's default brain when no slug is given."""
     if slug:
         return Brain.objects.filter(workspace=workspace, slug=slug).first() if _slug_possible(slug) else None
-    return Brain.objects.filter(workspace=workspace, is_default=True).first()
+    return _DEFAULT.first(workspace.pk)
+
+
+# Every inbound message looks it up: compiled once (leadhub/compiled.py), as the ORM spent more
+# CPU compiling it than running it. One default per workspace; the first by id, as .first() did.
+_DEFAULT = CompiledQuery(
+    # `is_default = true` is written into the SQL by the ORM, not a parameter.
+    lambda workspace_id: Brain.objects.filter(workspace_id=workspace_id, is_default=True).order_by("pk")[:1],
+    Brain._meta.get_field("workspace"),
+)
 
 
 def knowledge_list(*, workspace: Workspace, brain: Brain | None = None) -> QuerySet[KnowledgeDocument]:

@@ -13,6 +13,7 @@ from crm.contacts.bulk import contacts_for_phones
 from crm.models import Contact, Line
 from crm.normalize import Phone
 from leadhub import bulk
+from leadhub.compiled import CompiledQuery
 from webhooks.services import endpoint_create, event_emit
 
 from ..consent import consent_change
@@ -282,21 +283,30 @@ def recipient_keypress_receive(*, recipient: Recipient, digit: str) -> bool:
 def recipient_for_reply(*, workspace: Workspace, contact_id, at: datetime.datetime) -> Recipient | None:
     """The campaign message this inbound message answers: the contact's latest one handed off
     within its campaign's reply window."""
-    latest = (
-        Recipient.objects.select_related("campaign")
-        .filter(
-            workspace=workspace,
-            contact_id=contact_id,
-            handed_off_at__isnull=False,
-            handed_off_at__lte=at,
-            status__in=[Recipient.Status.SENT, Recipient.Status.DELIVERED],
-        )
-        .order_by("-handed_off_at")
-        .first()
-    )
+    latest = _LATEST_HANDED_OFF.first(workspace.pk, contact_id, at, Recipient.Status.SENT, Recipient.Status.DELIVERED)
     if latest is None or at - latest.handed_off_at > latest.campaign.reply_window:
         return None
     return latest
+
+
+def _recipient_field(name: str):
+    return Recipient._meta.get_field(name)
+
+
+# Every inbound message asks it: compiled once (leadhub/compiled.py), as the ORM spent more CPU
+# compiling it than running it.
+_LATEST_HANDED_OFF = CompiledQuery(
+    lambda workspace_id, contact_id, at, sent, delivered: (
+        Recipient.objects.select_related("campaign")
+        .filter(workspace_id=workspace_id)
+        .filter(contact_id=contact_id)
+        .filter(handed_off_at__isnull=False)
+        .filter(handed_off_at__lte=at)
+        .filter(status__in=[sent, delivered])
+        .order_by("-handed_off_at")[:1]
+    ),
+    *map(_recipient_field, ("workspace", "contact", "handed_off_at", "status", "status")),
+)
 
 
 def recipient_reply_record(*, workspace: Workspace, contact_id, text: str, at: datetime.datetime) -> Recipient | None:
