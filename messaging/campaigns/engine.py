@@ -25,6 +25,8 @@ the database.
 
 import logging
 import math
+import multiprocessing
+import multiprocessing.synchronize
 import threading
 import time
 import uuid
@@ -59,8 +61,16 @@ CHUNK_MAX = 50
 HOLD_EVERY = timedelta(seconds=30)
 # A `sending` recipient older than this belongs to a dead driver (HTTP calls time out long before).
 STALE_SENDING = timedelta(minutes=2)
-# Set when the worker shuts down (tasks.py): every driver of this process stops after its chunk.
-DRIVERS_STOP = threading.Event()
+# Set when the worker shuts down (tasks.py): every driver stops after its chunk. A Celery
+# worker replaces it before its pool forks (drivers_stop_shared): only the pool's parent gets
+# the shutdown signal, and its children, which run the drivers, must see it set.
+DRIVERS_STOP: threading.Event | multiprocessing.synchronize.Event = threading.Event()
+
+
+def drivers_stop_shared() -> None:
+    """A new, clear DRIVERS_STOP that processes forked after this call share with this one."""
+    global DRIVERS_STOP
+    DRIVERS_STOP = multiprocessing.get_context("fork").Event()
 
 
 @dataclass(frozen=True)

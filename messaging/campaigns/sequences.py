@@ -22,7 +22,7 @@ from django.utils import timezone
 from crm.catalog.enrollments import enrollment_complete, enrollments_stop
 from crm.models import Contact, Enrollment, Line, SequenceStep
 
-from . import quiet, rendering
+from . import engine, quiet, rendering
 from .engine import Outcome, line_mps, line_slots_reserve
 from .models import DEFAULT_QUIET_END, DEFAULT_QUIET_START, SequenceProgress, SequenceSend
 
@@ -144,7 +144,13 @@ def sequences_tick(
     result = TickResult(started=progress_start(now=now, workspace_id=workspace_id))
     progress_rows, _token = _claim(now=now, workspace_id=workspace_id, batch=batch)
     result.claimed = len(progress_rows)
-    for progress in progress_rows:
+    for position, progress in enumerate(progress_rows):
+        if engine.DRIVERS_STOP.is_set():
+            # The worker shuts down: the steps not begun are left to the next tick (each may
+            # wait its line's pace, so a whole batch could hold a warm shutdown for minutes).
+            for rest in progress_rows[position:]:
+                _release(rest)
+            break
         try:
             _step(progress, now=now, send=send, replied_since=replied_since, result=result)
         except Exception:  # one enrollment's failure must not stop the others; its lease expires

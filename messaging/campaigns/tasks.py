@@ -41,13 +41,15 @@ def _enqueue_drive(campaign_id, token) -> None:
 def _stop_drivers(**kwargs) -> None:
     # Warm shutdown waits for running tasks: a driver would hold Ctrl-C (or a deploy) for up to
     # DRIVE_SECONDS. It stops after its chunk instead and frees its slot; beat kicks a driver
-    # again once a worker runs.
+    # again once a worker runs. Under prefork this runs in the parent only (the one process
+    # the signal reaches): the flag is shared with the pool's children (worker_init below).
     engine.DRIVERS_STOP.set()
 
 
 @worker_init.connect
 def _drivers_may_run(**kwargs) -> None:
-    engine.DRIVERS_STOP.clear()
+    # Before the pool forks: its children inherit the flag the parent sets at shutdown.
+    engine.drivers_stop_shared()
 
 
 @shared_task(name="campaigns.tasks.campaigns_tick", acks_late=True, ignore_result=True)
@@ -59,6 +61,8 @@ def campaigns_tick() -> int:
         workspaces = leases.campaign_workspaces_due(now=now)
     kicks = []
     for workspace_id in workspaces:
+        if engine.DRIVERS_STOP.is_set():  # the worker shuts down: the next tick goes on
+            break
         try:
             with tenant_scope(workspace_id):
                 kicks.extend(leases.campaigns_kick(workspace_id=workspace_id, now=now))
@@ -102,6 +106,8 @@ def sequences_tick() -> int:
         workspaces = sequences.workspaces_due(now=now)
     sent, budget = 0, sequences.BATCH  # the tick's steps, shared by the workspaces in turn
     for workspace_id in workspaces:
+        if engine.DRIVERS_STOP.is_set():  # the worker shuts down: the next tick goes on
+            break
         try:
             with tenant_scope(workspace_id):
                 result = sequences.sequences_tick(

@@ -192,3 +192,62 @@ def test_worker_shutdown_stops_the_drivers_after_their_chunk_and_the_campaign_re
     run_beat()  # a worker again: the campaign goes on at once
     assert sorted(Counter(m["To"] for m in twilio_api.messages).values()) == [1] * 60
     assert Campaign.objects.get(pk=campaign_id).status == "completed"
+
+
+SHUTDOWN_QUEUE = "tests-campaign-shutdown"
+
+
+def test_a_prefork_worker_told_to_stop_leaves_its_campaign_at_once_and_it_completes_once(
+    sender_api, twilio_api, verified_line
+):
+    """SIGTERM reaches only a prefork worker's parent; the driver runs in a child, which must
+    stop after its chunk rather than finish its slice (DRIVE_SECONDS), or a deploy waits."""
+    if not os.environ.get("REDIS_URL"):
+        pytest.skip("needs Redis as the broker (REDIS_URL)")
+    campaign_id = _campaign(sender_api, 100)
+    provider = verified_line.provider
+    provider.mps = 5  # 100 recipients: 20 s, a whole slice, unless the driver stops
+    provider.save(update_fields=["mps"])
+    leases.campaigns_start_due()
+    env = os.environ | {
+        "DJANGO_SETTINGS_MODULE": "leadhub.settings",
+        "DATABASE_URL": _test_database_url(),
+        "DATABASE_ROLE": "leadhub_app",  # a worker refuses a superuser's connection
+        "RLS_ALLOW_PRIVILEGED_LOGIN": "true",
+        "TWILIO_API_BASE_URL": twilio_api.url,
+    }
+    command = [sys.executable, "-m", "celery", "-A", "leadhub", "worker", "-P", "prefork", "-c", "1"]
+    command += ["-Q", SHUTDOWN_QUEUE, "-n", f"{SHUTDOWN_QUEUE}@%h", "--without-gossip", "--without-mingle"]
+    command += ["--without-heartbeat", "--loglevel", "INFO"]
+    worker = subprocess.Popen(
+        command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True
+    )
+    try:
+        from leadhub.celery import app
+
+        app.send_task("campaigns.tasks.campaign_drive", args=[campaign_id], queue=SHUTDOWN_QUEUE)
+        deadline = time.monotonic() + 60
+        while len(twilio_api.messages) < 3:
+            assert worker.poll() is None, worker.stderr.read().decode()
+            assert time.monotonic() < deadline, "the worker sent nothing"
+            time.sleep(0.02)
+        os.kill(worker.pid, signal.SIGTERM)  # the parent alone, as a deploy or Ctrl-C does
+        output = worker.communicate(timeout=60)[1].decode()
+    finally:
+        if worker.poll() is None:
+            os.killpg(worker.pid, signal.SIGKILL)
+            worker.wait(10)
+    assert worker.returncode == 0, output
+
+    # The driver stopped after its chunk: its recipients recorded, its slot free, most still
+    # queued (it did not run its slice out).
+    statuses = Counter(Recipient.objects.filter(campaign_id=campaign_id).values_list("status", flat=True))
+    assert statuses["sending"] == 0 and statuses["queued"] > 50, statuses
+    assert statuses["sent"] == len(twilio_api.messages)
+    assert leases.campaign_leases_held(campaign_id) == 0
+
+    provider.mps = 50
+    provider.save(update_fields=["mps"])
+    run_beat()  # a worker again: the campaign goes on, each recipient once
+    assert sorted(Counter(m["To"] for m in twilio_api.messages).values()) == [1] * 100
+    assert Campaign.objects.get(pk=campaign_id).status == "completed"

@@ -110,3 +110,25 @@ def test_a_step_due_at_night_waits_for_the_morning(enterprise_a, verified_line, 
     assert SequenceProgress.objects.get(enrollment=enrollment).due_at == datetime(2026, 12, 1, 16, 0, tzinfo=UTC)
     assert tick(datetime(2026, 12, 1, 16, 0, 1, tzinfo=UTC)) == 1
     assert bodies(twilio_api) == [(LOS_ANGELES, "Hi Alan, welcome!")]
+
+
+def test_a_worker_shutting_down_leaves_the_due_steps_to_the_next_tick(
+    enterprise_a, verified_line, sequence, twilio_api
+):
+    from celery.signals import worker_shutting_down
+
+    from messaging.campaigns import engine
+
+    with time_machine.travel(T0, tick=True):
+        enrollment = enrolled(enterprise_a, sequence, LONDON)
+    worker_shutting_down.send(sender="celery@test", sig="SIGTERM", how="Warm", exitcode=0)
+    try:
+        assert tick(T0 + timedelta(seconds=1)) == 0  # claimed, then released unsent
+    finally:
+        engine.DRIVERS_STOP.clear()  # what a worker starting again does (worker_init)
+    assert twilio_api.messages == []
+    progress = SequenceProgress.objects.get(enrollment=enrollment)
+    assert progress.lease_token is None and progress.lease_expires_at is None
+
+    assert tick(T0 + timedelta(seconds=2)) == 1  # the next worker's tick, at once
+    assert bodies(twilio_api) == [(LONDON, "Hi Alan, welcome!")]
