@@ -5,8 +5,9 @@ import datetime
 from dataclasses import dataclass
 
 import phonenumbers
-from phonenumbers import geocoder
+from phonenumbers import PhoneMetadata, geocoder
 from phonenumbers import timezone as phone_timezone
+from phonenumbers.phonenumberutil import _number_type_helper
 
 
 class InvalidValue(ValueError):
@@ -24,14 +25,19 @@ class Phone:
 def parse_phone(raw: str, *, default_region: str) -> Phone:
     """Any written form (`+1 818-740-5020`, `(818) 740 5020`, `8187405020`) to E.164."""
     number = _number(raw, default_region)
-    # The number's type is what validity, place and time zone each depend on; the library's
-    # public helpers would each find it again (with the region: for a +1 number that tries up to
-    # 25 countries' plans), seven times per number, the bulk of a campaign's create. Here: the
-    # type once (number_type, region included), the region once more for the place.
-    number_type = phonenumbers.number_type(number)
+    # The number's region and type are what validity, place and time zone each depend on; the
+    # library's public helpers would each find them again (the region of a +1 number tries up to
+    # 25 countries' plans, each type check a dozen patterns), the bulk of a campaign's create.
+    # Here: the region once, the type once with that region's plan (number_type's own steps:
+    # _number_type_helper is the library's, pinned in requirements.txt), the region once more
+    # inside the geocoder.
+    region = phonenumbers.region_code_for_number(number)
+    metadata = PhoneMetadata.metadata_for_region_or_calling_code(number.country_code, region)
+    if metadata is None:
+        raise InvalidValue("This phone number is not valid.")
+    number_type = _number_type_helper(phonenumbers.national_significant_number(number), metadata)
     if number_type == phonenumbers.PhoneNumberType.UNKNOWN:
         raise InvalidValue("This phone number is not valid.")
-    region = phonenumbers.region_code_for_number(number)  # known valid: a region, or "001"
     if phonenumbers.is_number_type_geographical(number_type, number.country_code):
         place = geocoder.description_for_valid_number(number, "en")
         zones = phone_timezone.time_zones_for_geographical_number(number)

@@ -7,6 +7,7 @@ the model's own declaration, so a field added later is filled with its default h
 """
 
 import json
+import uuid
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -22,6 +23,27 @@ def supported() -> bool:
 
 def _db_type(field: models.Field) -> str:
     return field.db_type(connection)
+
+
+# Fields whose values of these exact types go to the database as they are (what their
+# get_db_prep_save answers for them): 10,000 calls of it cost more than the INSERT's parsing.
+_AS_THEY_ARE = {
+    models.CharField: str,
+    models.TextField: str,
+    models.UUIDField: uuid.UUID,
+    models.IntegerField: int,
+    models.SmallIntegerField: int,
+    models.BigIntegerField: int,
+    models.PositiveIntegerField: int,
+    models.PositiveSmallIntegerField: int,
+}
+
+
+def _prepared(field: models.Field, values: list) -> list:
+    kind = _AS_THEY_ARE.get(type(field))
+    if kind is not None and all(type(value) is kind or (value is None and field.null) for value in values):
+        return values
+    return [field.get_db_prep_save(value, connection) for value in values]
 
 
 def insert_rows(
@@ -55,8 +77,7 @@ def insert_rows(
                     array_params.append((["null" if v is None else json.dumps(v) for v in values], "text[]"))
                     selects.append(f"t.{names[-1]}::jsonb")
                 else:
-                    prepared = [field.get_db_prep_save(v, connection) for v in values]
-                    array_params.append((prepared, f"{_db_type(field)}[]"))
+                    array_params.append((_prepared(field, values), f"{_db_type(field)}[]"))
                     selects.append(f"t.{names[-1]}")
                 continue
             if isinstance(field, AutoFieldMixin):

@@ -110,3 +110,23 @@ def test_the_outbox_chooses_the_endpoints_that_subscribes_to_chooses(workspace_a
     assert len(expected) == 10
     assert all(delivery.next_attempt_at and delivery.status == "pending" for delivery in Delivery.objects.all())
     assert sorted(Event.objects.values_list("type", flat=True)) == sorted(type_ for type_, _ in events)
+
+
+def test_events_emitted_in_bulk_are_stored_whole_and_delivered(workspace_a, endpoint_a, receiver):
+    """event_emit_many builds its events positionally (a campaign's 10,000 lead.created): each
+    keeps its workspace, type, bot, data and time, and reaches the subscriber."""
+    from django.db import transaction
+
+    from leadhub.tenancy import tenant_scope
+    from webhooks.services import event_emit_many
+
+    datas = [{"id": f"contact-{n}", "phone": f"+1818740502{n}"} for n in range(3)]
+    with tenant_scope(workspace_a.pk), transaction.atomic():
+        events = event_emit_many(workspace=workspace_a, type="lead.created", datas=datas, bot_id="bot-1")
+    stored = list(Event.objects.filter(pk__in=[event.pk for event in events]).order_by("data__id"))
+    assert [event.data for event in stored] == datas
+    assert {(event.workspace_id, event.type, event.bot_id) for event in stored} == {
+        (workspace_a.pk, "lead.created", "bot-1")
+    }
+    assert all(event.created_at is not None for event in stored)
+    assert sorted(payload["data"]["id"] for payload in delivered(endpoint_a, receiver)) == [d["id"] for d in datas]

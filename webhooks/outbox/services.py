@@ -5,6 +5,7 @@ an outcome (imported as `webhooks.services.event_emit`)."""
 import functools
 import json
 import logging
+import uuid
 
 from django.db import connection, transaction
 from django.db.models import Exists, OuterRef
@@ -155,7 +156,10 @@ def event_emit_many(*, workspace: Workspace, type: str, datas: list[dict], bot_i
         raise ValueError(f"Unknown event type {type!r}")
     if not datas:
         return []
-    events = [Event(workspace=workspace, type=type, data=data, bot_id=bot_id) for data in datas]
+    # Positional: Django's keyword constructor (defaults, relation checks per field) costs as
+    # much as the INSERT for a campaign's 10,000 lead.created.
+    created_at = timezone.now()
+    events = [Event(uuid.uuid4(), workspace.pk, type, bot_id, data, created_at) for data in datas]
     if bulk.supported():
         bulk.insert_rows(
             Event,
