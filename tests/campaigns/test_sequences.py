@@ -117,15 +117,22 @@ def test_a_worker_shutting_down_leaves_the_due_steps_to_the_next_tick(
 ):
     from celery.signals import worker_shutting_down
 
-    from messaging.campaigns import engine
+    from leadhub.tenancy import tenant_scope
+    from messaging.campaigns import engine, sending, sequences
 
     with time_machine.travel(T0, tick=True):
         enrollment = enrolled(enterprise_a, sequence, LONDON)
     worker_shutting_down.send(sender="celery@test", sig="SIGTERM", how="Warm", exitcode=0)
     try:
-        assert tick(T0 + timedelta(seconds=1)) == 0  # claimed, then released unsent
+        assert tick(T0 + timedelta(seconds=1)) == 0  # the task goes to no workspace
+        # A workspace's tick that was under way: its claimed steps are released unsent.
+        with time_machine.travel(T0 + timedelta(seconds=1), tick=True), tenant_scope(enterprise_a.pk):
+            result = sequences.sequences_tick(
+                send=sending.sequence_step_send, replied_since=sending.replied_since, workspace_id=enterprise_a.pk
+            )
     finally:
         engine.DRIVERS_STOP.clear()  # what a worker starting again does (worker_init)
+    assert (result.claimed, result.sent) == (1, 0)
     assert twilio_api.messages == []
     progress = SequenceProgress.objects.get(enrollment=enrollment)
     assert progress.lease_token is None and progress.lease_expires_at is None
