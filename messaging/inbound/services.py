@@ -303,6 +303,7 @@ def inbound_answer(
             _answer_events(
                 conversation=conversation,
                 message=message,
+                reply=reply,
                 brain=brain,
                 keyword=keyword,
                 intent=intent,
@@ -349,12 +350,18 @@ def _answer_events(
     *,
     conversation: Conversation,
     message: Message,
+    reply: Message | None,
     brain: Brain | None,
     keyword: tuple[str, str] | None,
     intent: str,
     confidence: float,
 ) -> None:
     contact, workspace = conversation.contact, conversation.workspace
+    events = []
+    if reply is not None and reply.status == Message.Status.SENT:
+        # Answered as TwiML: the provider takes the reply with the webhook's answer, so it is
+        # sent now (a reply queued for the REST API emits message.sent at hand-off instead).
+        events.append(("message.sent", message_payload(reply, conversation)))
     if intent == "opt_out" and not keyword:
         consent.consent_change(
             contact=contact, opted_out=True, source=ConsentChange.Source.INTENT, keyword="opt_out", message=message
@@ -367,4 +374,6 @@ def _answer_events(
             "conversation_id": str(conversation.id),
             "contact_id": str(contact.id),
         }
-        events_emit(workspace=workspace, events=[("intent.detected", detected)], bot_id=brain.bot_id if brain else None)
+        events.append(("intent.detected", detected))
+    if events:
+        events_emit(workspace=workspace, events=events, bot_id=brain.bot_id if brain else None)

@@ -53,6 +53,10 @@ def test_a_valid_inbound_gets_the_models_reply_and_the_model_got_prompt_knowledg
     assert (reply.direction, reply.role, reply.source) == ("outbound", "assistant", "ai")
     assert Event.objects.filter(type="message.received").count() == 1
     assert Event.objects.get(type="message.received").data["content"] == "What are your opening hours on Monday?"
+    # The TwiML answer is the provider's copy of the reply: sent, and told so once.
+    (sent,) = Event.objects.filter(type="message.sent")
+    assert (sent.data["id"], sent.data["content"], sent.data["status"]) == (str(reply.uid), reply.content, "sent")
+    assert (sent.data["direction"], sent.data["conversation_id"]) == ("outbound", str(conversation.id))
 
 
 def test_the_conversation_so_far_goes_to_the_model(line_a, model_api, send_inbound):
