@@ -130,12 +130,19 @@ def test_two_drivers_at_once_send_each_recipient_once(sender_api, twilio_api, ve
     leases.campaigns_start_due()
     twilio_api.delay = 0.01
     start = threading.Barrier(2)
+    # Neither sends until both hold a slot: on a loaded machine one driver could otherwise send
+    # all 40 before the other asked for a slot, and find the campaign done.
+    both_hold_a_slot = threading.Barrier(2, timeout=30)
     results = []
+
+    def sender_for(campaign):
+        both_hold_a_slot.wait()
+        return sending.sender_for(campaign)
 
     def drive():
         try:
             start.wait()
-            results.append(engine.campaign_drive(campaign_id=campaign_id, sender_for=sending.sender_for))
+            results.append(engine.campaign_drive(campaign_id=campaign_id, sender_for=sender_for))
         finally:
             connection.close()
 
