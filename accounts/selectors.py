@@ -8,17 +8,21 @@ from django.core.exceptions import ValidationError
 from django.db.models import OuterRef, Q, QuerySet, Subquery
 from django.http import Http404
 
+from leadhub import lookups
+
 from .models import ADMIN_ROLES, Agency, AgencyMembership, ApiKey, Membership, Role, Workspace
 
 _RANK = {Role.AGENT: 1, Role.ADMIN: 2, Role.OWNER: 3}
 
 
 def workspaces_for_user(*, user: AbstractBaseUser) -> QuerySet[Workspace]:
-    """Workspaces the user is a member of, and every workspace of the user's agencies."""
+    """Workspaces the user is a member of, and every workspace of the user's agencies. The
+    memberships lie across workspaces: on PostgreSQL the named lookup of row-level security
+    answers their workspaces (leadhub/lookups.py); workspaces and agencies are global tables."""
+    member_of = lookups.rows("memberships_of", user.pk)
+    direct = Q(memberships__user=user) if member_of is None else Q(pk__in=member_of)
     return (
-        Workspace.objects.filter(Q(memberships__user=user) | Q(agency__memberships__user=user))
-        .select_related("plan", "agency")
-        .distinct()
+        Workspace.objects.filter(direct | Q(agency__memberships__user=user)).select_related("plan", "agency").distinct()
     )
 
 

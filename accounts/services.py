@@ -16,7 +16,7 @@ from oauth2_provider.generators import generate_client_secret
 from oauth2_provider.models import get_access_token_model
 
 from leadhub.exceptions import NotAllowed
-from leadhub.tenancy import operator_scope
+from leadhub.lookups import found_scope
 
 from .models import ADMIN_ROLES, Agency, ApiKey, Membership, OAuthApplication, Plan, Role, Workspace
 from .scopes import ALL_SCOPES, unknown_scopes
@@ -245,10 +245,12 @@ def api_key_authenticate(*, secret: str) -> ApiKey | None:
         api_key = _api_key_thawed(row)
         _remember(key_hash, api_key)
         return api_key
-    # Found by its hash before its workspace is known: a named operator path of row-level
-    # security (leadhub/tenancy.py).
-    with operator_scope("credential_lookup"):
+    # Found by its hash before its workspace is known: the named lookup of row-level security
+    # (leadhub/lookups.py) answers its workspace, where the key is then read.
+    with found_scope("credential_by_hash", key_hash) as found:
         try:
+            if not found:
+                raise ApiKey.DoesNotExist
             api_key = ApiKey.objects.select_related("workspace__plan", "workspace__agency").get(
                 key_hash=key_hash, revoked_at__isnull=True
             )

@@ -37,6 +37,7 @@ BIN = Path(sys.executable).parent
 
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/leadhub_bench"
 APP_ROLE = "leadhub_app"
+OPERATOR_ROLE = "leadhub_operator"  # the seeding (operator path `bench`), as worker and beat
 
 
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/14"
@@ -294,6 +295,7 @@ def server_env(database_url: str, redis_url: str) -> dict[str, str]:
         # Served as in production, under row-level security: the login (postgres) migrates and
         # owns the tables, the servers take the app's role (README: row-level security).
         DATABASE_ROLE=APP_ROLE,
+        DATABASE_OPERATOR_ROLE=OPERATOR_ROLE,
         RLS_ALLOW_PRIVILEGED_LOGIN="true",  # the login (postgres) created the database
     )
     return env
@@ -301,9 +303,11 @@ def server_env(database_url: str, redis_url: str) -> dict[str, str]:
 
 def migrate(env: dict[str, str]) -> None:
     """Migrate as the login (the tables' owner), then grant the app's role (manage.py approle)."""
-    owner = {key: value for key, value in env.items() if key not in {"DATABASE_ROLE", "RLS_ALLOW_PRIVILEGED_LOGIN"}}
+    roles = {"DATABASE_ROLE", "DATABASE_OPERATOR_ROLE", "RLS_ALLOW_PRIVILEGED_LOGIN"}
+    owner = {key: value for key, value in env.items() if key not in roles}
     manage("migrate", "--noinput", env=owner)
     manage("approle", APP_ROLE, env=owner)
+    manage("approle", OPERATOR_ROLE, env=owner)
 
 
 def prepare(database_url: str, redis_url: str) -> tuple[dict[str, str], dict]:

@@ -107,10 +107,10 @@ def main() -> int:
             env=os.environ | env,
             check=True,
         )
-        subprocess.run(
-            [sys.executable, "manage.py", "approle", bench.APP_ROLE], cwd=REPO, env=os.environ | env, check=True
-        )
+        for role in (bench.APP_ROLE, bench.OPERATOR_ROLE):
+            subprocess.run([sys.executable, "manage.py", "approle", role], cwd=REPO, env=os.environ | env, check=True)
     env["DATABASE_ROLE"] = bench.APP_ROLE  # under row-level security, as in production
+    env["DATABASE_OPERATOR_ROLE"] = bench.OPERATOR_ROLE  # the seeding, as worker and beat
     env["RLS_ALLOW_PRIVILEGED_LOGIN"] = "true"  # the login (postgres) created the database
     os.environ.update(env)
     import django

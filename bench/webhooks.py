@@ -41,7 +41,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from harness import APP_ROLE, REPO, RESULTS_DIR, reset_database
+from harness import APP_ROLE, OPERATOR_ROLE, REPO, RESULTS_DIR, reset_database
 from webhooks_chaos import run_chaos
 from webhooks_peer import run_peer
 from webhooks_services import Celery, Receiver, Redis, drain_rate, percentile, setup_endpoints, wait_for
@@ -239,8 +239,10 @@ def main() -> int:
     }
     reset_database(database_url)
     subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=REPO, env=env, check=True)
-    subprocess.run([sys.executable, "manage.py", "approle", APP_ROLE], cwd=REPO, env=env, check=True)
+    for role in (APP_ROLE, OPERATOR_ROLE):
+        subprocess.run([sys.executable, "manage.py", "approle", role], cwd=REPO, env=env, check=True)
     env["DATABASE_ROLE"] = APP_ROLE  # workers serve under row-level security, as in production
+    env["DATABASE_OPERATOR_ROLE"] = OPERATOR_ROLE  # the engine's claim (webhook_engine), as the worker
     env["RLS_ALLOW_PRIVILEGED_LOGIN"] = "true"  # the login (postgres) created the database
     os.environ.update(env)
     sys.path.insert(0, str(REPO))

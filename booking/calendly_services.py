@@ -9,6 +9,7 @@ import datetime as dt
 import json
 import logging
 import time
+from contextlib import nullcontext
 from typing import Any
 
 from django.conf import settings
@@ -16,7 +17,8 @@ from django.db import IntegrityError, transaction
 
 from accounts.models import Workspace
 from crm.normalize import InvalidValue, parse_phone
-from leadhub.tenancy import operator_scope, tenant_scope
+from leadhub import lookups
+from leadhub.tenancy import tenant_scope
 
 from . import calendly
 from .models import Booking, CalendlyConnection
@@ -149,14 +151,17 @@ def calendly_webhook_receive(*, body: bytes, signature: str | None) -> str:
     if not isinstance(event_type_uri, str) or not event_type_uri or "\x00" in event_type_uri:
         raise SignatureInvalid()  # nothing to find a signing key by
     now = time.time()
-    # The named lookup before the workspace is known (row-level security): the connection by
-    # its event type and signing key; what the webhook records is then its workspace's.
-    with operator_scope("calendly_webhook"):
-        candidates = list(
-            CalendlyConnection.objects.select_related("workspace").filter(
-                event_type_uri=event_type_uri[:500], enabled=True
+    # The named lookup before the workspace is known (row-level security): the workspaces with
+    # a connection for the event type, where each candidate and its signing key are then read;
+    # what the webhook records is the one that verifies.
+    event_type_uri = event_type_uri[:500]
+    workspace_ids = lookups.rows("calendly_workspaces", event_type_uri)
+    candidates = []
+    for workspace_id in [None] if workspace_ids is None else workspace_ids:  # None: SQLite, the ORM is the wall
+        with tenant_scope(workspace_id) if workspace_id else nullcontext():
+            candidates += CalendlyConnection.objects.select_related("workspace").filter(
+                event_type_uri=event_type_uri, enabled=True
             )
-        )
     connection = next(
         (
             candidate

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import dj_database_url
 
-from leadhub.env import env_int, env_str, url_checked
+from leadhub.env import env_bool, env_int, env_str, url_checked
 
 
 def database_from_env(var_dir: Path) -> tuple[str, dict]:
@@ -43,6 +43,10 @@ def database_from_env(var_dir: Path) -> tuple[str, dict]:
         default["ENGINE"] = "leadhub.postgresql"
         if env_str("DATABASE_ROLE"):
             default["OPTIONS"]["assume_role"] = env_str("DATABASE_ROLE")
+            # Tests and benchmarks only, whose one privileged login plays every process: the role
+            # taken while an operator path runs (leadhub/postgresql/base.py).
+            if env_str("DATABASE_OPERATOR_ROLE") and env_bool("RLS_ALLOW_PRIVILEGED_LOGIN", False):
+                default["OPTIONS"]["operator_role"] = env_str("DATABASE_OPERATOR_ROLE")
         # A statement run often (5 times on a connection, psycopg's default) is prepared once
         # per connection, so PostgreSQL neither parses nor plans it again: the widget's brain
         # lookup went from 0.20 to 0.05 ms of the server's CPU. Django turns psycopg's preparing off

@@ -126,6 +126,10 @@ DATABASES = {"default": _default_database}
 # With DATABASE_ROLE the login itself is held to the row-level security check too (any
 # statement can RESET ROLE), except in tests and benchmarks, whose login created the database.
 RLS_ALLOW_PRIVILEGED_LOGIN = env_bool("RLS_ALLOW_PRIVILEGED_LOGIN", False)
+# The Django admin (/admin/), for operators. Under row-level security it must be served by a
+# process that logs in as the operator role: compose runs it as its own service (`admin`) and
+# turns it off in `web`, which logs in as the app role (README "Row-level security").
+ADMIN_ENABLED = env_bool("ADMIN_ENABLED", True)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -6,7 +6,8 @@ policies, with ENABLE and FORCE ROW LEVEL SECURITY:
 
 - `leadhub_tenant`: a row is visible and writable when its workspace_id is the connection's
   `leadhub.workspace_id` setting;
-- `leadhub_operator`: every row is, while `leadhub.operator` names an operator path.
+- `leadhub_operator`: every row is, while `leadhub.operator` names an operator path - for the
+  operator role (leadhub_operator) and the tables' owner only, never the web's role.
 
 Neither set, a query sees no rows and writes none. The code says which applies where:
 
@@ -14,9 +15,10 @@ Neither set, a query sees no rows and writes none. The code says which applies w
   (entered where it becomes known: the API's authentication, the dashboard's gate, a public
   endpoint after its named lookup) or of a task;
 - `operator_scope(name)` / `enter_operator(name)`: one of the named, documented exceptions of
-  OPERATOR_PATHS, which must cross workspaces (a credential looked up by its hash before the
-  workspace is known, the delivery engine's claim, a beat sweep...). tests/leadhub/
-  test_tenancy.py holds every call to a literal registered here.
+  OPERATOR_PATHS, which must cross workspaces (the delivery engine's claim, a beat sweep, the
+  admin...), in a process that logs in as the operator role. tests/leadhub/test_tenancy.py
+  holds every call to a literal registered here. A web request finds its workspace before it
+  is known through a named lookup of leadhub.lookups (a SECURITY DEFINER function), never here.
 
 The wanted scope lives in a context variable; leadhub.db.postgresql syncs it to the connection
 (one `set_config` round trip) before the next query, only when it differs from what the
@@ -33,23 +35,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
-# name -> what crosses workspaces there, and why it must. README lists the same.
+# name -> what crosses workspaces there, and why it must. README lists the same. Only processes
+# that log in as the operator role (leadhub_operator: worker, beat, the admin, manage.py) may
+# use them: the operator policy applies to that role alone. The web's lookups before a workspace
+# is known are SECURITY DEFINER functions instead (leadhub/lookups.py).
 OPERATOR_PATHS: dict[str, str] = {
-    "credential_lookup": (
-        "an API key (in a header, or an intake key as api_token) or an OAuth access token found by "
-        "its hash, before the workspace is known"
-    ),
-    "oauth_token": "POST /o/token/: django-oauth-toolkit finds the application by client_id and stores its token",
-    "widget_bot": "the public widget: the brain found by its bot_id",
-    "inbound_line": "an inbound SMS or call: the line found by the number called",
-    "status_callback": "a provider's status callback: the message or call found by its provider SID",
-    "calendly_webhook": "a Calendly webhook: the connection found by its signing key",
-    "dashboard_memberships": "the dashboard's list of the workspaces a person belongs to",
-    "agency_overview": "the agency page: every workspace of an agency the person staffs, side by side",
     "webhook_engine": "the delivery engine's claim and delivery loop, fair across workspaces",
     "beat_sweep": "a Celery beat sweep or tick, which finds due work in every workspace",
     "task_object": "a task given an object's id reads the object's workspace_id, then runs in that workspace",
-    "admin": "the Django admin, for operators (superusers) only (SPEC §1)",
+    "admin": "the Django admin, for operators (superusers) only (SPEC §1), served as the operator role",
     "management_command": "manage.py: a command run by an operator (migrate, bootstrap, createworkspace...)",
     "bench": "bench/: a benchmark's own seeding and checks, in its process (its requests clear it, as any)",
     "tests": "test fixtures that build data through the ORM (tests/conftest.py); never in the app",

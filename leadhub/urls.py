@@ -1,5 +1,6 @@
 """Root URLs: the native API under /api/v1/, OAuth under /o/, docs, probes and the admin."""
 
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularSwaggerView
@@ -41,7 +42,9 @@ urlpatterns = [
     path("api/calendly/webhook", CalendlyWebhookView.as_view(), name="calendly-webhook"),
     path("api/schema/", views.SchemaView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
-    path("admin/", admin.site.urls),
+    # The operators' admin where ADMIN_ENABLED: compose serves it from its own service, as the
+    # operator role (README "Row-level security"); web, as the app role, would see no row there.
+    *([path("admin/", admin.site.urls)] if settings.ADMIN_ENABLED else []),
     path("", include("dashboard.urls", namespace="web")),
 ]
 

@@ -23,8 +23,8 @@ from leadhub.api.errors import LimitsUnavailable, RateLimited, oauth_error
 from leadhub.api.ratelimit import public_limit_or_raise
 
 from .celery import app as celery_app
+from .lookups import found_scope
 from .postgresql.rls import role_problems
-from .tenancy import operator_scope
 
 BROKER_TIMEOUT_SECONDS = 2
 logger = logging.getLogger(__name__)
@@ -125,17 +125,25 @@ class RateLimitedTokenView(TokenView):
             response = oauth_error("temporarily_unavailable", str(exc.detail), 503)
             response["Retry-After"] = str(exc.wait)
             return response
-        # The application found by its client_id, before the workspace is known.
-        with operator_scope("oauth_token"):
+        with _client_workspace(request):
             return super().post(request, *args, **kwargs)
 
 
 class ScopedRevokeTokenView(RevokeTokenView):
-    """django-oauth-toolkit's revocation: the token found by its hash, before the workspace is known."""
+    """django-oauth-toolkit's revocation: the client authenticates, and the token it revokes is
+    found among its application's, in the application's workspace."""
 
     def post(self, request, *args, **kwargs):
-        with operator_scope("oauth_token"):
+        with _client_workspace(request):
             return super().post(request, *args, **kwargs)
+
+
+def _client_workspace(request):
+    """The application a token request names, found by its client_id before the workspace is
+    known (the named lookup of row-level security): django-oauth-toolkit then authenticates it,
+    and stores or revokes its token, in its workspace. An unknown client_id is answered by
+    django-oauth-toolkit itself (invalid_client), seeing no application."""
+    return found_scope("oauth_application_by_client_id", _client_id(request))
 
 
 class SchemaView(SpectacularAPIView):

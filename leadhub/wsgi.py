@@ -16,7 +16,10 @@ from django.urls import get_resolver  # noqa: E402 (after Django is set up)
 get_resolver().url_patterns  # noqa: B018 (the property imports the URLconf)
 
 
-# Refuse to serve on a database role that would void row-level security (README).
-from leadhub.postgresql.rls import role_check_at_start  # noqa: E402 (after Django is set up)
+# Refuse to serve on a database role that would void row-level security (README); web without
+# the admin serves the tenant paths and named lookups only, and refuses the operator role too.
+from django.conf import settings  # noqa: E402 (after Django is set up)
 
-role_check_at_start()
+from leadhub.postgresql.rls import role_check_at_start  # noqa: E402
+
+role_check_at_start(tenant_only=not settings.ADMIN_ENABLED)

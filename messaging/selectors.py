@@ -4,6 +4,7 @@ import json
 
 from django.db.models import QuerySet
 
+from leadhub import lookups
 from leadhub.api.cors import normalize_origin, origin_allowed
 from leadhub.compiled import CompiledQuery
 
@@ -31,9 +32,19 @@ def origin_allowed_by_any_brain(*, origin: str | None) -> bool:
     if not origin:
         return False
     # A text match narrows the candidates on every database (SQLite has no JSON containment);
-    # the exact comparison decides.
-    candidates = Brain.objects.filter(allowed_origins__icontains=json.dumps(normalize_origin(origin))[1:-1])
-    return any(origin_allowed(origin, brain.allowed_origins) for brain in candidates.only("allowed_origins")[:50])
+    # the exact comparison decides. Across workspaces, before any is known: on PostgreSQL the
+    # named lookup answers the candidates' allowed origins, and nothing else of them.
+    needle = json.dumps(normalize_origin(origin))[1:-1]
+    found = lookups.rows("brain_origins", "%" + _like_escaped(needle) + "%")
+    if found is None:
+        found = Brain.objects.filter(allowed_origins__icontains=needle).values_list("allowed_origins", flat=True)[:50]
+    return any(
+        origin_allowed(origin, json.loads(allowed) if isinstance(allowed, str) else allowed) for allowed in found
+    )
+
+
+def _like_escaped(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def conversation_messages(*, conversation: Conversation) -> QuerySet[Message]:

@@ -29,39 +29,47 @@ def pytest_collection_modifyitems(config, items):
 
 
 APP_ROLE = "leadhub_app"
+OPERATOR_ROLE = "leadhub_operator"
 
 
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_blocker):
     """On PostgreSQL the suite runs as the app runs in production: the test database is created
-    and migrated by the login (the owner, a superuser in CI), then every connection takes the
-    app's role (DATABASE_ROLE), which neither owns the tables nor bypasses row-level security.
-    Row-level security is real in the PostgreSQL pass."""
+    and migrated by the login (the owner, a superuser in CI), then every connection takes, with
+    each scope, the role of the process that would run it (leadhub/postgresql/base.py): the
+    app's role (DATABASE_ROLE) in a workspace or none, the operator role under an operator path
+    (DATABASE_OPERATOR_ROLE). Neither owns the tables nor bypasses row-level security, and the
+    operator policy holds only for the operator role: row-level security is real in the
+    PostgreSQL pass, a web path that still crossed workspaces with the operator setting would
+    see nothing."""
     from leadhub.postgresql import rls
 
     if connection.vendor != "postgresql":
         yield
         return
+    options = connection.settings_dict["OPTIONS"]
     with django_db_blocker.unblock():
-        rls.app_role_grant(connection, APP_ROLE)
-        with connection.cursor() as cursor:
-            # Tests only: a transactional test's flush empties the tables with TRUNCATE, which
-            # production never grants (row-level security does not apply to it).
-            cursor.execute(f"GRANT TRUNCATE ON ALL TABLES IN SCHEMA public TO {APP_ROLE}")
-        connection.settings_dict["OPTIONS"]["assume_role"] = APP_ROLE
+        for role in (APP_ROLE, OPERATOR_ROLE):
+            rls.app_role_grant(connection, role)
+            with connection.cursor() as cursor:
+                # Tests only: a transactional test's flush empties the tables with TRUNCATE, which
+                # production never grants (row-level security does not apply to it).
+                cursor.execute(f"GRANT TRUNCATE ON ALL TABLES IN SCHEMA public TO {role}")
+        options.update(assume_role=APP_ROLE, operator_role=OPERATOR_ROLE)
         connection.close()
         # The login (a superuser in CI) is held to the check too, except in tests (README).
         settings.RLS_ALLOW_PRIVILEGED_LOGIN = True
         rls.role_check(connection)
-    # The processes tests start (gunicorn, a Celery worker, a killed driver) take it too; their
+    # The processes tests start (gunicorn, a Celery worker, a killed driver) take them too; their
     # login, like this one, is the superuser that created the test database.
-    os.environ.update(DATABASE_ROLE=APP_ROLE, RLS_ALLOW_PRIVILEGED_LOGIN="true")
+    os.environ.update(DATABASE_ROLE=APP_ROLE, DATABASE_OPERATOR_ROLE=OPERATOR_ROLE, RLS_ALLOW_PRIVILEGED_LOGIN="true")
     yield
-    os.environ.pop("DATABASE_ROLE", None)
-    os.environ.pop("RLS_ALLOW_PRIVILEGED_LOGIN", None)
+    for name in ("DATABASE_ROLE", "DATABASE_OPERATOR_ROLE", "RLS_ALLOW_PRIVILEGED_LOGIN"):
+        os.environ.pop(name, None)
     settings.RLS_ALLOW_PRIVILEGED_LOGIN = False
     with django_db_blocker.unblock():  # the login drops the test database
-        connection.settings_dict["OPTIONS"].pop("assume_role", None)
+        options.pop("assume_role", None)
+        options.pop("operator_role", None)
         connection.close()
 
 
@@ -77,8 +85,7 @@ def as_database_owner():
     try:
         yield
     finally:
-        with connection.cursor() as cursor:
-            cursor.execute(f"SET ROLE {APP_ROLE}")
+        connection.tenancy_held = None  # the next query takes its scope's role again
 
 
 @pytest.fixture(autouse=True)

@@ -26,7 +26,7 @@ DOCKERFILE = ROOT / "Dockerfile"
 DOCKERIGNORE = ROOT / ".dockerignore"
 SETTINGS = ROOT / "leadhub" / "settings.py"
 
-APP_SERVICES = {"migrate", "web", "worker", "beat"}
+APP_SERVICES = {"migrate", "web", "admin", "worker", "beat"}
 WSGI_APPLICATION = "leadhub.wsgi:application"
 SERVICE_TABLE_HEADER = "| service | image or build | command |"
 IMAGE_DEFAULT = "(image default)"
@@ -245,6 +245,7 @@ REQUIRED = {
     "FIELD_ENCRYPTION_KEYS": base64.urlsafe_b64encode(os.urandom(32)).decode(),
     "POSTGRES_PASSWORD": secrets.token_urlsafe(24),
     "POSTGRES_APP_PASSWORD": secrets.token_urlsafe(24),
+    "POSTGRES_OPERATOR_PASSWORD": secrets.token_urlsafe(24),
     "REDIS_PASSWORD": secrets.token_urlsafe(24),
     "PUBLIC_BASE_URL": "https://crm.example.com",
 }
@@ -285,20 +286,28 @@ def test_compose_takes_the_database_and_redis_passwords_from_the_environment():
     assert re.fullmatch(required.format("POSTGRES_PASSWORD"), services["postgres"]["environment"]["POSTGRES_PASSWORD"])
     assert re.search(required.format("REDIS_PASSWORD"), compose_command(services["redis"]))
     assert "--requirepass" in compose_command(services["redis"])
+    logins = {
+        "migrate": ("leadhub", "POSTGRES_PASSWORD"),
+        "web": ("leadhub_app", "POSTGRES_APP_PASSWORD"),
+        "admin": ("leadhub_operator", "POSTGRES_OPERATOR_PASSWORD"),
+        "worker": ("leadhub_operator", "POSTGRES_OPERATOR_PASSWORD"),
+        "beat": ("leadhub_operator", "POSTGRES_OPERATOR_PASSWORD"),
+    }
+    assert set(logins) == APP_SERVICES
     for name in APP_SERVICES:
         env = compose_environment(services[name])
-        owner = name == "migrate"
-        user, password = ("leadhub", "POSTGRES_PASSWORD") if owner else ("leadhub_app", "POSTGRES_APP_PASSWORD")
+        user, password = logins[name]
         assert re.fullmatch(
             rf"postgres://{user}:{required.format(password)}@postgres:5432/leadhub", env["DATABASE_URL"]
         )
         assert re.fullmatch(rf"redis://:{required.format('REDIS_PASSWORD')}@redis:6379/0", env["REDIS_URL"])
 
 
-def test_compose_serves_as_the_app_role_and_migrates_as_the_owner():
-    """Row-level security (README): web, worker and beat connect as leadhub_app, which migrate
-    (connected as the owner, leadhub, the postgres service's own user) creates with
-    POSTGRES_APP_PASSWORD and grants the tables' data; the app role owns nothing."""
+def test_compose_serves_as_the_two_roles_and_migrates_as_the_owner():
+    """Row-level security (README): web connects as leadhub_app, which crosses workspaces only
+    through the named lookups; worker, beat and admin as leadhub_operator, which may take the
+    operator paths. migrate (connected as the owner, leadhub, the postgres service's own user)
+    creates both with their passwords and grants them the tables' data; neither owns anything."""
     services = compose_services()
     assert services["postgres"]["environment"]["POSTGRES_USER"] == "leadhub"
     migrate = shlex.split(compose_command(services["migrate"]))
@@ -307,17 +316,51 @@ def test_compose_serves_as_the_app_role_and_migrates_as_the_owner():
     assert steps == [
         ["python", "manage.py", "migrate", "--noinput"],
         ["python", "manage.py", "approle", "leadhub_app", "--password-env", "POSTGRES_APP_PASSWORD"],
+        ["python", "manage.py", "approle", "leadhub_operator", "--password-env", "POSTGRES_OPERATOR_PASSWORD"],
     ]
-    assert (
-        compose_environment(services["migrate"])["POSTGRES_APP_PASSWORD"]
-        == "${POSTGRES_APP_PASSWORD:?set POSTGRES_APP_PASSWORD}"
-    )
+    migrate_env = compose_environment(services["migrate"])
+    for password in ("POSTGRES_APP_PASSWORD", "POSTGRES_OPERATOR_PASSWORD"):
+        assert migrate_env[password] == f"${{{password}:?set {password}}}"
     for name in APP_SERVICES - {"migrate"}:
         env = compose_environment(services[name])
-        assert env["DATABASE_URL"].startswith("postgres://leadhub_app:"), name
-        assert "POSTGRES_APP_PASSWORD" not in env and "POSTGRES_PASSWORD" not in env["DATABASE_URL"], name
+        role = "leadhub_app" if name == "web" else "leadhub_operator"
+        assert env["DATABASE_URL"].startswith(f"postgres://{role}:"), name
+        assert not {"POSTGRES_APP_PASSWORD", "POSTGRES_OPERATOR_PASSWORD"} & set(env), name
+        assert "POSTGRES_PASSWORD" not in env["DATABASE_URL"], name
     section = readme_section("Production: docker-compose")
-    assert "`leadhub_app`" in section and "`approle`" in section
+    assert "`leadhub_app`" in section and "`leadhub_operator`" in section and "`approle`" in section
+
+
+def test_compose_serves_the_admin_apart_as_the_operator_role_on_this_host_only():
+    """Under the app role the admin would see no row: web does not serve it, the admin service
+    does, as leadhub_operator, published on 127.0.0.1 only."""
+    services = compose_services()
+    assert compose_environment(services["web"])["ADMIN_ENABLED"] == "false"
+    admin = services["admin"]
+    assert compose_environment(admin)["ADMIN_ENABLED"] == "true"
+    assert admin["ports"] == ["127.0.0.1:8001:8000"]
+    args = shlex.split(compose_command(admin))
+    assert args[0] == "gunicorn" and WSGI_APPLICATION in args
+
+
+def test_admin_is_served_only_where_enabled(tmp_path):
+    env = {**os.environ, "DATABASE_URL": "sqlite:///:memory:", "LEADHUB_VAR_DIR": str(tmp_path)}
+    env.pop("DATABASE_ROLE", None)
+    probe = (
+        "import django; django.setup(); from django.urls import resolve, Resolver404\n"
+        "try:\n    resolve('/admin/'); print('served')\nexcept Resolver404:\n    print('absent')"
+    )
+    for enabled, expected in (("false", "absent"), ("true", "served")):
+        result = subprocess.run(
+            [sys.executable, "-c", probe],
+            cwd=ROOT,
+            env={**env, "ADMIN_ENABLED": enabled, "DJANGO_SETTINGS_MODULE": "leadhub.settings"},
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert result.stdout.strip() == expected, result.stderr
 
 
 def test_compose_publishes_web_on_this_host_only():

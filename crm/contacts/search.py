@@ -28,10 +28,14 @@ QUERY = (
     " OR UPPER(c.phone_number::text) LIKE UPPER($2) OR UPPER(c.company_name::text) LIKE UPPER($2))"
 )
 
-# The caller's scope may see the workspace: leadhub.tenancy's two policies, as they are written.
+# The caller's scope may see the workspace: leadhub.tenancy's two policies, as they are written,
+# the operator one for the operator role only (leadhub/postgresql/rls.py). Inside the function
+# current_user is the owner; the caller is the role it SET (tests), else its login.
+_CALLER = "(CASE WHEN current_setting('role') = 'none' THEN session_user ELSE current_setting('role') END)::name"
 _VISIBLE = (
     "(workspace = NULLIF(current_setting('leadhub.workspace_id', true), '')::uuid"
-    " OR NULLIF(current_setting('leadhub.operator', true), '') IS NOT NULL)"
+    " OR (NULLIF(current_setting('leadhub.operator', true), '') IS NOT NULL"
+    f" AND pg_has_role({_CALLER}, 'leadhub_operator', 'MEMBER')))"
 )
 
 

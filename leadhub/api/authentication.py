@@ -14,7 +14,7 @@ from accounts import services as account_services
 from accounts.models import ApiKey, Workspace
 from accounts.scopes import effective_scopes
 from accounts.services import API_KEY_PREFIX, api_key_authenticate
-from leadhub import tenancy
+from leadhub import lookups, tenancy
 
 
 @dataclass(frozen=True)
@@ -130,9 +130,10 @@ class OAuthTokenAuthentication(OAuth2Authentication):
         if isinstance(remembered, Credential):
             _attach(request, remembered)
             return AnonymousUser(), remembered
-        # The token and its application found by the token's hash, before the workspace is known.
-        with tenancy.operator_scope("credential_lookup"):
-            result = super().authenticate(request) if token else None
+        # The token and its application found by the token's hash, before the workspace is known:
+        # the named lookup answers the application's workspace, where django-oauth-toolkit reads them.
+        with lookups.found_scope("access_token_by_checksum", checksum) as found:
+            result = super().authenticate(request) if token and found else None
             if result is None:
                 raise AuthenticationFailed("The access token is invalid, expired or revoked.")
             user, access_token = result

@@ -25,10 +25,14 @@ from django.db.backends.postgresql import base
 from psycopg.pq import TransactionStatus
 
 from leadhub import tenancy
+from leadhub.postgresql import lookups
 
 _UNKNOWN = None
 _TRANSACTION_CONTROL = ("SAVEPOINT", "ROLLBACK", "RELEASE")
-_SYNC = "SELECT set_config('leadhub.workspace_id', %s, false), set_config('leadhub.operator', %s, false)"
+# Tests and benchmarks only (OPTIONS "operator_role", from DATABASE_OPERATOR_ROLE with
+# RLS_ALLOW_PRIVILEGED_LOGIN): their one login takes, with each scope, the role of the process
+# that would run it in production - the operator role under an operator path, else the app role
+# (DATABASE_ROLE) - in the same round trip. In production the login is the role: nothing switches.
 
 
 class DatabaseWrapper(base.DatabaseWrapper):
@@ -37,6 +41,48 @@ class DatabaseWrapper(base.DatabaseWrapper):
         self.tenancy_held = _UNKNOWN
         self.execute_wrappers.append(self._tenancy_sync)
 
+    def get_connection_params(self):
+        params = super().get_connection_params()
+        params.pop("operator_role", None)
+        return params
+
+    def _scope_role(self, want: tuple[str, str]) -> str | None:
+        """The role a scope is run as on a connection that switches (tests), else None."""
+        options = self.settings_dict["OPTIONS"]
+        operator_role = options.get("operator_role")
+        if not operator_role:
+            return None
+        return operator_role if want[1] else options["assume_role"]
+
+    def _sync_statement(self, workspace: str, want: tuple[str, str]) -> tuple[str, list]:
+        """The set_config of a scope; `workspace` is SQL (a parameter, or a lookup's call)."""
+        role = self._scope_role(want)
+        statement = (
+            f"SELECT set_config('leadhub.workspace_id', {workspace}, false), set_config('leadhub.operator', %s, false)"
+        )
+        if role is None:
+            return statement, [want[1]]
+        return statement + ", set_config('role', %s, false)", [want[1], role]
+
+    def tenancy_enter_found(self, name: str, args) -> str | None:
+        """leadhub.lookups.found_scope: the workspace the named lookup answers, set on the
+        connection with the call itself (one round trip, prepared once it runs often); None, and
+        no scope on the connection, when nothing matches. The caller enters the workspace."""
+        statement, params = self._sync_statement(f"coalesce(({lookups.call(name)})::text, '')", ("", ""))
+        self.ensure_connection()
+        with self.wrap_database_errors:
+            workspace_id = self.connection.execute(statement, [*args, *params]).fetchone()[0]
+        self.tenancy_held = (workspace_id, "")
+        return workspace_id or None
+
+    def tenancy_lookup_rows(self, name: str, args) -> list:
+        """leadhub.lookups.rows: the answers of a set-returning named lookup (a value, or a tuple, each)."""
+        self.ensure_connection()
+        with self.wrap_database_errors:
+            # The name is a key of lookups.LOOKUPS, never a caller's text.
+            rows = self.connection.execute(f"SELECT * FROM {lookups.call(name)}", list(args))  # noqa: S608
+            return [row[0] if len(row) == 1 else row for row in rows]
+
     def _tenancy_sync(self, execute, sql, params, many, context):
         want = tenancy.wanted()
         # Savepoints touch no table, and ROLLBACK TO SAVEPOINT runs in an aborted transaction,
@@ -44,7 +90,8 @@ class DatabaseWrapper(base.DatabaseWrapper):
         if want != self.tenancy_held and not (isinstance(sql, str) and sql.startswith(_TRANSACTION_CONTROL)):
             # On the psycopg connection itself: not a query of the caller's (nor counted as one).
             with self.wrap_database_errors:
-                self.connection.execute(_SYNC, want, prepare=False)
+                statement, arguments = self._sync_statement("%s", want)
+                self.connection.execute(statement, [want[0], *arguments], prepare=False)
             self.tenancy_held = want
         return execute(sql, params, many, context)
 

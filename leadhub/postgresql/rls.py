@@ -11,6 +11,15 @@ POLICY_OPERATOR = "leadhub_operator"
 _TENANT_RULE = "workspace_id = NULLIF(current_setting('leadhub.workspace_id', true), '')::uuid"
 _OPERATOR_RULE = "NULLIF(current_setting('leadhub.operator', true), '') IS NOT NULL"
 
+# The roles (README "Row-level security"). The web serves as APP_ROLE: the tenant policy only,
+# so setting `leadhub.operator` does nothing for it, and it crosses workspaces only through the
+# named lookups (leadhub/postgresql/lookups.py). The processes that must cross them (worker,
+# beat, the admin, management commands) log in as OPERATOR_ROLE, to which - and to the tables'
+# owner, that the lookups run as - the operator policy applies. Neither owns a table, is a
+# superuser or has BYPASSRLS.
+APP_ROLE = "leadhub_app"
+OPERATOR_ROLE = "leadhub_operator"
+
 # Tables with a workspace_id that are deliberately not tenant tables: none today. A table
 # listed here needs its reason beside it (README "Row-level security").
 EXCLUDED_TABLES: dict[str, str] = {}
@@ -105,9 +114,11 @@ def rls_missing(
              WHERE n.nspname = current_schema() AND c.relkind = 'r' AND c.relname = ANY(%s)
                AND NOT (c.relrowsecurity AND c.relforcerowsecurity
                         AND (SELECT count(*) FROM pg_policy p
-                              WHERE p.polrelid = c.oid AND p.polname = ANY(%s)) = %s)
+                              WHERE p.polrelid = c.oid AND p.polname = ANY(%s)
+                                -- the operator policy applies to named roles, never to PUBLIC (0)
+                                AND NOT (p.polname = %s AND 0 = ANY(p.polroles))) = %s)
             """,
-            [tables, list(policies), len(policies)],
+            [tables, list(policies), POLICY_OPERATOR, len(policies)],
         )
         return sorted(row[0] for row in cursor.fetchall())
 
@@ -124,13 +135,19 @@ def rls_apply(connection, apps=None) -> list[str]:
     missing_children = rls_missing(connection, sorted(children), (POLICY_PARENT,))
     qn = connection.ops.quote_name
     with connection.cursor() as cursor:
+        if missing:
+            cursor.execute(role_create_sql(OPERATOR_ROLE))
         for table in missing + missing_children:
             cursor.execute(f"ALTER TABLE {qn(table)} ENABLE ROW LEVEL SECURITY")
             cursor.execute(f"ALTER TABLE {qn(table)} FORCE ROW LEVEL SECURITY")
         for table in missing:
-            for name, rule in ((POLICY_TENANT, _TENANT_RULE), (POLICY_OPERATOR, _OPERATOR_RULE)):
+            for name, rule, roles in (
+                (POLICY_TENANT, _TENANT_RULE, "PUBLIC"),
+                # The owner (CURRENT_USER: the role that migrates) for the named lookups it runs.
+                (POLICY_OPERATOR, _OPERATOR_RULE, f"{qn(OPERATOR_ROLE)}, CURRENT_USER"),
+            ):
                 cursor.execute(f"DROP POLICY IF EXISTS {qn(name)} ON {qn(table)}")
-                cursor.execute(f"CREATE POLICY {qn(name)} ON {qn(table)} USING ({rule}) WITH CHECK ({rule})")
+                cursor.execute(f"CREATE POLICY {qn(name)} ON {qn(table)} TO {roles} USING ({rule}) WITH CHECK ({rule})")
         for table in missing_children:
             rule = _parent_rule(qn, table, children[table])
             cursor.execute(f"DROP POLICY IF EXISTS {qn(POLICY_PARENT)} ON {qn(table)}")
@@ -186,13 +203,14 @@ def _privileges(cursor, *, login: bool, tables: list[str]) -> list[str]:
     return found
 
 
-def role_problems(connection) -> list[str]:
+def role_problems(connection, *, tenant_only: bool = False) -> list[str]:
     """Why the connection's role would void row-level security: a superuser or BYPASSRLS role
     sees every row, and a table's owner may disable it; a role it may become counts as its own.
     The login (session_user) is held to the same when the app takes another role
     (DATABASE_ROLE): any statement can RESET ROLE. Only tests and benchmarks, whose login
-    created the database, may allow that (RLS_ALLOW_PRIVILEGED_LOGIN). Empty when it is safe
-    (and on SQLite)."""
+    created the database, may allow that (RLS_ALLOW_PRIVILEGED_LOGIN). `tenant_only` (web
+    without the admin): the role may not be, nor become, the operator role either. Empty when it
+    is safe (and on SQLite)."""
     from django.conf import settings
 
     if connection.vendor != "postgresql":
@@ -200,6 +218,17 @@ def role_problems(connection) -> list[str]:
     tables = tenant_tables()
     with connection.cursor() as cursor:
         problems = _privileges(cursor, login=False, tables=tables)
+        if tenant_only:
+            cursor.execute(
+                "SELECT current_user FROM pg_roles WHERE rolname = %s AND pg_has_role(current_user, oid, 'MEMBER')",
+                [OPERATOR_ROLE],
+            )
+            found = cursor.fetchone()
+            if found:
+                problems.append(
+                    f"the database role {found[0]} may take the operator paths ({OPERATOR_ROLE}), which web without "
+                    f"the admin (ADMIN_ENABLED=false) never needs: log in as {APP_ROLE}"
+                )
         cursor.execute("SELECT session_user <> current_user")
         if cursor.fetchone()[0] and not getattr(settings, "RLS_ALLOW_PRIVILEGED_LOGIN", False):
             problems += [f"the login: {problem}" for problem in _privileges(cursor, login=True, tables=tables)]
@@ -209,13 +238,13 @@ def role_problems(connection) -> list[str]:
     return problems
 
 
-def role_check(connection=None) -> None:
+def role_check(connection=None, *, tenant_only: bool = False) -> None:
     """Refuse to serve (web, worker, beat) on a role that would void row-level security."""
     from django.core.exceptions import ImproperlyConfigured
 
     if connection is None:
         from django.db import connection
-    problems = role_problems(connection)
+    problems = role_problems(connection, tenant_only=tenant_only)
     if problems:
         raise ImproperlyConfigured(
             "Row-level security would not hold: "
@@ -228,7 +257,7 @@ def role_check(connection=None) -> None:
 ROLE_CHECK_DEADLINE_SECONDS = 30
 
 
-def role_check_at_start(deadline: float = ROLE_CHECK_DEADLINE_SECONDS) -> None:
+def role_check_at_start(deadline: float = ROLE_CHECK_DEADLINE_SECONDS, *, tenant_only: bool = False) -> None:
     """Start-up (leadhub.wsgi, the Celery worker and beat): refuse a role that would void
     row-level security. A database that does not answer is waited for, up to `deadline`
     seconds; a process that could not check refuses too (its supervisor starts it again), so
@@ -243,7 +272,7 @@ def role_check_at_start(deadline: float = ROLE_CHECK_DEADLINE_SECONDS) -> None:
     try:
         while True:
             try:
-                role_check(connection)
+                role_check(connection, tenant_only=tenant_only)
                 return
             except Error as exc:
                 connection.close()
@@ -255,6 +284,18 @@ def role_check_at_start(deadline: float = ROLE_CHECK_DEADLINE_SECONDS) -> None:
                 time.sleep(1)
     finally:
         connection.close()  # not inherited by forked workers
+
+
+def role_create_sql(role: str) -> str:
+    """Create `role` NOLOGIN (NOSUPERUSER, NOBYPASSRLS) unless it exists. The roles are the
+    cluster's, shared by every database on it: two runs creating it at once are both fine."""
+    literal = role.replace("'", "''")
+    name = '"' + role.replace('"', '""') + '"'
+    return (
+        f"DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{literal}') THEN "
+        f"CREATE ROLE {name} NOLOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE; END IF; "
+        "EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$"
+    )
 
 
 def app_role_grant(connection, role: str, password: str | None = None) -> None:
@@ -271,11 +312,10 @@ def app_role_grant(connection, role: str, password: str | None = None) -> None:
 
     name = sql.Identifier(role)
     statements = [
-        sql.SQL(
-            "DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = {literal}) THEN "
-            "CREATE ROLE {name} NOLOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE; END IF; END $$"
-        ).format(literal=sql.Literal(role), name=name),
+        sql.SQL(role_create_sql(role)),
         sql.SQL("GRANT USAGE ON SCHEMA public TO {}").format(name),
+        # The named lookups (leadhub/postgresql/lookups.py) and the leads search.
+        sql.SQL("GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA public TO {}").format(name),
         sql.SQL("GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {}").format(name),
         sql.SQL("GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA public TO {}").format(name),
         sql.SQL(

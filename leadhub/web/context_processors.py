@@ -5,13 +5,10 @@ from django.http import HttpRequest
 from django.utils.functional import SimpleLazyObject
 
 from accounts.selectors import agencies_staffed, workspaces_for_user
-from leadhub.tenancy import operator_scope
 
 
 def _switch_workspaces(user) -> list:
-    # Memberships across workspaces: a named operator path of row-level security.
-    with operator_scope("dashboard_memberships"):
-        return list(workspaces_for_user(user=user).order_by("name")[:200])
+    return list(workspaces_for_user(user=user).order_by("name")[:200])
 
 
 def layout(request: HttpRequest) -> dict:

@@ -9,7 +9,6 @@ from django.views.decorators.http import require_GET
 from accounts.selectors import agencies_staffed, workspaces_for_user
 from leadhub.api.errors import LimitsUnavailable, RateLimited
 from leadhub.api.ratelimit import public_limit_or_raise
-from leadhub.tenancy import operator_scope
 
 
 @require_GET
@@ -18,8 +17,7 @@ def home(request: HttpRequest) -> HttpResponse:
     goes to their first workspace, or learns they have none yet."""
     if not request.user.is_authenticated:
         return redirect(reverse("web:login"))
-    with operator_scope("dashboard_memberships"):  # memberships across workspaces
-        workspace = workspaces_for_user(user=request.user).order_by("name").first()
+    workspace = workspaces_for_user(user=request.user).order_by("name").first()
     if workspace is not None:
         return redirect(reverse("web:leads", args=[workspace.pk]))
     if agencies_staffed(user=request.user).exists():

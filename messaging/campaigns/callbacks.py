@@ -12,7 +12,8 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions
 
-from leadhub.tenancy import enter_workspace, operator_scope
+from leadhub.lookups import found_scope
+from leadhub.tenancy import enter_workspace
 
 from .. import twilio
 from ..provider_webhooks import TWIML, BadSignature, ProviderWebhook, form_of, verify
@@ -29,11 +30,15 @@ def _recipient(value) -> Recipient | None:
         return None
     # The named lookup before the workspace is known (row-level security): the recipient by
     # the id LeadHub put in the gather's URL; the request then runs in its workspace.
-    with operator_scope("status_callback"):
+    with found_scope("recipient_by_id", int(value)) as found:
         recipient = (
-            Recipient.objects.filter(pk=int(value), campaign__channel=Campaign.Channel.VOICE)
-            .select_related("campaign", "campaign__line", "campaign__line__provider")
-            .first()
+            (
+                Recipient.objects.filter(pk=int(value), campaign__channel=Campaign.Channel.VOICE)
+                .select_related("campaign", "campaign__line", "campaign__line__provider")
+                .first()
+            )
+            if found
+            else None
         )
     if recipient is not None:
         enter_workspace(recipient.workspace_id)
@@ -91,11 +96,15 @@ def call_status_receive(request, form) -> HttpResponse:
     sid = form.get("CallSid") or ""
     recipient = None
     if sid and len(sid) <= 64 and "\x00" not in sid:
-        with operator_scope("status_callback"):  # the recipient by its provider SID
+        with found_scope("recipient_by_call_sid", sid) as found:  # the recipient by its provider SID
             recipient = (
-                Recipient.objects.filter(provider_sid=sid, campaign__channel=Campaign.Channel.VOICE)
-                .select_related("campaign__line__provider")
-                .first()
+                (
+                    Recipient.objects.filter(provider_sid=sid, campaign__channel=Campaign.Channel.VOICE)
+                    .select_related("campaign__line__provider")
+                    .first()
+                )
+                if found
+                else None
             )
     if recipient is None:
         raise exceptions.NotFound("No call has this CallSid.")

@@ -13,7 +13,8 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions
 
-from leadhub.tenancy import enter_workspace, operator_scope
+from leadhub.lookups import found_scope
+from leadhub.tenancy import enter_workspace
 
 from .. import twilio
 from ..campaigns.callbacks import call_status_receive
@@ -59,8 +60,8 @@ class InboundView(ProviderWebhook):
         number, _ = twilio.strip_address(form.get("To") or "")
         # The named lookup before the workspace is known (row-level security): the line by the
         # number called; the request then runs in the line's workspace.
-        with operator_scope("inbound_line"):
-            line = line_for_inbound(phone_number=number) if number else None
+        with found_scope("line_by_number", number) as found:
+            line = line_for_inbound(phone_number=number) if number and found else None
         if line is None:
             raise exceptions.NotFound("No line has this number.")
         enter_workspace(line.workspace_id)
@@ -98,11 +99,17 @@ class StatusCallbackView(ProviderWebhook):
         message = None
         if sid and len(sid) <= 64 and "\x00" not in sid:
             # The named lookup before the workspace is known: the message by its provider SID.
-            with operator_scope("status_callback"):
+            with found_scope("message_by_provider_sid", sid) as found:
                 message = (
-                    Message.objects.filter(provider_sid=sid, direction=Message.Direction.OUTBOUND, line__isnull=False)
-                    .select_related("line", "line__provider", "conversation", "conversation__contact")
-                    .first()
+                    (
+                        Message.objects.filter(
+                            provider_sid=sid, direction=Message.Direction.OUTBOUND, line__isnull=False
+                        )
+                        .select_related("line", "line__provider", "conversation", "conversation__contact")
+                        .first()
+                    )
+                    if found
+                    else None
                 )
         if message is None or getattr(message.line, "provider", None) is None:
             raise exceptions.NotFound("No message has this MessageSid.")

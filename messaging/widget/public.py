@@ -17,7 +17,8 @@ from rest_framework.views import APIView
 from leadhub.api.cors import add_cors_headers, origin_allowed, origin_of
 from leadhub.api.parsers import JSONParser
 from leadhub.api.ratelimit import public_limit_or_raise
-from leadhub.tenancy import enter_workspace, operator_scope
+from leadhub.lookups import found_scope
+from leadhub.tenancy import enter_workspace
 
 from .. import selectors
 from ..models import Brain
@@ -62,8 +63,8 @@ class WidgetPublicView(APIView):
         count, a read goes through uncounted."""
         # The named lookup before the workspace is known (row-level security): the brain by its
         # bot_id; the request then runs in the brain's workspace.
-        with operator_scope("widget_bot"):
-            self.brain = selectors.brain_get_by_bot_id(bot_id=bot_id)
+        with found_scope("brain_by_bot_id", bot_id) as found:
+            self.brain = selectors.brain_get_by_bot_id(bot_id=bot_id) if found else None
         if self.brain is not None:
             enter_workspace(self.brain.workspace_id)
         within = f"bot:{self.brain.bot_id}" if self.brain is not None else "bot:-"
@@ -81,12 +82,12 @@ class WidgetPublicView(APIView):
         that allows the origin (the request itself is then held to its own brain's list)."""
         origin = origin_of(request)
         bot_id = request.query_params.get("bot_id")
-        with operator_scope("widget_bot"):
-            if bot_id:
-                brain = selectors.brain_get_by_bot_id(bot_id=bot_id)
-                allowed = brain is not None and origin_allowed(origin, brain.allowed_origins)
-            else:
-                allowed = selectors.origin_allowed_by_any_brain(origin=origin)
+        if bot_id:
+            with found_scope("brain_by_bot_id", bot_id) as found:
+                brain = selectors.brain_get_by_bot_id(bot_id=bot_id) if found else None
+            allowed = brain is not None and origin_allowed(origin, brain.allowed_origins)
+        else:
+            allowed = selectors.origin_allowed_by_any_brain(origin=origin)
         response = Response(status=status.HTTP_204_NO_CONTENT)
         return add_cors_headers(response, origin=origin, allowed=allowed, preflight=True)
 

@@ -360,8 +360,10 @@ def test_the_app_role_of_the_suite_passes_the_check():
 @pytest.mark.postgres
 @pytest.mark.django_db
 @pytest.mark.parametrize(("attributes", "finding"), [("BYPASSRLS", "has BYPASSRLS"), ("SUPERUSER", "is a superuser")])
-def test_the_startup_check_fails_under_a_role_that_bypasses_rls(attributes, finding, client):
+def test_the_startup_check_fails_under_a_role_that_bypasses_rls(attributes, finding, client, monkeypatch):
     role = f"leadhub_test_{attributes.lower()}"
+    # As in production, the login is the role: the suite's switching with the scope (conftest) off.
+    monkeypatch.delitem(connection.settings_dict["OPTIONS"], "operator_role")
     with connection.cursor() as cursor:  # inside the test's transaction: undone at its end
         cursor.execute("RESET ROLE")
         cursor.execute(f"CREATE ROLE {role} NOLOGIN {attributes}")
