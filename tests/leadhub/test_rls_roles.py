@@ -12,6 +12,7 @@ import pytest
 from celery import shared_task
 from django.conf import settings
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from accounts.services import api_key_create, api_key_revoke, membership_set
 from crm.models import Contact
@@ -212,3 +213,32 @@ def test_a_beat_sweep_crosses_workspaces_as_the_operator_role_only(contacts):
     assert _sweep_sees.apply().get() == (rls.OPERATOR_ROLE, 2)
     assert _sweep_forged.apply().get() == (rls.APP_ROLE, 0)
     connection.tenancy_held = None
+
+
+def test_a_key_looked_up_costs_the_round_trips_it_cost_before(workspace_a):
+    """The lookup and the workspace's scope in one statement, then the key read in it: no
+    round trip more than the operator path's set_config and read were (#8 caches above it)."""
+    from accounts import services
+
+    created = api_key_create(workspace=workspace_a, name="k", scopes=["contacts:read"])
+    services._local_keys.clear()
+    statements = []
+    original = connection.connection.execute
+
+    def counting(query, *args, **kwargs):
+        statements.append(str(query))
+        return original(query, *args, **kwargs)
+
+    with tenancy.no_scope():
+        _one("SELECT 1")  # the connection holds no scope, as a request's first query finds it
+        connection.connection.execute = counting
+        try:
+            with CaptureQueriesContext(connection) as queries:
+                api_key = services.api_key_authenticate(secret=created.secret)
+        finally:
+            del connection.connection.execute
+    assert api_key is not None and api_key.workspace_id == workspace_a.pk
+    assert len(statements) == 1 and "leadhub_credential_by_hash" in statements[0]
+    assert "set_config('leadhub.workspace_id'" in statements[0]
+    reads = [query["sql"] for query in queries.captured_queries if query["sql"].startswith("SELECT")]
+    assert len(reads) == 1, reads  # the key with its workspace, plan and agency
