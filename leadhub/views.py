@@ -41,7 +41,7 @@ def _check_database() -> None:
         cursor.execute("SELECT 1")
         cursor.fetchone()
     # Down, too, on a role that would void row-level security (README: Row-level security).
-    problems = role_problems(connection)
+    problems = role_problems(connection, tenant_only=not settings.ADMIN_ENABLED)
     if problems:
         raise PermissionError("; ".join(problems))
 

@@ -164,6 +164,11 @@ AS $fn$ {lookup.body} $fn$
     return statements
 
 
+def signatures() -> list[str]:
+    """Each lookup's function with its argument types, for a GRANT (leadhub.postgresql.rls)."""
+    return [f"{function(name)}({_types(lookup)})" for name, lookup in LOOKUPS.items()]
+
+
 def drop_sql(schema: str) -> list[str]:
     return [
         f'DROP FUNCTION IF EXISTS "{schema}".{function(name)}({_types(lookup)})' for name, lookup in LOOKUPS.items()

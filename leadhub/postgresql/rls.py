@@ -203,6 +203,21 @@ def _privileges(cursor, *, login: bool, tables: list[str]) -> list[str]:
     return found
 
 
+def _operator_capable(cursor, *, login: bool) -> list[str]:
+    """The role (or the login) is, or may become, the operator role: web without the admin
+    never needs it."""
+    cursor.execute(
+        "SELECT rolname FROM pg_roles WHERE rolname = (CASE WHEN %s THEN session_user ELSE current_user END)"
+        " AND pg_has_role(rolname, (SELECT oid FROM pg_roles WHERE rolname = %s), 'MEMBER')",
+        [login, OPERATOR_ROLE],
+    )
+    return [
+        f"the database role {row[0]} may take the operator paths ({OPERATOR_ROLE}), which web without "
+        f"the admin (ADMIN_ENABLED=false) never needs: log in as {APP_ROLE}"
+        for row in cursor.fetchall()
+    ]
+
+
 def role_problems(connection, *, tenant_only: bool = False) -> list[str]:
     """Why the connection's role would void row-level security: a superuser or BYPASSRLS role
     sees every row, and a table's owner may disable it; a role it may become counts as its own.
@@ -218,20 +233,15 @@ def role_problems(connection, *, tenant_only: bool = False) -> list[str]:
     tables = tenant_tables()
     with connection.cursor() as cursor:
         problems = _privileges(cursor, login=False, tables=tables)
-        if tenant_only:
-            cursor.execute(
-                "SELECT current_user FROM pg_roles WHERE rolname = %s AND pg_has_role(current_user, oid, 'MEMBER')",
-                [OPERATOR_ROLE],
-            )
-            found = cursor.fetchone()
-            if found:
-                problems.append(
-                    f"the database role {found[0]} may take the operator paths ({OPERATOR_ROLE}), which web without "
-                    f"the admin (ADMIN_ENABLED=false) never needs: log in as {APP_ROLE}"
-                )
         cursor.execute("SELECT session_user <> current_user")
-        if cursor.fetchone()[0] and not getattr(settings, "RLS_ALLOW_PRIVILEGED_LOGIN", False):
-            problems += [f"the login: {problem}" for problem in _privileges(cursor, login=True, tables=tables)]
+        login_too = cursor.fetchone()[0] and not getattr(settings, "RLS_ALLOW_PRIVILEGED_LOGIN", False)
+        if tenant_only:
+            problems += _operator_capable(cursor, login=False)
+        if login_too:
+            login_problems = _privileges(cursor, login=True, tables=tables)
+            if tenant_only:  # one injected RESET ROLE would give the login's operator paths
+                login_problems += _operator_capable(cursor, login=True)
+            problems += [f"the login: {problem}" for problem in login_problems]
     missing = rls_missing(connection, tables) + rls_missing(connection, sorted(child_tables()), (POLICY_PARENT,))
     if missing:
         problems.append(f"tenant tables without row-level security: {', '.join(missing[:3])}...")
@@ -298,6 +308,10 @@ def role_create_sql(role: str) -> str:
     )
 
 
+# crm/contacts/search.py's SECURITY DEFINER function (leadhub imports no domain app).
+CONTACT_SEARCH_SIGNATURE = "leadhub_contact_search(uuid, text)"
+
+
 def app_role_grant(connection, role: str, password: str | None = None) -> None:
     """The role the app serves as: created NOLOGIN (NOSUPERUSER, NOBYPASSRLS) unless it exists
     (with a password: created, or kept, LOGIN with that password - docker-compose's migrate
@@ -310,12 +324,27 @@ def app_role_grant(connection, role: str, password: str | None = None) -> None:
         return
     from psycopg import sql
 
+    from leadhub.postgresql import lookups
+
     name = sql.Identifier(role)
     statements = [
         sql.SQL(role_create_sql(role)),
         sql.SQL("GRANT USAGE ON SCHEMA public TO {}").format(name),
-        # The named lookups (leadhub/postgresql/lookups.py) and the leads search.
-        sql.SQL("GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA public TO {}").format(name),
+        # Functions are granted by name, never ALL FUNCTIONS: an operator-only function made
+        # later must not reach the web's role on the next deploy. None is PUBLIC's by default.
+        sql.SQL("ALTER DEFAULT PRIVILEGES REVOKE EXECUTE ON FUNCTIONS FROM PUBLIC"),
+        *(
+            sql.SQL("GRANT EXECUTE ON FUNCTION {} TO {}").format(sql.SQL(signature), name)
+            for signature in lookups.signatures()
+        ),
+        # The leads search (crm/contacts/search.py, made by crm's migrations), when it exists.
+        sql.SQL(
+            "DO $$ BEGIN IF to_regprocedure({signature}) IS NOT NULL THEN "
+            "REVOKE ALL ON FUNCTION {function} FROM PUBLIC; GRANT EXECUTE ON FUNCTION {function} TO {name}; "
+            "END IF; END $$"
+        ).format(
+            signature=sql.Literal(CONTACT_SEARCH_SIGNATURE), function=sql.SQL(CONTACT_SEARCH_SIGNATURE), name=name
+        ),
         sql.SQL("GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {}").format(name),
         sql.SQL("GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA public TO {}").format(name),
         sql.SQL(

@@ -21,6 +21,7 @@ from leadhub.postgresql import lookups as pg_lookups
 from leadhub.postgresql import rls
 from messaging.brains.services import brain_create
 from messaging.models import Brain
+from tests.conftest import as_database_owner
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
 ROOT = Path(settings.BASE_DIR)
@@ -119,6 +120,32 @@ def test_every_lookup_is_security_definer_pinned_and_not_for_public():
         grantees = {item.split("=")[0] for item in acl}
         assert "" not in grantees, name  # PUBLIC may not execute it
         assert {rls.APP_ROLE, rls.OPERATOR_ROLE} <= grantees, name
+
+
+def test_the_leads_search_is_granted_by_name_and_not_for_public():
+    signature = rls.CONTACT_SEARCH_SIGNATURE
+    assert _one("SELECT has_function_privilege('public', %s, 'EXECUTE')", [signature]) == (False,)
+    assert _one("SELECT has_function_privilege(%s, %s, 'EXECUTE')", [rls.APP_ROLE, signature]) == (True,)
+
+
+def test_approle_grants_the_named_functions_only():
+    """A function the owner makes later (an operator-only one, say) is not the web's role's
+    after the next deploy's approle, nor PUBLIC's."""
+    with as_database_owner(), connection.cursor() as cursor:  # inside the test's transaction
+        cursor.execute("CREATE FUNCTION leadhub_test_operator_only() RETURNS int LANGUAGE sql AS 'SELECT 1'")
+        rls.app_role_grant(connection, rls.APP_ROLE)
+        for grantee in (rls.APP_ROLE, "public"):
+            cursor.execute("SELECT has_function_privilege(%s, 'leadhub_test_operator_only()', 'EXECUTE')", [grantee])
+            assert cursor.fetchone() == (False,), grantee
+
+
+def test_web_refuses_a_login_that_may_become_the_operator(settings):
+    """Web takes the app's role (DATABASE_ROLE) but its login may become the operator: one
+    injected RESET ROLE would give the operator paths. The suite's login is such a login."""
+    settings.RLS_ALLOW_PRIVILEGED_LOGIN = False
+    with tenancy.no_scope():
+        problems = rls.role_problems(connection, tenant_only=True)
+    assert any(p.startswith("the login: ") and "may take the operator paths" in p for p in problems), problems
 
 
 def test_the_credential_lookup_answers_the_workspace_of_a_live_key_only(workspace_a, workspace_b):
