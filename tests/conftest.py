@@ -73,6 +73,23 @@ def django_db_setup(django_db_setup, django_db_blocker):
         connection.close()
 
 
+def login_connection(**options):
+    """A second psycopg connection to the test database as the suite's login (the tables' owner,
+    a superuser in CI), outside the test's transaction: another client holding locks, an
+    operator ending a backend."""
+    import psycopg
+
+    settings_dict = connection.settings_dict
+    return psycopg.connect(
+        dbname=settings_dict["NAME"],
+        user=settings_dict["USER"],
+        host=settings_dict["HOST"] or None,
+        port=settings_dict["PORT"] or None,
+        password=settings_dict["PASSWORD"] or None,
+        **options,
+    )
+
+
 @contextmanager
 def as_database_owner():
     """A test's own schema change: as the login that owns the tables (the app's role may not

@@ -92,29 +92,28 @@ def upsert_free_shard_sql(*, select_from: str) -> str:
     )
 
 
-def row_params(row: tuple) -> list:
-    """The statement's parameters for one row, as the database takes them; a random shard."""
+def _key_and_values(row: tuple) -> tuple[list, list]:
+    """A row's key (workspace, day, source) as the database takes it, and its deltas."""
     workspace_id, day, source, *values = row
     prep = DailyLeadCount._meta.get_field
-    return [
+    key = [
         prep("workspace").get_db_prep_value(workspace_id, connection),
         prep("day").get_db_prep_value(day, connection),
         source,
-        random.randrange(DailyLeadCount.SHARDS),  # noqa: S311 (spreading the load, not security)
-        *values,
     ]
+    return key, values
+
+
+def row_params(row: tuple) -> list:
+    """The statement's parameters for one row, as the database takes them; a random shard."""
+    key, values = _key_and_values(row)
+    return [*key, random.randrange(DailyLeadCount.SHARDS), *values]  # noqa: S311 (spreading the load, not security)
 
 
 def picked_row_params(row: tuple) -> list:
     """upsert_free_shard_sql's parameters for one row: the deltas, then the key."""
-    workspace_id, day, source, *values = row
-    prep = DailyLeadCount._meta.get_field
-    return [
-        *values,
-        prep("workspace").get_db_prep_value(workspace_id, connection),
-        prep("day").get_db_prep_value(day, connection),
-        source,
-    ]
+    key, values = _key_and_values(row)
+    return [*values, *key]
 
 
 def counters_add(rows: list[tuple]) -> None:

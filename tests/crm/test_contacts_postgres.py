@@ -2,12 +2,12 @@
 
 import threading
 
-import psycopg
 import pytest
 from django.db import connection
 from rest_framework.test import APIClient
 
 from crm.models import Contact, DailyLeadCount
+from tests.conftest import login_connection
 from webhooks.models import Event
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -49,15 +49,8 @@ def test_a_new_lead_does_not_wait_for_the_day_counters_other_leads_hold(workspac
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
     assert client.post("/api/v1/webhook/forms", {"phone_number": "+18187405020"}, format="json").status_code == 201
-    settings = connection.settings_dict
     # Another transaction holds every counter row of the day, as concurrent leads would.
-    with psycopg.connect(
-        dbname=settings["NAME"],
-        user=settings["USER"],
-        host=settings["HOST"] or None,
-        port=settings["PORT"] or None,
-        password=settings["PASSWORD"] or None,
-    ) as holder:
+    with login_connection() as holder:
         holder.execute(
             "INSERT INTO crm_dailyleadcount (workspace_id, day, source, shard, leads, hot, qualified, booked) "
             "SELECT workspace_id, day, source, s, 0, 0, 0, 0 FROM crm_dailyleadcount, generate_series(0, %s) AS s "

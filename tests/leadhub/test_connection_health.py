@@ -7,11 +7,11 @@ before the request's first query."""
 import select
 import time
 
-import psycopg
 import pytest
 from django.db import connection
 
 from accounts.models import Workspace
+from tests.conftest import login_connection
 
 
 def _cursors_made(monkeypatch) -> list:
@@ -43,17 +43,9 @@ def test_a_healthy_idle_connection_is_usable_without_a_round_trip(monkeypatch):
 def test_a_connection_the_server_ended_is_replaced_before_the_next_query(workspace_a):
     Workspace.objects.count()
     old = connection.connection
-    settings = connection.settings_dict
     # The login (the tables' owner, a superuser in CI) ends the app's connection, as a server
     # restart or an operator's pg_terminate_backend would between two requests.
-    with psycopg.connect(
-        dbname=settings["NAME"],
-        user=settings["USER"],
-        host=settings["HOST"] or None,
-        port=settings["PORT"] or None,
-        password=settings["PASSWORD"] or None,
-        autocommit=True,
-    ) as admin:
+    with login_connection(autocommit=True) as admin:
         assert admin.execute("SELECT pg_terminate_backend(%s)", [old.info.backend_pid]).fetchone()[0]
     deadline = time.monotonic() + 10
     while not select.select([old.fileno()], [], [], 0.1)[0] and time.monotonic() < deadline:
