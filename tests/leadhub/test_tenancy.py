@@ -2,11 +2,8 @@
 "Row-level security"). The PostgreSQL pass serves as the app role (tests/conftest.py), so
 every policy here is enforced for real; on SQLite only the code's own rules are checked."""
 
-import ast
 import datetime as dt
 import itertools
-import subprocess
-import sys
 import uuid
 from pathlib import Path
 
@@ -15,7 +12,6 @@ from celery import shared_task
 from django.apps import apps
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.exceptions import ImproperlyConfigured
 from django.db import DataError, ProgrammingError, connection, models, transaction
 from django.utils import timezone
 
@@ -23,7 +19,7 @@ from accounts.models import Workspace
 from crm.models import Contact
 from leadhub import tenancy
 from leadhub.postgresql import rls
-from leadhub.tenancy import operator_scope, tenant_scope
+from leadhub.tenancy import tenant_scope
 
 ROOT = Path(settings.BASE_DIR)
 _serial = itertools.count(1)
@@ -347,181 +343,7 @@ def test_a_new_connection_is_not_trusted_to_hold_no_scope(workspace_a):
         connection.close()
 
 
-# --- The role ----------------------------------------------------------------------------------
-
-
-@pytest.mark.postgres
-@pytest.mark.django_db
-def test_the_app_role_of_the_suite_passes_the_check():
-    assert rls.role_problems(connection) == []
-    rls.role_check(connection)
-
-
-@pytest.mark.postgres
-@pytest.mark.django_db
-@pytest.mark.parametrize(("attributes", "finding"), [("BYPASSRLS", "has BYPASSRLS"), ("SUPERUSER", "is a superuser")])
-def test_the_startup_check_fails_under_a_role_that_bypasses_rls(attributes, finding, client, monkeypatch):
-    role = f"leadhub_test_{attributes.lower()}"
-    # As in production, the login is the role: the suite's switching with the scope (conftest) off.
-    monkeypatch.delitem(connection.settings_dict["OPTIONS"], "operator_role")
-    with connection.cursor() as cursor:  # inside the test's transaction: undone at its end
-        cursor.execute("RESET ROLE")
-        cursor.execute(f"CREATE ROLE {role} NOLOGIN {attributes}")
-        cursor.execute(f"SET ROLE {role}")
-    with pytest.raises(ImproperlyConfigured, match=finding):
-        rls.role_check(connection)
-    response = client.get("/healthz")
-    assert response.status_code == 503
-    assert response.json()["checks"]["database"] == "down"
-
-
-@pytest.mark.postgres
-@pytest.mark.django_db
-def test_a_privileged_login_behind_database_role_is_refused(settings):
-    """The suite's login is the superuser that created the database and takes the app role
-    (DATABASE_ROLE); outside tests and benchmarks that is refused: any statement can RESET ROLE."""
-    settings.RLS_ALLOW_PRIVILEGED_LOGIN = False
-    with pytest.raises(ImproperlyConfigured, match=r"the login: the database role .* is a superuser"):
-        rls.role_check(connection)
-
-
-@pytest.mark.postgres
-@pytest.mark.django_db
-def test_the_startup_check_fails_under_a_role_that_may_become_one_that_bypasses_rls():
-    with connection.cursor() as cursor:  # inside the test's transaction: undone at its end
-        cursor.execute("RESET ROLE")
-        cursor.execute("CREATE ROLE leadhub_test_bypass NOLOGIN BYPASSRLS")
-        cursor.execute("CREATE ROLE leadhub_test_member NOLOGIN NOINHERIT IN ROLE leadhub_test_bypass")
-        cursor.execute("SET ROLE leadhub_test_member")
-    with pytest.raises(ImproperlyConfigured, match="may become leadhub_test_bypass"):
-        rls.role_check(connection)
-
-
-@pytest.mark.postgres
-@pytest.mark.django_db
-def test_the_app_role_is_never_granted_truncate():
-    """Row-level security does not apply to TRUNCATE (the suite grants it for its flushes only)."""
-    with connection.cursor() as cursor:
-        cursor.execute("RESET ROLE")
-        rls.app_role_grant(connection, "leadhub_test_app")
-        cursor.execute(
-            "SELECT has_table_privilege('leadhub_test_app', 'crm_contact', 'SELECT'),"
-            " has_table_privilege('leadhub_test_app', 'crm_contact', 'TRUNCATE'),"
-            " has_table_privilege('leadhub_test_app', 'crm_contact', 'REFERENCES')"
-        )
-        assert cursor.fetchone() == (True, False, False)
-
-
-@pytest.mark.postgres
-@pytest.mark.django_db
-def test_the_startup_check_fails_under_the_tables_owner():
-    with connection.cursor() as cursor:
-        cursor.execute("RESET ROLE")
-        cursor.execute("CREATE ROLE leadhub_test_owner NOLOGIN")
-        cursor.execute("ALTER TABLE crm_tag OWNER TO leadhub_test_owner")
-        cursor.execute("SET ROLE leadhub_test_owner")
-    with pytest.raises(ImproperlyConfigured, match="owns tenant tables"):
-        rls.role_check(connection)
-
-
-@pytest.mark.postgres
-@pytest.mark.django_db
-def test_web_refuses_to_start_as_a_superuser_and_starts_as_the_app_role():
-    db = connection.settings_dict
-    url = f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-    env = {"DATABASE_URL": url, "PATH": "/usr/bin:/bin", "LEADHUB_VAR_DIR": str(ROOT / "var")}
-    command = [sys.executable, "-c", "import leadhub.wsgi"]
-
-    refused = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=False)
-    started = subprocess.run(
-        command,
-        cwd=ROOT,
-        env={**env, "DATABASE_ROLE": "leadhub_app", "RLS_ALLOW_PRIVILEGED_LOGIN": "true"},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-
-    assert refused.returncode != 0 and "is a superuser" in refused.stderr
-    assert started.returncode == 0, started.stderr
-
-
-@pytest.mark.postgres
-@pytest.mark.django_db
-@pytest.mark.parametrize("process", ["worker", "beat"])
-def test_celery_refuses_to_start_as_a_superuser(process, tmp_path):
-    db = connection.settings_dict
-    url = f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-    env = {"DATABASE_URL": url, "PATH": "/usr/bin:/bin", "LEADHUB_VAR_DIR": str(tmp_path)}
-    command = [sys.executable, "-m", "celery", "-A", "leadhub", process, "--loglevel", "WARNING"]
-    if process == "worker":
-        command += ["-P", "solo", "--without-gossip", "--without-mingle", "--without-heartbeat"]
-    else:
-        command += ["--schedule", str(tmp_path / "beat-schedule")]
-
-    refused = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=False)
-
-    assert refused.returncode != 0
-    assert "is a superuser" in refused.stderr + refused.stdout
-
-
-# --- The scopes in code -------------------------------------------------------------------------
-
-
-def test_an_unregistered_operator_path_is_refused():
-    with pytest.raises(ValueError, match="not a registered operator path"), operator_scope("anything"):
-        pass
-
-
-def test_scopes_nest_and_come_back():
-    with operator_scope("tests"):
-        with tenant_scope("0f0e6b2e-4c55-4bd3-9a53-1f4f7c0f6b3c"):
-            assert tenancy.current_workspace_id() == "0f0e6b2e-4c55-4bd3-9a53-1f4f7c0f6b3c"
-            with tenancy.no_scope():
-                assert tenancy.wanted() == tenancy.SCOPE_NONE
-        assert tenancy.wanted() == ("", "tests")
-
-
-def _operator_calls() -> list[tuple[str, int, ast.expr | None]]:
-    calls = []
-    for path in ROOT.rglob("*.py"):
-        if any(
-            part in {".venv", "node_modules", "var"} or part.startswith(".") for part in path.relative_to(ROOT).parts
-        ):
-            continue
-        tree = ast.parse(path.read_text(), filename=str(path))
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Call):
-                func = node.func
-                name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
-                if name in {"operator_scope", "enter_operator"}:
-                    calls.append((str(path.relative_to(ROOT)), node.lineno, node.args[0] if node.args else None))
-    return calls
-
-
-def test_every_operator_path_in_the_code_is_a_registered_literal():
-    calls = _operator_calls()
-    assert len(calls) > 10
-    for path, line, argument in calls:
-        if path in {"leadhub/tenancy.py", "tests/leadhub/test_tenancy.py"} and not isinstance(argument, ast.Constant):
-            continue  # the definitions pass their parameter on
-        if path == "tests/leadhub/test_tenancy.py" and argument.value == "anything":
-            continue  # the test that an unregistered name is refused
-        assert isinstance(argument, ast.Constant), f"{path}:{line}: name the path with a literal"
-        assert argument.value in tenancy.OPERATOR_PATHS, f"{path}:{line}: {argument.value!r} is not registered"
-
-
-def test_every_operator_path_is_documented_in_the_readme():
-    readme = (ROOT / "README.md").read_text()
-    for name in tenancy.OPERATOR_PATHS:
-        assert f"`{name}`" in readme, name
-
-
-def test_the_app_code_never_uses_the_tests_operator_path():
-    for path, line, argument in _operator_calls():
-        if isinstance(argument, ast.Constant) and argument.value == "tests":
-            assert path.startswith("tests/"), f"{path}:{line}"
+# --- The scopes around savepoints ------------------------------------------------------------
 
 
 @pytest.mark.postgres
