@@ -12,6 +12,7 @@ from messaging.brains.services import brain_create, knowledge_create
 from messaging.lines.services import Credentials, line_connect
 from messaging.models import Brain, Message
 from messaging.tasks import message_handoff
+from tests.messaging import save_lead_support
 from tests.scope_probe import run_as_worker
 
 from .doubles import AnthropicDouble, TwilioDouble, twilio_signature
@@ -128,3 +129,12 @@ def _no_broker(monkeypatch):
     sent = []
     monkeypatch.setattr("messaging.outbound.handoff.current_app.send_task", lambda *a, **k: sent.append((a, k)))
     return sent
+
+
+@pytest.fixture
+def brain(workspace_a):
+    """A brain of workspace A that accepts posts from ORIGIN (save_lead_support.py) (and www.acme.example)."""
+    brain = brain_create(workspace=workspace_a, name="Front desk")
+    brain.allowed_origins = [save_lead_support.ORIGIN, "https://www.acme.example/"]
+    brain.save(update_fields=["allowed_origins"])
+    return brain
