@@ -23,7 +23,8 @@ from leadhub.api.errors import Conflict
 from leadhub.api.pagination import CursorPagination
 from leadhub.api.views import ApiViewSet
 
-from ..lines.selectors import line_default
+from ..api_common import field_errors
+from ..lines.selectors import line_to_send_from
 from . import schema, selectors, services
 from .models import Campaign, Recipient
 from .serializers import (
@@ -57,21 +58,16 @@ class RecipientPagination(CursorPagination):
 
 
 def _line_for(*, workspace, from_number: str) -> Line:
-    """The line named by `from_number`, else the workspace's default line, else its first."""
-    lines = Line.objects.filter(workspace=workspace)
+    """The line named by `from_number`, else the workspace's default line: a verified line of
+    the workspace, checked as send-whatsapp checks it (400 on `from_number` otherwise)."""
+    phone_number = ""
     if from_number:
         try:
-            phone = parse_phone(from_number, default_region=workspace.country)
+            phone_number = parse_phone(from_number, default_region=workspace.country).e164
         except InvalidValue as exc:
             raise ValidationError({"from_number": [str(exc)]}) from None
-        line = lines.filter(phone_number=phone.e164).first()
-        if line is None:
-            raise ValidationError({"from_number": ["Not a line of this workspace."]})
-        return line
-    line = line_default(workspace=workspace) or lines.order_by("created_at", "pk").first()
-    if line is None:
-        raise ValidationError({"from_number": ["This workspace has no line to send from: add one first."]})
-    return line
+    with field_errors():
+        return line_to_send_from(workspace=workspace, phone_number=phone_number)
 
 
 @extend_schema(tags=["campaigns"])

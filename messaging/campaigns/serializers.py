@@ -47,7 +47,10 @@ class CampaignCreateSerializer(serializers.Serializer):
         help_text=f"[{{phone, context}}], 1 to {MAX_RECIPIENTS:,}; phones in any written form",
     )
     from_number = serializers.CharField(
-        max_length=40, required=False, allow_blank=True, help_text="A line of the workspace; else the default line"
+        max_length=40,
+        required=False,
+        allow_blank=True,
+        help_text="A verified line of the workspace; else the default line (400 otherwise)",
     )
     webhook_url = serializers.CharField(
         max_length=2000, required=False, allow_blank=True, help_text="Gets this campaign's callbacks, signed"

@@ -2,6 +2,7 @@
 
 import re
 
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from rest_framework.exceptions import NotFound
 
@@ -12,6 +13,9 @@ from .. import twilio
 from ..models import LineProvider
 
 _E164 = re.compile(r"\+[1-9]\d{1,14}")
+
+NOT_A_VERIFIED_LINE = "Not a verified line of this workspace."
+NO_VERIFIED_DEFAULT = "The workspace has no verified default line."
 
 
 def lines_list(*, workspace: Workspace) -> QuerySet[Line]:
@@ -48,6 +52,22 @@ def line_default(*, workspace: Workspace) -> Line | None:
         .select_related("provider")
         .first()
     )
+
+
+def line_to_send_from(*, workspace: Workspace, phone_number: str = "") -> Line:
+    """The line a send asks for (`from_number`, E.164): a verified line of the workspace with
+    that number, else (no number) the verified default line. Anything else is a field error on
+    `from_number` (SPEC §7: nothing is routed to an unverified number): send-whatsapp and
+    campaigns answer it as a 400 when the request comes, not as a failure when it is sent."""
+    if phone_number:
+        line = line_by_number(workspace=workspace, phone_number=phone_number)
+        if line is None:
+            raise ValidationError({"from_number": [NOT_A_VERIFIED_LINE]})
+        return line
+    line = line_default(workspace=workspace)
+    if line is None:
+        raise ValidationError({"from_number": [NO_VERIFIED_DEFAULT]})
+    return line
 
 
 def line_for_inbound(*, phone_number: str) -> Line | None:

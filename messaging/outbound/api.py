@@ -16,7 +16,7 @@ from crm.zapier.serializers import ZapierActionSerializer
 
 from .. import twilio
 from ..api_common import StrictSerializer, TextField, field_errors
-from ..lines.selectors import line_by_number
+from ..lines.selectors import line_to_send_from
 from ..models import SEND_CHANNELS
 from . import services
 
@@ -132,12 +132,11 @@ class ZapierView(zapier.ZapierView):
         serializer = SendWhatsappSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        line = None
-        if data.get("from_number"):
-            line = line_by_number(workspace=request.workspace, phone_number=data["from_number"][0].e164)
-            if line is None:
-                raise ValidationError({"from_number": ["Not a verified line of this workspace."]})
+        from_number = data.get("from_number")
         with field_errors():
+            line = line_to_send_from(
+                workspace=request.workspace, phone_number=from_number[0].e164 if from_number else ""
+            )
             message = services.number_send(
                 workspace=request.workspace,
                 to=data["to"],

@@ -24,7 +24,7 @@ from crm.normalize import Phone
 
 from .. import twilio
 from ..consent import consent_change
-from ..lines.selectors import line_default
+from ..lines.selectors import NO_VERIFIED_DEFAULT, NOT_A_VERIFIED_LINE, line_default
 from ..models import FINAL_STATUSES, STATUS_RANK, ConsentChange, Conversation, LineProvider, Message
 from ..transcript import (
     conversation_lock,
@@ -113,9 +113,9 @@ def message_send(
     if line is None:
         line = line_default(workspace=workspace)
         if line is None:
-            raise SendRefused("from_number", "The workspace has no verified default line.", reason="no_line")
+            raise SendRefused("from_number", NO_VERIFIED_DEFAULT, reason="no_line")
     if line.workspace_id != workspace.pk or _verified_provider(line) is None:
-        raise SendRefused("from_number", "Not a verified line of this workspace.", reason="no_line")
+        raise SendRefused("from_number", NOT_A_VERIFIED_LINE, reason="no_line")
     if contact.sms_opt_out:
         raise SendRefused("to", "The recipient opted out (STOP): nothing is sent to them.", reason="opted_out")
     if (

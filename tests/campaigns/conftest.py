@@ -1,5 +1,5 @@
-"""Campaign fixtures: workspace A on the enterprise plan (the one with campaigns) with a line;
-for sending, the Twilio double, a line verified against it, signed provider posts, a webhook
+"""Campaign fixtures: workspace A on the enterprise plan (the one with campaigns) with a line
+verified against the Twilio double (campaigns send only from one), signed provider posts, a webhook
 receiver, and a helper that does what beat and the workers do."""
 
 from urllib.parse import urlencode
@@ -26,12 +26,14 @@ def enterprise_a(workspace_a):
 
 
 @pytest.fixture
-def line_a(enterprise_a):
+def unverified_line(enterprise_a):
+    """A line of the workspace with no provider account behind it (as the intake's catalog
+    makes them): nothing may be sent from it."""
     return line_create(workspace=enterprise_a, name="Main", phone=parse_phone(LINE_NUMBER, default_region="US"))
 
 
 @pytest.fixture
-def api(enterprise_a, line_a, make_key, client_for):
+def api(enterprise_a, verified_line, make_key, client_for):
     return client_for(make_key(enterprise_a))
 
 

@@ -11,7 +11,7 @@ from crm.models import Contact, TimelineEntry
 from messaging.campaigns.models import Campaign, Recipient
 from webhooks.models import Endpoint, Event
 
-from .conftest import campaign_body
+from .conftest import SEND_NUMBER, campaign_body
 
 URL = "/api/v1/campaigns"
 
@@ -25,7 +25,7 @@ def test_create_schedules_the_campaign_with_a_row_per_recipient(api, enterprise_
     assert body["name"] == "Dec 1 reminders"
     assert body["channel"] == "sms"
     assert body["schedule_at"] == "2026-12-01T15:00:00Z"
-    assert body["from_number"] == "+18187400000"
+    assert body["from_number"] == SEND_NUMBER
     assert body["recipient_count"] == 2
     assert body["counts"] == {"queued": 2, "sent": 0, "delivered": 0, "failed": 0, "skipped": 0}
     assert body["quiet_hours"] == {"start": "21:00", "end": "08:00"}
@@ -296,7 +296,7 @@ def test_idempotency_key_with_another_request_is_422(api):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_concurrent_requests_with_one_key_create_one_campaign(enterprise_a, line_a, make_key, client_for):
+def test_concurrent_requests_with_one_key_create_one_campaign(enterprise_a, verified_line, make_key, client_for):
     if connection.vendor != "postgresql":
         pytest.skip("SQLite serialises writers: the race needs PostgreSQL")
     secret = make_key(enterprise_a)

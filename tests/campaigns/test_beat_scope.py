@@ -8,12 +8,13 @@ import pytest
 import time_machine
 
 from accounts.models import Plan
-from crm.catalog.services import line_create, sequence_create, sequence_enroll
+from crm.catalog.services import sequence_create, sequence_enroll
 from crm.models import Contact
 from crm.normalize import parse_phone
 from leadhub import tenancy
 from messaging.campaigns import leases, sequences, tasks
 from messaging.campaigns.models import Campaign, SequenceSend
+from messaging.lines.services import Credentials, line_connect
 from tests.scope_probe import record_scopes
 
 from .conftest import campaign_body
@@ -24,10 +25,18 @@ T0 = datetime(2026, 12, 1, 18, 0, tzinfo=UTC)  # 10:00 in Los Angeles, 18:00 in 
 
 
 @pytest.fixture
-def enterprise_b(workspace_b):
+def enterprise_b(workspace_b, twilio_api):
+    """Workspace B on the enterprise plan, with a line verified against its own account."""
     workspace_b.plan = Plan.objects.get(code=Plan.ENTERPRISE)
     workspace_b.save(update_fields=["plan"])
-    line_create(workspace=workspace_b, name="B", phone=parse_phone("+18187400009", default_region="US"))
+    account, token, number = "AC" + "b" * 32, "token-" + "b" * 26, "+18187400009"
+    twilio_api.add_number(account, token, number)
+    line_connect(
+        workspace=workspace_b,
+        name="B",
+        phone=parse_phone(number, default_region="US"),
+        credentials=Credentials(provider="twilio", account_sid=account, auth_token=token),
+    )
     return workspace_b
 
 

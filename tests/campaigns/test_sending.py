@@ -373,17 +373,6 @@ def test_bad_templates_answer_400_naming_the_field(sender_api, change, field):
     assert field in details or field in details.get("content_variables", {}), details
 
 
-def test_a_line_without_a_verified_account_fails_each_recipient(api, twilio_api):
-    with time_machine.travel(at("2026-12-01T18:00:00"), tick=True):
-        campaign = create(api, schedule_at="2026-12-01T18:00:00Z")
-        run_beat()
-    assert twilio_api.messages == []
-    assert set(Recipient.objects.filter(campaign_id=campaign["id"]).values_list("status", "error_code")) == {
-        ("failed", "no_line")
-    }
-    assert not Message.objects.exists()
-
-
 def test_beat_gives_a_campaign_one_driver_per_slot(sender_api, twilio_api, monkeypatch, settings):
     settings.CAMPAIGN_DRIVERS = 2
     enqueued = []
