@@ -7,6 +7,9 @@ credentials of one line) and plain values; it answers plain values or raises `Pr
 
 - `lookup_number`: is this number one of the account's (IncomingPhoneNumbers)?
 - `send_message`, `place_call`: Messages.json and Calls.json.
+- `messages_since`, `calls_since`: what the account sent (or called) to a number from a number
+  since a day (the Messages and Calls lists), to learn whether a hand-off nobody heard the
+  answer of was accepted.
 - `signature_valid`: the X-Twilio-Signature / X-SignalWire-Signature check (RequestValidator).
 - `twiml_message`, `twiml_gather`, `twiml_say`: TwiML answers (messages, voice).
 - `public_base_url`, `callback_url`: the URLs providers call, from PUBLIC_BASE_URL.
@@ -23,6 +26,7 @@ import json
 import os
 import threading
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -72,6 +76,16 @@ class Account:
 class Sent:
     sid: str
     status: str  # the provider's: queued, accepted, sending, sent, ...
+
+
+@dataclass(frozen=True)
+class Listed:
+    """One message or call of the provider's lists."""
+
+    sid: str
+    status: str
+    body: str  # a message's text ("" for a call)
+    created_at: datetime | None
 
 
 class ProviderError(Exception):
@@ -236,6 +250,33 @@ def place_call(account: Account, *, to: str, from_: str, twiml: str, status_call
         kwargs["status_callback"] = status_callback
     call = _call(lambda: _account_api(account).calls.create(**kwargs))
     return Sent(sid=call.sid, status=call.status or "queued")
+
+
+# One page: a person gets a few messages a day from one line, not fifty.
+LIST_LIMIT = 50
+
+
+def messages_since(account: Account, *, to: str, from_: str | None, since: datetime) -> list[Listed]:
+    """GET Messages.json?To=&From=&DateSent>=: the messages to `to` (from `from_`, unless None:
+    a Messaging Service picks the number) the provider has sent since `since`'s day (Twilio
+    filters DateSent by day, in UTC), newest first. A message still in the provider's queue has
+    no DateSent yet and is not listed."""
+    kwargs: dict[str, Any] = {"to": to, "date_sent_after": since.astimezone(UTC), "limit": LIST_LIMIT}
+    if from_:
+        kwargs["from_"] = from_
+    messages = _call(lambda: _account_api(account).messages.list(**kwargs))
+    return [Listed(sid=m.sid, status=m.status or "", body=m.body or "", created_at=m.date_created) for m in messages]
+
+
+def calls_since(account: Account, *, to: str, from_: str, since: datetime) -> list[Listed]:
+    """GET Calls.json?To=&From=&StartTime>=: the calls to `to` from `from_` that started since
+    `since`'s day (by day, like DateSent), newest first; a call not yet dialled has no start."""
+    calls = _call(
+        lambda: _account_api(account).calls.list(
+            to=to, from_=from_, start_time_after=since.astimezone(UTC), limit=LIST_LIMIT
+        )
+    )
+    return [Listed(sid=c.sid, status=c.status or "", body="", created_at=c.date_created) for c in calls]
 
 
 SIGNATURE_HEADERS = ("HTTP_X_TWILIO_SIGNATURE", "HTTP_X_SIGNALWIRE_SIGNATURE")

@@ -10,9 +10,10 @@ How a recipient goes out at most once, through worker kills and broker restarts:
   (DRIVERS_STOP): they release their slots, and the campaign resumes with the next worker.
 - Recipients are claimed in small chunks with SELECT ... FOR UPDATE SKIP LOCKED and marked
   `sending` (committed) before the provider is called; the provider's answer is recorded
-  right after. A recipient left `sending` by a driver that died between the two may or may not
-  have reached the provider, so it is never sent again: it becomes `failed` with reason
-  `interrupted` (at most a chunk, a tenth of a second of sending, per kill).
+  right after. A recipient left `sending` by a driver that died between the two (at most a
+  chunk, a tenth of a second of sending, per kill) may or may not have reached the provider:
+  the next driver asks the provider (recovery.py) and marks it sent, or queues it again, or,
+  when the provider cannot be asked, fails it (`interrupted`) rather than risk a second send.
 - A provider 5xx, 429 or timeout at hand-off queues the recipient again, due after a backoff
   (messaging's outbound retry policy: MESSAGE_SEND_MAX_ATTEMPTS, 2, 4, 8 s ...); it is claimed
   and marked `sending` again like any other, so a kill during a retry is no different.
@@ -31,12 +32,10 @@ import threading
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextvars import copy_context
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol
 
 from django.conf import settings
 from django.db import transaction
@@ -45,11 +44,11 @@ from django.utils import timezone
 from crm.models import Contact
 from leadhub import bulk
 
-from ..models import Message
 from ..outbound.services import retry_countdown
-from . import quiet, rendering
+from . import quiet, recovery, rendering
 from .leases import campaign_complete_if_done, campaign_lease_take, lease_release, lease_renew
 from .models import Campaign, LinePace, Recipient
+from .sender import HandOff, Item, Outcome, Sender, SenderFactory
 
 logger = logging.getLogger(__name__)
 
@@ -59,8 +58,6 @@ CHUNK_SECONDS = 0.1
 CHUNK_MAX = 50
 # Quiet hours are re-applied to the due recipients this often while a driver runs.
 HOLD_EVERY = timedelta(seconds=30)
-# A `sending` recipient older than this belongs to a dead driver (HTTP calls time out long before).
-STALE_SENDING = timedelta(minutes=2)
 # Set when the worker shuts down (tasks.py): every driver stops after its chunk. A Celery
 # worker replaces it before its pool forks (drivers_stop_shared): only the pool's parent gets
 # the shutdown signal, and its children, which run the drivers, must see it set.
@@ -73,62 +70,13 @@ def drivers_stop_shared() -> None:
     DRIVERS_STOP = multiprocessing.get_context("fork").Event()
 
 
-@dataclass(frozen=True)
-class Item:
-    """What a sender needs of one recipient: plain values, no database."""
-
-    recipient_id: int
-    phone: str
-    body: str
-
-
-@dataclass(frozen=True)
-class Outcome:
-    sid: str = ""
-    error_code: str = ""
-    error: str = ""
-    opted_out: bool = False  # the provider said the person unsubscribed (21610)
-    pending: bool = False  # left to messaging's hand-off task, which retries it (sequences)
-    retryable: bool = False  # a provider 5xx, 429 or timeout: worth trying again later
-
-    @property
-    def ok(self) -> bool:
-        return bool(self.sid) or self.pending
-
-
-HandOff = Callable[[Item], Outcome]
-
-
-class Sender(Protocol):
-    """What a campaign sends through (messaging's provider boundary, see sending.py). `store`
-    and `record` run in the driver's thread; `hand_off` in the pool's, so it touches no
-    database."""
-
-    def prepare(self, rows: list[Recipient]) -> dict[int, Outcome]:
-        """Before the hand-off, rendered: the rows that may not go out (by recipient id, with
-        why: `error_code` is the reason); the sender may note how the others go."""
-
-    def store(self, rows: list[Recipient]) -> None:
-        """Before the hand-off: keep what is about to go out (sets each row's `message`)."""
-
-    def hand_off(self, item: Item) -> Outcome:
-        """Give one message (or call) to the provider."""
-
-    def record(self, handed: list[tuple[Recipient, Outcome]]) -> None:
-        """After: the provider's answers, inside the transaction that records the rows'."""
-
-
-# Builds the sender of a campaign (provider account, numbers, callback URLs).
-SenderFactory = Callable[[Campaign], Sender]
-
-
 @dataclass
 class DriveResult:
     sent: int = 0
     failed: int = 0
     skipped: int = 0
     held: int = 0
-    interrupted: int = 0
+    interrupted: int = 0  # left `sending` by a dead driver, and reconciled (recovery.py)
     retried: int = 0
     completed: bool = False
     more: bool = False  # stopped at its time limit with recipients still due
@@ -142,23 +90,6 @@ def line_mps(line) -> float:
 
 
 # --- Driving ---------------------------------------------------------------------------------
-
-
-def recipients_interrupted(*, campaign: Campaign, now: datetime) -> int:
-    """Recipients a dead driver left `sending`: they may have reached the provider, so they are
-    not sent again (nor are their messages)."""
-    error = "The worker stopped while handing this message to the provider; not sent again, to never send twice."
-    with transaction.atomic():
-        stale = Recipient.objects.filter(
-            campaign=campaign, status=Recipient.Status.SENDING, handed_off_at__lte=now - STALE_SENDING
-        )
-        message_ids = [pk for pk in stale.values_list("message_id", flat=True) if pk]
-        count = stale.update(status=Recipient.Status.FAILED, reason=Recipient.INTERRUPTED, error=error)
-        if message_ids:
-            Message.objects.filter(pk__in=message_ids, status=Message.Status.SENDING).update(
-                status=Message.Status.FAILED, error_message=error, status_at=now
-            )
-    return count
 
 
 def recipients_hold(*, campaign: Campaign, now: datetime) -> tuple[int, int]:
@@ -269,7 +200,6 @@ def campaign_drive(
         return None
     try:
         campaign = Campaign.objects.select_related("line", "workspace").get(pk=campaign_id)
-        result.interrupted = recipients_interrupted(campaign=campaign, now=now)
         template = rendering.template_compile(campaign.message_template)
         sender = sender_for(campaign)
         mps = line_mps(campaign.line)
@@ -278,6 +208,10 @@ def campaign_drive(
         next_hold = now
         threads = max(1, min(settings.CAMPAIGN_SEND_THREADS, chunk))
         with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="campaign-send") as pool:
+            recovered = recovery.recipients_interrupted(campaign=campaign, now=now, sender=sender, pool=pool)
+            result.interrupted = recovered.total
+            result.sent += recovered.sent
+            result.failed += recovered.failed
             while True:
                 if time.monotonic() >= deadline or DRIVERS_STOP.is_set():
                     result.more = True
@@ -342,7 +276,7 @@ def _send_chunk(*, campaign, rows, template, sender: Sender, pool, mps: float, r
         items = [(row, item) for row, item in items if row.pk not in refused]
     if items:
         # The messages and the recipients' link to them commit together, before any hand-off:
-        # a driver that dies mid-chunk leaves messages that recipients_interrupted can find.
+        # a driver that dies mid-chunk leaves messages that recovery.py can find and reconcile.
         with transaction.atomic():
             sender.store([row for row, _ in items])
             bulk.update_rows(Recipient, [row for row, _ in items if row.message_id], ["message"])

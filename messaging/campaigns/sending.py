@@ -16,7 +16,7 @@
 Nothing here calls the brain or takes a conversation over (see outbound/bulk.py).
 """
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db import transaction
 
@@ -36,12 +36,14 @@ from ..outbound.services import (
     whatsapp_windows_open,
 )
 from . import rendering
-from .engine import Item, Outcome
 from .models import Campaign, Recipient
+from .sender import Found, Item, Lookup, Outcome
 
 STATUS_PATH = "/api/twilio/status"
 GATHER_PATH = "/api/twilio/gather"
 NO_INPUT_DEFAULT = "We did not hear a key. Goodbye."
+# The provider's clock against ours, when a listed message is compared with a hand-off's start.
+CLOCK_SKEW = timedelta(minutes=1)
 NOT_VERIFIED = "The campaign's line has no verified provider account: nothing can be sent from it."
 WHATSAPP_WINDOW_CLOSED = (
     "WhatsApp free text can only go to a contact who wrote in the last 24 hours, and the campaign has no "
@@ -54,7 +56,7 @@ def _verified_provider(line: Line) -> LineProvider | None:
 
 
 class CampaignSender:
-    """The engine's Sender for one campaign (see engine.Sender)."""
+    """The engine's Sender for one campaign (see sender.Sender)."""
 
     def __init__(self, campaign: Campaign):
         self.campaign = campaign
@@ -180,6 +182,30 @@ class CampaignSender:
                 retryable=exc.retryable,
             )
         return Outcome(sid=sent.sid)
+
+    def look_up(self, lookup: Lookup) -> Found:
+        """Did the provider accept this recipient's message (or call) at or after its hand-off
+        began? Its list by To and From on that day, our message's text when we know it."""
+        if self.account is None:
+            return Found(error=NOT_VERIFIED)
+        to = twilio.address(lookup.phone, self.campaign.channel)
+        try:
+            if self.voice:
+                listed = twilio.calls_since(self.account, to=to, from_=self.from_, since=lookup.since)
+            else:
+                # Through a Messaging Service the provider picks the number: any From.
+                from_ = None if self.provider.messaging_service_sid else self.from_
+                listed = twilio.messages_since(self.account, to=to, from_=from_, since=lookup.since)
+        except twilio.ProviderError as exc:
+            return Found(error=exc.message)
+        earliest = lookup.since - CLOCK_SKEW
+        for record in listed:
+            if record.created_at is not None and record.created_at < earliest:
+                continue  # an earlier message to the same person
+            if lookup.body and record.body != lookup.body:
+                continue  # another message of that moment (a reply, another campaign)
+            return Found(sid=record.sid)
+        return Found()
 
     def twiml(self, item: Item) -> str:
         action = twilio.callback_url(

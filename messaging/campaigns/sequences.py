@@ -23,8 +23,9 @@ from crm.catalog.enrollments import enrollment_complete, enrollments_stop
 from crm.models import Contact, Enrollment, Line, SequenceStep
 
 from . import engine, quiet, rendering
-from .engine import Outcome, line_mps, line_slots_reserve
+from .engine import line_mps, line_slots_reserve
 from .models import DEFAULT_QUIET_END, DEFAULT_QUIET_START, SequenceProgress, SequenceSend
+from .sender import Outcome
 
 logger = logging.getLogger(__name__)
 

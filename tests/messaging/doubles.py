@@ -23,6 +23,8 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -135,9 +137,12 @@ def _basic(headers: dict[str, str]) -> tuple[str, str] | None:
 
 class TwilioDouble(_Double):
     """The Twilio REST API (2010-04-01) as LeadHub uses it: IncomingPhoneNumbers.json (list,
-    `?PhoneNumber=`), Messages.json and Calls.json (create), with HTTP Basic auth checked
-    against the accounts added. Failure knobs: `fail_next` (a list of (status, code) answered
-    to the next sends, in order), `delay` (seconds before each send answers)."""
+    `?PhoneNumber=`), Messages.json and Calls.json (create, and list what it accepted, filtered
+    as Twilio filters: `To`, `From`, `DateSent>` / `StartTime>` by day), with HTTP Basic auth
+    checked against the accounts added. A message or call is accepted once the double answers
+    it, even if the client is gone by then (as at Twilio). Failure knobs: `fail_next` (a list of
+    (status, code) answered to the next sends, in order), `delay` (seconds before each send
+    answers), `list_status` (an error status answered to every list of messages or calls)."""
 
     def __init__(self):
         super().__init__()
@@ -145,6 +150,8 @@ class TwilioDouble(_Double):
         self.numbers: dict[str, list[str]] = {}  # sid -> E.164 numbers
         self.fail_next: list[tuple[int, int | None]] = []
         self.delay = 0.0
+        self.list_status: int | None = None
+        self.accepted: list[dict[str, Any]] = []  # the messages and calls accepted, in order
 
     def add_number(self, account_sid: str, auth_token: str, phone_number: str) -> None:
         self.accounts[account_sid] = auth_token
@@ -192,6 +199,10 @@ class TwilioDouble(_Double):
                 },
                 None,
             )
+        if resource in ("Messages.json", "Calls.json") and record.method == "GET":
+            if self.list_status:
+                return self._error(self.list_status, None, "The double's list is down")
+            return 200, self._list(sid, resource, record), None
         if resource in ("Messages.json", "Calls.json") and record.method == "POST":
             if self.delay:
                 time.sleep(self.delay)
@@ -201,21 +212,61 @@ class TwilioDouble(_Double):
                 status, code = failure
                 return self._error(status, code, f"Failure {code or status} from the double")
             prefix = "SM" if resource == "Messages.json" else "CA"
-            return (
-                201,
-                {
-                    "sid": prefix + uuid.uuid4().hex,
-                    "account_sid": sid,
-                    "status": "queued",
-                    "to": record.form.get("To"),
-                    "from": record.form.get("From"),
-                    "body": record.form.get("Body"),
-                    "messaging_service_sid": record.form.get("MessagingServiceSid"),
-                    "date_created": "Mon, 30 Nov 2026 07:00:00 +0000",
-                },
-                None,
-            )
+            accepted = {
+                "resource": resource,
+                "sid": prefix + uuid.uuid4().hex,
+                "account_sid": sid,
+                "to": record.form.get("To"),
+                "from": record.form.get("From"),
+                "body": record.form.get("Body"),
+                "messaging_service_sid": record.form.get("MessagingServiceSid"),
+                "at": datetime.now(UTC),  # the test's clock (time_machine moves it in every thread)
+            }
+            with self.lock:
+                self.accepted.append(accepted)
+            return 201, self._instance(accepted, status="queued"), None
         return self._error(404, 20404, "The requested resource was not found")
+
+    @staticmethod
+    def _instance(accepted: dict[str, Any], *, status: str) -> dict[str, Any]:
+        when = format_datetime(accepted["at"])  # RFC 2822, as Twilio writes dates
+        instance = {key: value for key, value in accepted.items() if key not in ("resource", "at")}
+        instance |= {"status": status, "date_created": when, "date_updated": when}
+        if accepted["resource"] == "Calls.json":
+            return instance | {"start_time": when}
+        return instance | {"date_sent": when, "direction": "outbound-api"}
+
+    def _list(self, sid: str, resource: str, record: Recorded) -> dict[str, Any]:
+        """What Twilio lists: the account's messages (or calls), newest first, filtered by To,
+        From and DateSent> (StartTime> for calls), which Twilio compares by day (UTC)."""
+
+        def wanted(name: str) -> str | None:
+            return (record.query.get(name) or [None])[0]
+
+        to, from_ = wanted("To"), wanted("From")
+        since = wanted("DateSent>" if resource == "Messages.json" else "StartTime>")
+        with self.lock:
+            accepted = [a for a in self.accepted if a["account_sid"] == sid and a["resource"] == resource]
+        found = [
+            a
+            for a in reversed(accepted)
+            if (to is None or a["to"] == to)
+            and (from_ is None or a["from"] == from_)
+            and (since is None or a["at"].date().isoformat() >= since[:10])
+        ]
+        key = "messages" if resource == "Messages.json" else "calls"
+        status = "sent" if resource == "Messages.json" else "completed"
+        return {
+            key: [self._instance(a, status=status) for a in found],
+            "page": 0,
+            "page_size": 50,
+            "first_page_uri": record.path,
+            "next_page_uri": None,
+            "previous_page_uri": None,
+            "uri": record.path,
+            "start": 0,
+            "end": len(found),
+        }
 
 
 class AnthropicDouble(_Double):
