@@ -128,13 +128,14 @@ def campaign_lease_take(campaign_id, *, now: datetime, duration: timedelta = LEA
         if lease is None:
             taken = set(DriverLease.objects.filter(campaign_id=campaign_id).values_list("slot", flat=True))
             missing = [slot for slot in range(slots) if slot not in taken]
-            if not missing:
-                return None
-            # The slots are made the first time they are wanted (a concurrent taker may make
-            # them too: the unique key keeps one of each).
-            DriverLease.objects.bulk_create(
-                [DriverLease(campaign_id=campaign_id, slot=slot) for slot in missing], ignore_conflicts=True
-            )
+            if missing:
+                # The slots are made the first time they are wanted (a concurrent taker may make
+                # them too: the unique key keeps one of each).
+                DriverLease.objects.bulk_create(
+                    [DriverLease(campaign_id=campaign_id, slot=slot) for slot in missing], ignore_conflicts=True
+                )
+            # Asked again even when none was missing: a concurrent taker may have made them
+            # (and committed) between the first look and `taken`, one still free.
             lease = free.select_for_update(skip_locked=True).first()
             if lease is None:
                 return None
