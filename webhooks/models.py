@@ -79,7 +79,8 @@ class Event(models.Model):
     `webhook-id` of every delivery, replays included, so consumers deduplicate on it."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    workspace = models.ForeignKey("accounts.Workspace", on_delete=models.CASCADE, related_name="events")
+    # Indexed by event_workspace_created (and _type_created), which start with it.
+    workspace = models.ForeignKey("accounts.Workspace", on_delete=models.CASCADE, related_name="events", db_index=False)
     type = models.CharField(max_length=64)
     # null, not "": the envelope's bot_id is null for events that no brain caused.
     bot_id = models.CharField(max_length=40, null=True, blank=True)  # noqa: DJ001

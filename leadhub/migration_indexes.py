@@ -1,0 +1,15 @@
+"""For migrations: drop an index the database has of its own, found by its columns rather than
+its name (Django names a foreign key's index with a hash), without touching the foreign key."""
+
+
+def drop_single_column_indexes(apps, schema_editor, app_label: str, targets: list[tuple[str, str]]) -> None:
+    """Drop every plain (not unique, not primary key) index on exactly this one column of each
+    (model name, column) in `targets`; a database without one is left as it is."""
+    connection = schema_editor.connection
+    for model_name, column in targets:
+        model = apps.get_model(app_label, model_name)
+        with connection.cursor() as cursor:
+            constraints = connection.introspection.get_constraints(cursor, model._meta.db_table)
+        for name, info in constraints.items():
+            if info["index"] and not info["unique"] and not info["primary_key"] and info["columns"] == [column]:
+                schema_editor.execute(schema_editor._delete_index_sql(model, name))
