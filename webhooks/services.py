@@ -23,6 +23,8 @@ from .outbox.services import (
     delivery_replay,
     event_emit,
     event_emit_many,
+    events_ctes,
+    events_dispatch,
     events_emit,
 )
 
@@ -44,5 +46,7 @@ __all__ = [
     "endpoint_update",
     "event_emit",
     "event_emit_many",
+    "events_ctes",
+    "events_dispatch",
     "events_emit",
 ]

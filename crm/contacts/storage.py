@@ -5,6 +5,7 @@ statement. Only the writer calls these."""
 import datetime
 import json
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from django.db import connection
@@ -77,55 +78,60 @@ def _row_json(contact: Contact) -> str:
 _TIMELINE_COLUMNS = ("workspace_id", "contact_id", "kind", "data", "created_at")
 
 
-def contact_insert_new(contact: Contact, opening: list[tuple[str, dict]]) -> bool:
-    """PostgreSQL: insert the contact with its opening timeline entries in one statement, unless
-    this person is a contact already; True when it was inserted.
+def contact_insert_new(
+    contact: Contact, opening: list[tuple[str, dict]], *, events: Callable[[], tuple[str, list]] | None = None
+) -> list | None:
+    """PostgreSQL: insert the contact with its opening timeline entries and its daily count in
+    one statement, unless this person is a contact already; None when it was not inserted,
+    else the ids of the deliveries of `events`, [] without: the lead's events in the same
+    statement (webhooks.services.events_ctes gated on the new row), asked for once the contact
+    is as it will be stored.
 
     The INSERT does nothing on a conflict with a unique identity (the same phone, or the same
-    e-mail without a phone); the timeline rows are inserted only with the contact. A phone with
-    an e-mail also belongs to a contact that has that e-mail and no phone yet: the same
-    statement looks for one (it cannot see its own insert), and if there is one the new row is
-    removed again and the caller takes the usual path, which joins that contact.
+    e-mail without a phone), nor when the person is a contact that has this e-mail and no
+    phone yet (which a phone with an e-mail joins: the caller's usual path finds it); the other
+    rows are inserted only with the contact.
     """
     timeline_field = TimelineEntry._meta.get_field("data")
     rows = ", ".join(["(%s, %s::jsonb)"] * len(opening))
     timeline_params: list = []
     for kind, data in opening:
         timeline_params += [kind, timeline_field.get_db_prep_save(data, connection)]
-    email_clash = "false"
+    email_clash = ""
     clash_params: list = []
     if contact.phone_number and contact.email:
         email_clash = (
-            "EXISTS (SELECT 1 FROM crm_contact WHERE workspace_id = %s AND email = %s AND phone_number IS NULL)"
+            " WHERE NOT EXISTS (SELECT 1 FROM crm_contact WHERE workspace_id = %s AND email = %s "
+            "AND phone_number IS NULL)"
         )
         clash_params = [contact.workspace_id, contact.email]
     (count_row,) = deltas(contact.workspace_id, None, counted(contact))
+    row = _row_json(contact)  # also fills in the contact what saving it would (updated_at)
+    events_sql, events_params = events() if events is not None else ("", [])
+    answer = "(SELECT array_agg(id) FROM dv)" if events_sql else "NULL"
     # Only table names and placeholders are formatted in; every value is a parameter.
     sql = (
-        "WITH new AS (INSERT INTO crm_contact SELECT * FROM jsonb_populate_record(NULL::crm_contact, %s::jsonb) "  # noqa: S608
-        "ON CONFLICT DO NOTHING RETURNING id), "
+        "WITH new AS (INSERT INTO crm_contact SELECT * FROM jsonb_populate_record(NULL::crm_contact, %s::jsonb)"  # noqa: S608
+        f"{email_clash} ON CONFLICT DO NOTHING RETURNING id), "
         f"opening AS (INSERT INTO crm_timelineentry ({', '.join(_TIMELINE_COLUMNS)}) "
         f"SELECT %s, new.id, rows.kind, rows.data, %s FROM new, (VALUES {rows}) AS rows (kind, data)), "
-        f"counted AS ({upsert_free_shard_sql(select_from=f'new WHERE NOT {email_clash}')}) "
-        f"SELECT (SELECT id FROM new), {email_clash}"
+        f"counted AS ({upsert_free_shard_sql(select_from='new')}){', ' if events_sql else ''}{events_sql} "
+        f"SELECT (SELECT id FROM new), {answer}"
     )
     params = [
-        _row_json(contact),
+        row,
+        *clash_params,
         contact.workspace_id,
         contact.created_at,
         *timeline_params,
         *picked_row_params(count_row),
-        *clash_params,
-        *clash_params,
+        *events_params,
     ]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        inserted, clash = cursor.fetchone()
+        inserted, delivery_ids = cursor.fetchone()
     if inserted is None:
-        return False
-    if clash:  # rare: the person is a phoneless contact already; undo (timeline rows cascade)
-        Contact.objects.filter(pk=contact.pk).delete()
-        return False
+        return None
     contact._state.adding = False
     contact._state.db = "default"
-    return True
+    return delivery_ids or []

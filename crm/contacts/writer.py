@@ -22,33 +22,25 @@ from django.utils import timezone
 
 from accounts.models import Workspace
 from leadhub.exceptions import AlreadyExists, Invalid
-from webhooks.services import events_emit
+from webhooks.services import events_ctes, events_dispatch, events_emit
 
 from ..models import Contact, Tag, TimelineEntry
 from ..normalize import Phone, place_fields
 from ..stats.counters import Counted, counted, counters_add, deltas
 from . import selectors
 from .fields import (
-    ATTRIBUTION_FIELDS,
     IDENTITY_FIELDS,
     RELATION_FIELDS,
     STATE_FIELDS,
     TEXT_FIELDS,
     VALUE_FIELDS,
     contact_payload,
-    iso,
 )
 from .storage import contact_find, contact_insert_new
+from .values import blanks_filled, relation_entry, touch_of, with_name
 
 SETTABLE = frozenset(TEXT_FIELDS + VALUE_FIELDS)
 UPDATABLE = frozenset(TEXT_FIELDS + VALUE_FIELDS + IDENTITY_FIELDS + STATE_FIELDS + RELATION_FIELDS)
-# Relations and status get a timeline entry of their own kind, which says the new value.
-_OWN_KIND = {
-    "owner": TimelineEntry.Kind.OWNER,
-    "line": TimelineEntry.Kind.LINE,
-    "disposition_status": TimelineEntry.Kind.DISPOSITION,
-    "status": TimelineEntry.Kind.STATUS,
-}
 
 
 @dataclass
@@ -59,28 +51,22 @@ class UpsertResult:
     changed_fields: list[str] = field(default_factory=list)
 
 
-def _touch(attribution: dict[str, str]) -> dict[str, str]:
-    touch = {key: value for key, value in attribution.items() if key in ATTRIBUTION_FIELDS and value}
-    if touch:
-        touch["at"] = iso(timezone.now())
-    return touch
-
-
-def _with_name(values: dict[str, Any]) -> dict[str, Any]:
-    if not values.get("name") and (values.get("first_name") or values.get("last_name")):
-        name = f"{values.get('first_name', '')} {values.get('last_name', '')}".strip()
-        values["name"] = name[: Contact._meta.get_field("name").max_length]
-    return values
-
-
-# What a public caller (the widget) may fill on an existing contact, where it is blank.
-PUBLIC_FILL_FIELDS = ("name", "company_name")
-
-
 class ContactWrite:
     """One use case on one contact; see the module's docstring."""
 
-    def __init__(self, *, workspace: Workspace, source: str, bot_id: str | None = None, contact: Contact | None = None):
+    def __init__(
+        self,
+        *,
+        workspace: Workspace,
+        source: str,
+        bot_id: str | None = None,
+        contact: Contact | None = None,
+        alone: bool = False,
+    ):
+        """`alone`: the caller changes nothing after upsert when upsert creates the contact. On
+        PostgreSQL, outside a transaction, a new contact is then written with its timeline,
+        counts and events in one statement that commits on its own (one round trip instead of
+        BEGIN, the contact, the events, COMMIT); any other outcome is a transaction, as always."""
         self.workspace = workspace
         self.source = source
         self.bot_id = bot_id
@@ -94,14 +80,27 @@ class ContactWrite:
         # counted, i.e. created by this write).
         self._counted: Counted | None = counted(contact) if contact is not None else None
         self._atomic = transaction.atomic()
+        self._alone = alone
+        self._in_atomic = False
+        self._written = False  # alone: the new contact and its events are committed
 
     # --- the block ---------------------------------------------------------------------------
 
     def __enter__(self) -> "ContactWrite":
-        self._atomic.__enter__()
+        if not (self._alone and connection.vendor == "postgresql" and not connection.in_atomic_block):
+            self._begin()
         return self
 
+    def _begin(self) -> None:
+        if self._written:
+            raise RuntimeError("This ContactWrite was alone: its new contact is written, nothing may follow.")
+        if not self._in_atomic:
+            self._atomic.__enter__()
+            self._in_atomic = True
+
     def __exit__(self, exc_type, exc, tb) -> bool | None:
+        if not self._in_atomic:  # written alone, or nothing written
+            return None
         if exc_type is None and self.contact is not None:
             try:
                 self._finish()
@@ -112,6 +111,7 @@ class ContactWrite:
 
     def timeline(self, kind: str, data: dict) -> None:
         """An entry on the contact's timeline, written with the others when the block ends."""
+        self._begin()
         self._timeline.append((kind, data))
 
     # --- find or create ----------------------------------------------------------------------
@@ -154,12 +154,12 @@ class ContactWrite:
         takes the winner's row.
         """
         workspace = self.workspace
-        values = _with_name({key: value for key, value in values.items() if key in SETTABLE})
+        values = with_name({key: value for key, value in values.items() if key in SETTABLE})
         if phone is not None:
             for key, derived in place_fields(phone).items():
                 if derived and not values.get(key):
                     values[key] = derived
-        touch = _touch(attribution or {})
+        touch = touch_of(attribution or {})
         e164 = phone.e164 if phone else None
         email = email or None
         session_id = None if public else values.get("session_id") or None
@@ -188,9 +188,7 @@ class ContactWrite:
         opening: list[tuple[str, dict]] = [(TimelineEntry.Kind.CREATED, submission or {"source": self.source})]
         if qualified:
             opening.append((TimelineEntry.Kind.STATUS, {"from": "new", "to": "qualified"}))
-        opening += [
-            (_OWN_KIND[key], self._relation_entry(key, fields[key])) for key in RELATION_FIELDS if key in fields
-        ]
+        opening += [relation_entry(key, fields[key]) for key in RELATION_FIELDS if key in fields]
 
         contact = None
         # The one-statement insert is for callers that name the person only by phone or e-mail
@@ -199,9 +197,17 @@ class ContactWrite:
             new = Contact(
                 workspace=workspace, phone_number=e164, email=email, first_touch=touch, latest_touch=touch, **fields
             )
-            if contact_insert_new(new, opening):
+            alone = not self._in_atomic
+            events = (lambda: self._events_of_new(new, qualified)) if alone else None
+            delivery_ids = contact_insert_new(new, opening, events=events)
+            if delivery_ids is not None:
                 contact, self.created = new, True
                 self._counted = counted(new)  # counted by the same statement
+                if alone:
+                    self.contact, self._written = new, True
+                    events_dispatch(delivery_ids)
+                    return UpsertResult(contact=new, created=True, changed=False)
+        self._begin()
         if contact is None and not self.created:
             contact = contact_find(workspace, phone=e164, email=email, session_id=session_id, own=own)
         if contact is None:
@@ -278,19 +284,7 @@ class ContactWrite:
     def _fill_blank(self, *, values: dict, identity: tuple[str | None, str | None] | None) -> list[str]:
         """A public caller's change of an existing contact: blanks only (see upsert)."""
         contact = self.contact
-        changed: list[str] = []
-        if identity is not None:
-            e164, email = identity
-            if e164 and not contact.phone_number:
-                contact.phone_number = e164
-                changed.append("phone_number")
-            if email and not contact.email:
-                contact.email = email
-                changed.append("email")
-        for key in PUBLIC_FILL_FIELDS:
-            if values.get(key) and not getattr(contact, key):
-                setattr(contact, key, values[key])
-                changed.append(key)
+        changed = blanks_filled(contact, values=values, identity=identity)
         if changed:
             contact.save(update_fields=[*changed, "updated_at"])
             self.timeline(TimelineEntry.Kind.UPDATED, {"source": self.source, "fields": changed})
@@ -307,6 +301,7 @@ class ContactWrite:
         `sms_opt_out`, `owner`, `line`, `disposition_status` (objects or None), `tags` (the
         exact set, Tag objects) and `tags_add` (Tags to add).
         """
+        self._begin()
         contact = self.contact
         unknown = set(values) - UPDATABLE - {"tags", "tags_add"}
         if unknown:
@@ -322,7 +317,7 @@ class ContactWrite:
                 if getattr(contact, f"{key}_id") == (value.pk if value is not None else None):
                     continue
                 setattr(contact, key, value)
-                self.timeline(_OWN_KIND[key], self._relation_entry(key, value))
+                self.timeline(*relation_entry(key, value))
             elif key == "status":
                 if contact.status == value:
                     continue
@@ -364,14 +359,6 @@ class ContactWrite:
         if clash is not None:
             field_name, other = clash
             raise AlreadyExists(f"Another contact already has this {field_name}.", field=field_name, existing=other)
-
-    @staticmethod
-    def _relation_entry(key: str, value: Any) -> dict:
-        if key == "owner":
-            return {"owner_id": value.pk if value is not None else None}
-        if key == "line":
-            return {"line_id": value.pk if value is not None else None}
-        return {"disposition": value.name if value is not None else None}
 
     def _set_tags(self, tags: list[Tag] | tuple[Tag, ...], *, exact: bool) -> bool:
         contact = self.contact
@@ -432,14 +419,17 @@ class ContactWrite:
                     for kind, data in self._timeline
                 ]
             )
-        types = []
-        if self.created:
-            types.append("lead.created")
-        elif self.changed:
-            types.append("lead.updated")
+        types = ["lead.created"] if self.created else ["lead.updated"] if self.changed else []
         if qualified:
             types.append("lead.qualified")
-        if not types:
-            return
-        payload = contact_payload(contact, tags=self._tags)
-        events_emit(workspace=self.workspace, events=[(type_, payload) for type_ in types], bot_id=self.bot_id)
+        if types:
+            payload = contact_payload(contact, tags=self._tags)
+            events_emit(workspace=self.workspace, events=[(type_, payload) for type_ in types], bot_id=self.bot_id)
+
+    def _events_of_new(self, contact: Contact, qualified: bool) -> tuple[str, list]:
+        """A new contact's events (as _finish emits them), for its one-statement insert."""
+        payload = contact_payload(contact, tags=[])
+        types = ["lead.created", "lead.qualified"] if qualified else ["lead.created"]
+        return events_ctes(
+            workspace_id=self.workspace.pk, events=[(type_, payload) for type_ in types], bot_id=self.bot_id, gate="new"
+        )

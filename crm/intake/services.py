@@ -53,7 +53,9 @@ def lead_intake(*, workspace: Workspace, data: dict[str, Any], submitted: list[s
     if data.get("disposition_status_id") is not None:
         replace["disposition_status"] = data["disposition_status_id"]
 
-    with ContactWrite(workspace=workspace, source="intake") as write:
+    # Without an action that follows the contact's write, a new lead is one statement (alone).
+    follows = data.get("tag_id") is not None or data.get("add_to_powerdialer") or data.get("sequence_id") is not None
+    with ContactWrite(workspace=workspace, source="intake", alone=not follows) as write:
         result = write.upsert(
             phone=data["phone_number"],
             email=data.get("email"),

@@ -101,9 +101,10 @@ _SUBSCRIBED = (
 
 
 @functools.cache
-def _emit_statement(events: int) -> tuple[str, tuple]:
-    """The statement of _emit_with_deliveries for this many events, and the delivery fields
-    whose values it takes as parameters (after the events')."""
+def _emit_ctes(events: int, gate: str) -> tuple[str, tuple]:
+    """Two CTEs: `ev` inserts this many events (a row each only when the FROM item `gate`
+    has a row, if given), `dv` a delivery per event and subscribed endpoint, answering its id;
+    and the delivery fields whose values they take as parameters (after the events')."""
     quote = connection.ops.quote_name
     event_table, delivery_table = quote(Event._meta.db_table), quote(Delivery._meta.db_table)
     endpoint_table = quote(Endpoint._meta.db_table)
@@ -121,21 +122,51 @@ def _emit_statement(events: int) -> tuple[str, tuple]:
     # A row of parameters per event (a change has one or two): arrays would be dumped as text
     # with every JSON quote escaped in Python.
     rows = ", ".join(["(%s::uuid, %s::text, %s::jsonb, %s::timestamptz)"] * events)
+    gated = f"{gate}, " if gate else ""
     # Only the models' own table and column names are spliced in; values are parameters.
     sql = (
-        f"WITH ev AS (INSERT INTO {event_table} (id, workspace_id, type, bot_id, data, created_at) "  # noqa: S608
+        f"ev AS (INSERT INTO {event_table} (id, workspace_id, type, bot_id, data, created_at) "  # noqa: S608
         f"SELECT t.id, %s::{workspace_type}, t.type, %s::text, t.data, t.created_at "
-        f"FROM (VALUES {rows}) AS t(id, type, data, created_at) RETURNING id, workspace_id, type, data) "
-        f"INSERT INTO {delivery_table} ({', '.join(columns)}) "
-        f"SELECT {', '.join(selects)} FROM ev JOIN {endpoint_table} AS e ON {_SUBSCRIBED} RETURNING id"
+        f"FROM {gated}(VALUES {rows}) AS t(id, type, data, created_at) RETURNING id, workspace_id, type, data), "
+        f"dv AS (INSERT INTO {delivery_table} ({', '.join(columns)}) "
+        f"SELECT {', '.join(selects)} FROM ev JOIN {endpoint_table} AS e ON {_SUBSCRIBED} RETURNING id)"
     )
     return sql, tuple(fields)
+
+
+def events_ctes(
+    *, workspace_id, events: list[tuple[str, dict]], bot_id: str | None = None, gate: str = ""
+) -> tuple[str, list]:
+    """PostgreSQL, for a caller that writes a change and its events in one statement: the SQL of
+    two CTEs (`ev`, the events; `dv`, a delivery per subscribed endpoint, selected as
+    events_emit selects them) to put in its WITH, and their parameters in order. `gate` names a
+    FROM item of that statement (a CTE of the change): the events are inserted only when it
+    has a row. `SELECT array_agg(id) FROM dv` gives the delivery ids for events_dispatch once the
+    statement has committed (events_emit's contract otherwise)."""
+    for type_, _data in events:
+        if type_ not in EVENT_TYPES:
+            raise ValueError(f"Unknown event type {type_!r}")
+    sql, fields = _emit_ctes(len(events), gate)
+    now = timezone.now()
+    params: list = [workspace_id, bot_id]
+    for type_, data in events:
+        params += [uuid.uuid4(), type_, json.dumps(data), now]
+    for field in fields:  # due now; the rest their model default
+        value = now if field.attname in ("next_attempt_at", "created_at", "updated_at") else field.get_default()
+        params.append(field.get_db_prep_save(value, connection))
+    return sql, params
+
+
+def events_dispatch(delivery_ids: list) -> None:
+    """The dispatch of deliveries written by a statement with events_ctes, once it commits."""
+    if delivery_ids:
+        dispatch_on_commit([str(delivery_id) for delivery_id in delivery_ids])
 
 
 def _emit_with_deliveries(*, workspace: Workspace, events: list[Event]) -> list[str]:
     """PostgreSQL: INSERT the events and, in the same statement, their deliveries; returns the
     deliveries' ids. One round trip, and no endpoint comes back to Python to be filtered."""
-    sql, fields = _emit_statement(len(events))
+    ctes, fields = _emit_ctes(len(events), "")
     now = timezone.now()
     params: list = [workspace.pk, events[0].bot_id]
     for event in events:
@@ -144,7 +175,7 @@ def _emit_with_deliveries(*, workspace: Workspace, events: list[Event]) -> list[
         value = now if field.attname in ("next_attempt_at", "created_at", "updated_at") else field.get_default()
         params.append(field.get_db_prep_save(value, connection))
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(f"WITH {ctes} SELECT id FROM dv", params)  # noqa: S608 (see _emit_ctes)
         return [str(row[0]) for row in cursor.fetchall()]
 
 
