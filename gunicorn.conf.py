@@ -8,12 +8,17 @@ logger_class = "leadhub.gunicorn_logging.RedactingLogger"
 
 def post_worker_init(worker):
     """Build the API's contracts (strict input, leadhub/api/strict.py: every operation's OpenAPI
-    description) while the worker boots, not on its first request, which would wait 1-2 s."""
+    description) while the worker boots, not on its first request, which would wait 1-2 s; then
+    freeze the loaded heap out of the garbage collector's full collections, which otherwise stop
+    the worker for hundreds of milliseconds every few seconds under load
+    (leadhub.web_worker.settle_heap)."""
     from django.conf import settings
 
     from leadhub.api.strict import contracts_for
+    from leadhub.web_worker import settle_heap
 
     try:
         contracts_for(settings.ROOT_URLCONF)
     except Exception:  # the first request builds them again and shows what is wrong
         worker.log.exception("Could not build the API contracts at boot")
+    settle_heap()

@@ -2,10 +2,13 @@
 connection only while one of its threads is free, so a burst of slow requests is spread over
 the workers instead of queueing in one."""
 
+import gc
 import inspect
 import os
+import runpy
 import shlex
 from collections import deque
+from pathlib import Path
 
 from gunicorn.config import Config
 from gunicorn.workers.gthread import ThreadWorker as GThreadWorker
@@ -69,3 +72,19 @@ def test_compose_and_the_image_run_it():
     web = shlex.split(compose_command(compose_services()["web"]))
     assert web[web.index("--worker-class") + 1] == WORKER_CLASS
     assert dockerfile_cmd() == web
+
+
+def test_a_booted_worker_freezes_its_loaded_heap():
+    # gunicorn.conf.py's post_worker_init, as every gunicorn started in the project runs it: after
+    # it, the loaded heap is out of the full collections' reach (leadhub.web_worker.settle_heap).
+    config = runpy.run_path(str(Path(__file__).resolve().parents[2] / "gunicorn.conf.py"))
+    gc.unfreeze()
+    try:
+        config["post_worker_init"](_worker(threads=2))
+        frozen = gc.get_freeze_count()
+        assert frozen > 10_000  # Django and the apps, not a handful
+        gc.collect()
+        # A full collection walks the oldest generation: what was made since, not the frozen.
+        assert len(gc.get_objects(generation=2)) < frozen / 10
+    finally:
+        gc.unfreeze()
