@@ -28,25 +28,28 @@ class Tally:
 
     def __init__(self):
         import psycopg
-        import redis
+        import redis.connection
 
         self.sql: Counter[str] = Counter()
         self.redis: Counter[str] = Counter()
         tally = self
         cursor_execute = psycopg.Cursor.execute
-        redis_execute = redis.Redis.execute_command
+        # Redis at the connection, where every command is written: redis-py's execute_command
+        # and the rate limit's own EVALSHA (leadhub.api.ratelimit._count) alike.
+        redis_send = redis.connection.Connection.send_packed_command
 
         def execute(cursor, query, *args, **kwargs):
             text = query if isinstance(query, str) else repr(query)
             tally.sql[" ".join(text.split())[:90]] += 1
             return cursor_execute(cursor, query, *args, **kwargs)
 
-        def execute_command(client, *args, **options):
-            tally.redis[str(args[0])] += 1
-            return redis_execute(client, *args, **options)
+        def send_packed_command(connection, command, check_health=True):
+            packed = command if isinstance(command, bytes) else b"".join(command)
+            tally.redis[packed.split(b"\r\n")[2].decode().upper()] += 1  # *N, $len, the name
+            return redis_send(connection, command, check_health=check_health)
 
         psycopg.Cursor.execute = execute
-        redis.Redis.execute_command = execute_command
+        redis.connection.Connection.send_packed_command = send_packed_command
 
     def reset(self) -> None:
         self.sql.clear()

@@ -14,6 +14,7 @@ API_REST_FRAMEWORK = {
     ],
     "DEFAULT_THROTTLE_CLASSES": ["leadhub.api.ratelimit.CredentialRateThrottle"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "leadhub.api.negotiation.JsonFirstNegotiation",
     "DEFAULT_PARSER_CLASSES": ["leadhub.api.parsers.JSONParser"],
     "DEFAULT_PAGINATION_CLASS": "leadhub.api.pagination.CursorPagination",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],

@@ -9,7 +9,8 @@ import pickle
 
 import pytest
 import redis
-from django.core.cache import cache
+import redis.connection
+from django.core.cache import cache, caches
 from django.core.serializers.json import DjangoJSONEncoder
 from django.utils import timezone
 from oauth2_provider.models import get_access_token_model
@@ -82,6 +83,21 @@ def test_a_revoked_oauth_token_stops_working_within_5_seconds(client, oauth_app_
     assert client.get(URL, **auth).status_code == 401
 
 
+def _redis_commands(monkeypatch) -> list[str]:
+    """The commands sent to Redis from here on, by name, whatever path wrote them (redis-py's
+    execute_command or the rate limit's own EVALSHA): one per round trip."""
+    sent: list[str] = []
+    send = redis.connection.Connection.send_packed_command
+
+    def recording(self, command, check_health=True):
+        packed = command if isinstance(command, bytes) else b"".join(command)
+        sent.append(packed.split(b"\r\n")[2].decode().upper())  # *N, $len, then the name
+        return send(self, command, check_health=check_health)
+
+    monkeypatch.setattr(redis.connection.Connection, "send_packed_command", recording)
+    return sent
+
+
 def test_the_steady_state_asks_nothing_of_the_database_and_counts_in_one_redis_round_trip(
     client_for, workspace_a, django_assert_num_queries, monkeypatch
 ):
@@ -89,21 +105,28 @@ def test_the_steady_state_asks_nothing_of_the_database_and_counts_in_one_redis_r
         pytest.skip("needs Redis (runs in the REDIS_URL pass)")
     api = client_for(api_key_create(workspace=workspace_a, name="k", scopes=["contacts:read"]).secret)
     assert api.get(URL).status_code == 200  # the first request reads the key
-    commands = []
-    execute = redis.Redis.execute_command
-
-    def counting(self, *args, **options):
-        commands.append(args[0])
-        return execute(self, *args, **options)
-
-    monkeypatch.setattr(redis.Redis, "execute_command", counting)
+    commands = _redis_commands(monkeypatch)
     for remaining in (118, 117):
         commands.clear()
         with django_assert_num_queries(0):
             response = api.get(URL)
         assert response.status_code == 200
         assert response.json()["rate_limit"]["remaining"] == remaining
-        assert commands == ["EVAL"]
+        assert commands == ["EVALSHA"]
+
+
+def test_redis_without_the_counting_script_is_given_it_and_counts_on(client_for, workspace_a, monkeypatch):
+    if not hasattr(cache, "delete_pattern"):
+        pytest.skip("needs Redis (runs in the REDIS_URL pass)")
+    api = client_for(api_key_create(workspace=workspace_a, name="k", scopes=["contacts:read"]).secret)
+    assert api.get(URL).json()["rate_limit"]["remaining"] == 119
+    caches["ratelimit"].client.get_client(write=True).script_flush()  # as a restarted Redis
+    commands = _redis_commands(monkeypatch)
+    assert api.get(URL).json()["rate_limit"]["remaining"] == 118
+    assert commands == ["EVALSHA", "EVAL"]  # NOSCRIPT, then the source, which Redis keeps
+    commands.clear()
+    assert api.get(URL).json()["rate_limit"]["remaining"] == 117
+    assert commands == ["EVALSHA"]
 
 
 def test_the_rate_limit_still_refuses_past_the_limit_when_counted_in_one_round_trip(client_for, workspace_a):
