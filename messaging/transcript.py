@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import DatabaseError, IntegrityError, connection, transaction
+from django.db import DatabaseError, IntegrityError, OperationalError, connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 
@@ -146,6 +146,32 @@ def conversation_turn(conversation: Conversation) -> Iterator[None]:
     else:
         with _process_lock(conversation.pk):
             yield
+
+
+def conversation_turn_wait(conversation_id, *, seconds: float) -> bool:
+    """Wait until the turn under way in the conversation (and any queued before this call) has
+    ended, at most `seconds`; True when it had, False when the wait ran out. The turn is taken
+    and given back at once: a redelivered message waits so for the delivery that stores its
+    reply. Call it outside any transaction, and never inside a turn of the same conversation."""
+    if connection.vendor != "postgresql":
+        with _process_locks_guard:
+            lock = _process_locks.setdefault(conversation_id, threading.Lock())
+        if not lock.acquire(timeout=seconds):
+            return False
+        lock.release()
+        return True
+    try:
+        # The transaction-level form of the turn's lock (the two conflict across sessions),
+        # released by the commit; lock_timeout bounds the wait in the lock manager's queue.
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SELECT set_config('lock_timeout', %s, true)", [f"{max(1, round(seconds * 1000))}ms"])
+            key = [TURN_NAMESPACE, str(conversation_id)]
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s::text))", key)
+    except OperationalError as exc:
+        if getattr(exc.__cause__, "sqlstate", None) != "55P03":  # lock_not_available
+            raise
+        return False
+    return True
 
 
 def message_append(*, conversation: Conversation, **fields: Any) -> Message:

@@ -6,7 +6,8 @@ reply, all inside one turn of the conversation (see transcript.conversation_turn
 of one conversation are answered one at a time, in order. The turn stores the message in one
 short transaction and the reply in another, and waits on the model between them holding no
 row lock: a slow model delays its own conversation only. A redelivered
-MessageSid gets the stored reply and no second model call. A turn whose process died between
+MessageSid gets the stored reply and no second model call; one that arrives while the first
+delivery waits on the model waits for that turn, then reads its reply. A turn whose process died between
 the two is answered later by beat (inbound/sweep.py), by REST: `answered_at` says which
 messages had their answer. A message that answers a campaign
 message is recorded as its reply (campaign.callback.received), and any message from the
@@ -44,6 +45,7 @@ from ..transcript import (
     conversation_lock,
     conversation_open_for,
     conversation_turn,
+    conversation_turn_wait,
     message_append,
     message_payload,
 )
@@ -51,6 +53,9 @@ from ..transcript import (
 logger = logging.getLogger(__name__)
 
 HISTORY_MESSAGES = 20
+# A redelivered MessageSid waits at most this long for the turn of the delivery answering it
+# (that turn's model call is bounded by AI_TIMEOUT_SECONDS), inside the provider's 15 s limit.
+REDELIVERY_WAIT_SECONDS = 12
 MAX_INBOUND_BODY = 10_000
 
 
@@ -104,6 +109,15 @@ def _stored_reply(line: Line, sid: str) -> InboundResult | None:
     return InboundResult(message=existing, reply=existing.reply.content if existing.reply else None, duplicate=True)
 
 
+def _reply_after_the_turn(stored: InboundResult) -> InboundResult:
+    """A redelivery of a message stored but not answered yet: its delivery is still in its turn,
+    waiting on the model. Wait for that turn to end, then read the reply it stored; still none
+    if the turn died (beat answers it: inbound/sweep.py) or the wait ran out behind later turns."""
+    conversation_turn_wait(stored.message.conversation_id, seconds=REDELIVERY_WAIT_SECONDS)
+    message = Message.objects.select_related("reply").get(pk=stored.message.pk)
+    return InboundResult(message=message, reply=message.reply.content if message.reply else None, duplicate=True)
+
+
 def inbound_receive(*, line: Line, params: Mapping, brain_slug: str | None = None) -> InboundResult:
     """Receive one verified inbound webhook on `line` (its signature already checked)."""
     sid = _param(params, "MessageSid") or _param(params, "SmsMessageSid") or _param(params, "SmsSid")
@@ -119,6 +133,8 @@ def inbound_receive(*, line: Line, params: Mapping, brain_slug: str | None = Non
 
     stored = _stored_reply(line, sid)
     if stored is not None:
+        if stored.message.answered_at is None:
+            stored = _reply_after_the_turn(stored)
         return stored
 
     brain = _brain(line, brain_slug)

@@ -273,8 +273,9 @@ class AnthropicDouble(_Double):
     """The Anthropic Messages API (`POST /v1/messages`). It answers with a `reply` tool call
     carrying `reply` (text, or a function of the request body), `intent` and `confidence`, as
     LeadHub's forced tool asks. Knobs: `delay` (seconds), `status` (an error status to answer),
-    `hang` (sleep `hang_seconds` before answering, past any sane timeout), `plain_text`
-    (answer a text block instead of the tool)."""
+    `hang` (sleep `hang_seconds` before answering, past any sane timeout), `gate` (a
+    threading.Event the answer waits for, at most `hang_seconds`), `plain_text` (answer a text
+    block instead of the tool)."""
 
     def __init__(self):
         super().__init__()
@@ -285,6 +286,7 @@ class AnthropicDouble(_Double):
         self.status: int | None = None
         self.hang = False
         self.hang_seconds = 30.0
+        self.gate: threading.Event | None = None
         self.plain_text = False
 
     @property
@@ -296,6 +298,8 @@ class AnthropicDouble(_Double):
             return 404, {"type": "error", "error": {"type": "not_found_error", "message": "Not found"}}, None
         if self.hang:
             time.sleep(self.hang_seconds)
+        if self.gate is not None:
+            self.gate.wait(self.hang_seconds)
         if self.delay:
             time.sleep(self.delay)
         if self.status:

@@ -1,0 +1,113 @@
+"""A MessageSid redelivered while its first delivery still waits on the model (SPEC §7: stored
+once, the same reply, no second model call). The first delivery has stored the message and
+holds the conversation's turn; the redelivery waits for that turn and answers its reply.
+
+Real concurrency on both backends: two threads post the webhook, the model double answers only
+when the test opens its gate. On PostgreSQL the turn is an advisory lock and the test sees the
+redelivery queued on it (pg_locks); on SQLite (the embedded default, one web process) the turn
+is a lock in the process, and the test gives the redelivery a moment to reach it."""
+
+import threading
+import time
+import uuid
+import xml.etree.ElementTree as ET
+
+import pytest
+from django.db import connection
+
+from messaging.inbound import services
+from messaging.models import Message
+from messaging.transcript import TURN_NAMESPACE
+from webhooks.models import Event
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _reply_of(response) -> str | None:
+    assert response.status_code == 200, response.content
+    messages = ET.fromstring(response.content).findall("Message")
+    return messages[0].text if messages else None
+
+
+def _until(condition, seconds=10.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
+
+
+def _turn_waiters() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND classid = %s AND NOT granted",
+            [TURN_NAMESPACE],
+        )
+        return cursor.fetchone()[0]
+
+
+def _waiting_for_the_turn(thread: threading.Thread) -> bool:
+    """True once the redelivery waits for the first delivery's turn (or, on SQLite, is still
+    under way after a moment: it cannot have answered without the turn)."""
+    if connection.vendor == "postgresql":
+        return _until(lambda: _turn_waiters() == 1)
+    thread.join(0.5)
+    return thread.is_alive()
+
+
+def _deliver(send_inbound, results, name, sid):
+    def run():
+        try:
+            results[name] = send_inbound("When do you open?", sid=sid)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread
+
+
+def test_a_redelivery_while_the_first_waits_on_the_model_gets_the_same_reply(line_a, model_api, send_inbound, settings):
+    settings.AI_TIMEOUT_SECONDS = 8  # the gate, not the time limit, decides when the model answers
+    model_api.reply, model_api.gate = "We open at 9am.", threading.Event()
+    sid, results = "SM" + uuid.uuid4().hex, {}
+    first = _deliver(send_inbound, results, "first", sid)
+    try:
+        # The model has the call: the message is stored, its reply is not.
+        assert _until(lambda: len(model_api.calls) == 1)
+        assert Message.objects.get(provider_sid=sid).answered_at is None
+        redelivery = _deliver(send_inbound, results, "redelivery", sid)
+        assert _waiting_for_the_turn(redelivery)
+    finally:
+        model_api.gate.set()
+    first.join()
+    redelivery.join()
+    assert _reply_of(results["first"]) == _reply_of(results["redelivery"]) == "We open at 9am."
+    assert len(model_api.calls) == 1
+    assert Message.objects.filter(direction="inbound").count() == 1
+    assert Message.objects.filter(direction="outbound").count() == 1
+    assert Event.objects.filter(type="message.received").count() == 1
+    assert Event.objects.filter(type="message.sent").count() == 1
+
+
+def test_a_redelivery_waits_for_the_turn_no_longer_than_its_limit(line_a, model_api, send_inbound, monkeypatch):
+    monkeypatch.setattr(services, "REDELIVERY_WAIT_SECONDS", 0.2)
+    model_api.reply, model_api.gate = "We open at 9am.", threading.Event()
+    sid, results = "SM" + uuid.uuid4().hex, {}
+    first = _deliver(send_inbound, results, "first", sid)
+    try:
+        assert _until(lambda: len(model_api.calls) == 1)
+        redelivery = _deliver(send_inbound, results, "redelivery", sid)
+        redelivery.join(10)
+        # Its wait ran out while the model still had the first: an empty answer, nothing stored.
+        assert not redelivery.is_alive()
+        assert _reply_of(results["redelivery"]) is None
+    finally:
+        model_api.gate.set()
+    first.join()
+    assert _reply_of(results["first"]) == "We open at 9am."
+    assert len(model_api.calls) == 1
+    assert Message.objects.filter(direction="inbound").count() == 1
+    # The first delivery's answer is the message's, for any later redelivery.
+    assert _reply_of(send_inbound("When do you open?", sid=sid)) == "We open at 9am."
