@@ -4,6 +4,7 @@ from django.urls import path
 
 from .catalog.api import RingGroupViewSet, SequenceViewSet, TagViewSet
 from .contacts.api import ContactNoteViewSet, ContactTimelineViewSet, ContactViewSet
+from .enrollments.api import SequenceEnrollmentViewSet
 from .intake.api import IntakeView
 from .stats.api import StatsView
 
@@ -22,5 +23,11 @@ urlpatterns = [
     path("tags", TagViewSet.as_view(_list), name="tags"),
     path("ring-groups", RingGroupViewSet.as_view(_list), name="ring-groups"),
     path("sequences", SequenceViewSet.as_view(_list), name="sequences"),
+    path("sequences/<str:id>/enrollments", SequenceEnrollmentViewSet.as_view(_list), name="sequence-enrollments"),
+    path(
+        "sequences/<str:id>/enrollments/<str:contact_id>",
+        SequenceEnrollmentViewSet.as_view({"delete": "destroy"}),
+        name="sequence-enrollment",
+    ),
     path("stats", StatsView.as_view(), name="stats"),
 ]

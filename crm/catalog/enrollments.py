@@ -5,7 +5,7 @@ Sending the steps is messaging's (it reads these models and calls these services
 from django.db import transaction
 from django.utils import timezone
 
-from ..models import Contact, Enrollment, TimelineEntry
+from ..models import Contact, Enrollment, Sequence, TimelineEntry
 
 
 def enrollment_complete(*, enrollment: Enrollment) -> bool:
@@ -24,15 +24,15 @@ def enrollment_complete(*, enrollment: Enrollment) -> bool:
     return bool(done)
 
 
-def enrollments_stop(*, contact: Contact, reason: str) -> int:
-    """Stop every active enrollment of the contact (`reason`: "reply", "opt_out", ...); each
-    stop is on the contact's timeline."""
+def enrollments_stop(*, contact: Contact, reason: str, sequence: Sequence | None = None) -> int:
+    """Stop every active enrollment of the contact, or only its one in `sequence` (`reason`:
+    "reply", "opt_out", "api", ...); each stop is on the contact's timeline, and no further
+    step of a stopped enrollment is sent."""
+    active = Enrollment.objects.filter(contact=contact, status=Enrollment.Status.ACTIVE)
+    if sequence is not None:
+        active = active.filter(sequence=sequence)
     with transaction.atomic():
-        stopping = list(
-            Enrollment.objects.select_for_update()
-            .filter(contact=contact, status=Enrollment.Status.ACTIVE)
-            .values_list("pk", "sequence_id")
-        )
+        stopping = list(active.select_for_update().values_list("pk", "sequence_id"))
         if not stopping:
             return 0
         Enrollment.objects.filter(pk__in=[pk for pk, _ in stopping]).update(

@@ -1,14 +1,17 @@
 """Reads of what organises contacts: tags, dispositions, lines, ring groups, sequences."""
 
 import random
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Prefetch, Q, QuerySet
+from django.http import Http404
 
 from accounts.models import Workspace
 
-from ..models import DispositionStatus, Line, RingGroup, RingGroupMember, Sequence, SequenceStep, Tag
+from ..fields import MAX_DB_INT
+from ..models import DispositionStatus, Enrollment, Line, RingGroup, RingGroupMember, Sequence, SequenceStep, Tag
 
 
 def tags_list(*, workspace: Workspace) -> QuerySet[Tag]:
@@ -37,6 +40,23 @@ def sequences_list(*, workspace: Workspace) -> QuerySet[Sequence]:
     return Sequence.objects.filter(workspace=workspace).prefetch_related(
         Prefetch("steps", queryset=SequenceStep.objects.order_by("position"))
     )
+
+
+def sequence_get(*, workspace: Workspace, sequence_id: Any) -> Sequence:
+    """The workspace's sequence; a missing, foreign or malformed id raises the same 404."""
+    try:
+        pk = int(str(sequence_id))
+    except ValueError:
+        pk = 0
+    sequence = sequences_list(workspace=workspace).filter(pk=pk).first() if 0 < pk <= MAX_DB_INT else None
+    if sequence is None:
+        raise Http404("No such sequence.")
+    return sequence
+
+
+def enrollments_list(*, sequence: Sequence, status: str | None = None) -> QuerySet[Enrollment]:
+    enrollments = Enrollment.objects.filter(workspace_id=sequence.workspace_id, sequence=sequence)
+    return enrollments.filter(status=status) if status else enrollments
 
 
 def ring_group_pick(*, ring_group: RingGroup, only_available: bool) -> AbstractBaseUser | None:

@@ -107,24 +107,35 @@ def power_dialer_add(*, contact: Contact, owner: AbstractBaseUser, position: str
     return entry
 
 
-def sequence_enroll(*, contact: Contact, sequence: Sequence, leave_others: bool = False) -> Enrollment | None:
-    """Enroll the contact (once while active); with leave_others, stop its other sequences first."""
+def sequence_enroll(
+    *, contact: Contact, sequence: Sequence, leave_others: bool = False, strict: bool = False
+) -> Enrollment | None:
+    """Enroll the contact (once while active); with leave_others, stop its other sequences first.
+    An active enrollment in this sequence already: None (the intake's repeat), or with `strict`
+    AlreadyExists naming it (the API's 409)."""
     active = Enrollment.objects.filter(contact=contact, status=Enrollment.Status.ACTIVE)
     if leave_others:
         active.filter(~Q(sequence=sequence)).update(status=Enrollment.Status.STOPPED, stopped_at=timezone.now())
-    if active.filter(sequence=sequence).exists():
-        return None
-    try:
-        with transaction.atomic():
-            enrollment = Enrollment.objects.create(
-                workspace_id=contact.workspace_id, sequence=sequence, contact=contact
-            )
-            TimelineEntry.objects.create(
-                workspace_id=contact.workspace_id,
-                contact=contact,
-                kind=TimelineEntry.Kind.SEQUENCE,
-                data={"sequence_id": sequence.pk, "name": sequence.name},
-            )
-    except IntegrityError:
-        return None
-    return enrollment
+    existing = active.filter(sequence=sequence).first()
+    if existing is None:
+        try:
+            with transaction.atomic():
+                enrollment = Enrollment.objects.create(
+                    workspace_id=contact.workspace_id, sequence=sequence, contact=contact
+                )
+                TimelineEntry.objects.create(
+                    workspace_id=contact.workspace_id,
+                    contact=contact,
+                    kind=TimelineEntry.Kind.SEQUENCE,
+                    data={"sequence_id": sequence.pk, "name": sequence.name},
+                )
+            return enrollment
+        except IntegrityError:  # enrolled concurrently (the partial unique key on active ones)
+            existing = active.filter(sequence=sequence).first()
+    if strict:
+        raise AlreadyExists(
+            "The contact is enrolled in this sequence already (and still active).",
+            field="contact_id",
+            existing=existing,
+        )
+    return None

@@ -101,6 +101,24 @@ def test_stop_opts_out_and_ends_the_enrollment(enterprise_a, verified_line, sequ
     assert len(twilio_api.messages) == 1
 
 
+def test_enrolled_through_the_api_it_steps_and_unenrolled_through_it_stops(
+    api, enterprise_a, verified_line, sequence, twilio_api
+):
+    contact = Contact.objects.create(workspace=enterprise_a, phone_number=LONDON, first_name="Alan")
+    enrollments = f"/api/v1/sequences/{sequence.pk}/enrollments"
+    with time_machine.travel(T0, tick=True):
+        assert api.post(enrollments, {"contact_id": str(contact.pk)}, format="json").status_code == 201
+    assert tick(T0 + timedelta(seconds=1)) == 1
+    assert bodies(twilio_api) == [(LONDON, "Hi Alan, welcome!")]
+
+    with time_machine.travel(T0 + timedelta(minutes=10), tick=True):
+        assert api.delete(f"{enrollments}/{contact.pk}").status_code == 204
+
+    assert tick(T0 + timedelta(minutes=61)) == 0  # the second step was due: not sent
+    assert len(twilio_api.messages) == 1
+    assert Enrollment.objects.get(contact=contact).status == "stopped"
+
+
 def test_a_step_due_at_night_waits_for_the_morning(enterprise_a, verified_line, sequence, twilio_api):
     with time_machine.travel(T0, tick=True):
         enrollment = enrolled(enterprise_a, sequence, LOS_ANGELES)

@@ -15,6 +15,8 @@ PATHS = [
     "/api/v1/lines",
     "/api/v1/ring-groups",
     "/api/v1/sequences",
+    "/api/v1/sequences/{id}/enrollments",
+    "/api/v1/sequences/{id}/enrollments/{contact_id}",
     "/api/v1/stats",
     "/api/zapier-webhook",
     "/api/save-lead",
@@ -55,6 +57,12 @@ def test_native_operations_name_their_auth_and_errors(schema):
 def test_duplicate_create_is_documented_as_409(schema):
     operation = schema["paths"]["/api/v1/contacts"]["post"]
     assert "409" in operation["responses"]
+    assert "409 CONFLICT" in operation["description"]
+
+
+def test_enrolling_twice_is_documented_as_409(schema):
+    operation = schema["paths"]["/api/v1/sequences/{id}/enrollments"]["post"]
+    assert {"201", "404", "409"} <= set(operation["responses"])
     assert "409 CONFLICT" in operation["description"]
 
 
