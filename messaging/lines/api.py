@@ -186,7 +186,15 @@ _LINE = {
         ],
         tags=["lines"],
     ),
-    destroy=extend_schema(summary="Delete a line", description="Scope `contacts:write`.", tags=["lines"]),
+    destroy=extend_schema(
+        summary="Delete a line",
+        description=(
+            "Scope `contacts:write`. A line that campaigns were sent from is kept with them: 409 CONFLICT with "
+            "`details.campaigns` (their ids)."
+        ),
+        responses={204: None, 409: OpenApiResponse(description="Campaigns were sent from it (details.campaigns).")},
+        tags=["lines"],
+    ),
 )
 class LineViewSet(ApiViewSet):
     serializer_class = LineSerializer
@@ -252,5 +260,8 @@ class LineViewSet(ApiViewSet):
 
     def destroy(self, request, id=None):
         check_query(request, ())
-        services.line_delete(line=selectors.line_get(workspace=request.workspace, line_id=id))
+        try:
+            services.line_delete(line=selectors.line_get(workspace=request.workspace, line_id=id))
+        except services.LineInUse as exc:
+            raise Conflict(str(exc), details={"campaigns": exc.campaign_ids}) from None
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -6,6 +6,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import ProtectedError
 from django.utils import timezone
 
 from accounts.models import Workspace
@@ -171,6 +172,19 @@ def line_update(*, line: Line, data: dict[str, Any]) -> Line:
     return line
 
 
+class LineInUse(Exception):
+    """The line sent campaigns, which keep it (their recipients' history, their callbacks)."""
+
+    def __init__(self, campaign_ids: list):
+        super().__init__("This line sent (or is to send) campaigns, which keep it: it cannot be deleted.")
+        self.campaign_ids = campaign_ids
+
+
 def line_delete(*, line: Line) -> None:
-    """The line and its credentials; its contacts and conversations keep their history."""
-    line.delete()
+    """The line and its credentials; its contacts and conversations keep their history. A line
+    that campaigns were sent from is kept (LineInUse names them)."""
+    try:
+        with transaction.atomic():
+            line.delete()
+    except ProtectedError as exc:
+        raise LineInUse(sorted(str(obj.pk) for obj in exc.protected_objects)[:20]) from None

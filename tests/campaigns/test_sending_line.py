@@ -92,3 +92,13 @@ def test_a_line_that_stops_being_verified_after_create_sends_nothing(api, verifi
     }
     assert Campaign.objects.get(pk=campaign["id"]).status == "completed"
     assert not Message.objects.exists()
+
+
+def test_a_line_campaigns_were_sent_from_cannot_be_deleted_and_says_which(api, verified_line):
+    campaign = api.post(URL, campaign_body(), format="json").json()
+
+    error = error_of(api.delete(f"/api/v1/lines/{verified_line.pk}"), 409, "CONFLICT")
+
+    assert error["details"] == {"campaigns": [campaign["id"]]}
+    assert LineProvider.objects.filter(line=verified_line).exists()
+    assert api.get(f"{URL}/{campaign['id']}").json()["from_number"] == verified_line.phone_number
