@@ -11,9 +11,12 @@ fails) a small deterministic classifier decides it.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import threading
+import time
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 
 import anthropic
@@ -222,8 +225,8 @@ def _client() -> anthropic.Anthropic:
             client = anthropic.Anthropic(
                 api_key=settings.ANTHROPIC_API_KEY,
                 base_url=settings.ANTHROPIC_BASE_URL or None,
-                # The whole call, connect to last byte, inside the provider's 15 s webhook
-                # limit; no SDK retries, which would multiply it.
+                # Each read's limit (the whole call's is _create's deadline); no SDK retries,
+                # which would multiply it.
                 timeout=float(settings.AI_TIMEOUT_SECONDS),
                 max_retries=0,
             )
@@ -282,6 +285,39 @@ def _parse(response) -> Reply:
     raise ValueError("The model's answer held no reply.")
 
 
+def _create(client: anthropic.Anthropic, *, deadline: float, **request) -> anthropic.types.Message:
+    """messages.create, answered by `deadline` (a time.monotonic()) or TimeoutError.
+
+    The SDK's timeout bounds each read, not the call: a model that sends its headers and then
+    trickles the body would outlive it. So the call runs in a thread of its own and the caller
+    waits for it until the deadline only; a call given up on stops at the next piece of its
+    body (or when its next read times out) and closes its connection, its answer unused."""
+    outcome: Future[anthropic.types.Message] = Future()
+    given_up = threading.Event()
+
+    def call() -> None:
+        try:
+            with client.messages.with_streaming_response.create(**request) as response:
+                body = bytearray()
+                for piece in response.iter_bytes():
+                    if given_up.is_set():
+                        return
+                    body += piece
+            data = json.loads(body)
+            if not isinstance(data, dict):
+                raise ValueError("The model's answer is not a message.")
+            outcome.set_result(anthropic.types.Message.model_construct(**data))
+        except BaseException as exc:  # raised to the caller, as if the call were its own
+            outcome.set_exception(exc)
+
+    threading.Thread(target=call, name="model-call", daemon=True).start()
+    try:
+        return outcome.result(timeout=max(0.0, deadline - time.monotonic()))
+    except TimeoutError:
+        given_up.set()
+        raise TimeoutError(f"No answer within AI_TIMEOUT_SECONDS ({settings.AI_TIMEOUT_SECONDS} s).") from None
+
+
 def reply(
     *,
     message: str,
@@ -295,8 +331,11 @@ def reply(
     """The brain's reply to `message` (the lead's latest), given the conversation before it."""
     if not settings.ANTHROPIC_API_KEY:
         return offline_reply(message=message, documents=documents, booking_url=booking_url)
+    deadline = time.monotonic() + settings.AI_TIMEOUT_SECONDS
     try:
-        response = _client().messages.create(
+        response = _create(
+            _client(),
+            deadline=deadline,
             model=model or settings.AI_DEFAULT_MODEL,
             max_tokens=settings.AI_MAX_TOKENS,
             system=system_text(
@@ -311,7 +350,7 @@ def reply(
         if usage is not None:
             result.usage = {"input_tokens": usage.input_tokens, "output_tokens": usage.output_tokens}
         return result
-    except (anthropic.APIError, ValueError) as exc:
+    except (anthropic.APIError, ValueError, TimeoutError) as exc:
         # Timeouts, connection errors, 4xx/5xx and unusable answers alike: the lead gets a
         # holding reply in time, the intent from the offline classifier (no second call).
         logger.warning("AI reply failed (%s): %s", type(exc).__name__, exc)

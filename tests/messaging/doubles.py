@@ -54,6 +54,7 @@ class _Double:
 
     def __init__(self):
         self.requests: list[Recorded] = []
+        self.hung_up = 0  # answers the client closed before their last byte
         self.lock = threading.Lock()
         double = self
 
@@ -96,9 +97,10 @@ class _Double:
                     for key, value in (headers or {}).items():
                         self.send_header(key, value)
                     self.end_headers()
-                    self.wfile.write(data)
+                    double.write_body(self.wfile, data)
                 except (BrokenPipeError, ConnectionResetError):
-                    pass
+                    with double.lock:
+                        double.hung_up += 1
 
             do_GET = do_POST = do_DELETE = _handle
 
@@ -108,6 +110,9 @@ class _Double:
 
     def answer(self, record: Recorded) -> tuple[int, Any, dict | None]:
         raise NotImplementedError
+
+    def write_body(self, wfile, data: bytes) -> None:
+        wfile.write(data)
 
     def start(self):
         self.thread.start()
@@ -274,8 +279,10 @@ class AnthropicDouble(_Double):
     carrying `reply` (text, or a function of the request body), `intent` and `confidence`, as
     LeadHub's forced tool asks. Knobs: `delay` (seconds), `status` (an error status to answer),
     `hang` (sleep `hang_seconds` before answering, past any sane timeout), `gate` (a
-    threading.Event the answer waits for, at most `hang_seconds`), `plain_text` (answer a text
-    block instead of the tool)."""
+    threading.Event the answer waits for, at most `hang_seconds`), `trickle_seconds` (the
+    headers at once, then the body in small pieces spread over that time), `plain_text` (answer
+    a text block instead of the tool). `hung_up` counts answers the client closed before their
+    last byte."""
 
     def __init__(self):
         super().__init__()
@@ -287,6 +294,7 @@ class AnthropicDouble(_Double):
         self.hang = False
         self.hang_seconds = 30.0
         self.gate: threading.Event | None = None
+        self.trickle_seconds = 0.0
         self.plain_text = False
 
     @property
@@ -336,6 +344,15 @@ class AnthropicDouble(_Double):
             },
             None,
         )
+
+    def write_body(self, wfile, data: bytes) -> None:
+        if not self.trickle_seconds:
+            wfile.write(data)
+            return
+        pieces = [data[i : i + 16] for i in range(0, len(data), 16)]
+        for piece in pieces:
+            time.sleep(self.trickle_seconds / len(pieces))
+            wfile.write(piece)
 
 
 def twilio_signature(url: str, params: dict[str, str], key: str) -> str:
