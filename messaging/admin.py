@@ -2,6 +2,7 @@
 the consent ledger, and (read-only) conversations with their transcripts."""
 
 from django.contrib import admin
+from django.db import models
 
 from .models import Brain, ConsentChange, Conversation, KnowledgeDocument, LineProvider, Message
 
@@ -13,6 +14,8 @@ class BrainAdmin(admin.ModelAdmin):
     search_fields = ("name", "slug", "bot_id", "workspace__name")
     readonly_fields = ("bot_id", "created_at")
     list_select_related = ("workspace",)
+    # booking_url without a scheme is https (Django 6's default; 5.2 warns on every page).
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
 
 @admin.register(KnowledgeDocument)
