@@ -8,7 +8,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from django.db import connection
+from django.db import connection, models
 from django.db.models import Q
 
 from accounts.models import Workspace
@@ -58,6 +58,16 @@ def contact_find(
 
 
 _CONTACT_FIELDS = [field for field in Contact._meta.concrete_fields]
+# The columns whose value saving would compute (auto_now: updated_at); the rest are read as
+# they are. Fields of a type that pre_save may change are among these too (Django's own).
+_PRE_SAVED = frozenset(
+    field.attname
+    for field in _CONTACT_FIELDS
+    if getattr(field, "auto_now", False)
+    or getattr(field, "auto_now_add", False)
+    or type(field).pre_save not in (models.Field.pre_save, models.DateTimeField.pre_save, models.DateField.pre_save)
+)
+_COLUMNS = [(field.attname, field.column, field.attname in _PRE_SAVED, field) for field in _CONTACT_FIELDS]
 
 
 def _row_json(contact: Contact) -> str:
@@ -65,13 +75,14 @@ def _row_json(contact: Contact) -> str:
     single parameter (jsonb_populate_record) rather than one per column, which psycopg would
     adapt one by one and whose statement it would not cache (over 50 parameters)."""
     row: dict[str, Any] = {}
-    for model_field in _CONTACT_FIELDS:
-        value = model_field.pre_save(contact, True)
+    values = contact.__dict__
+    for attname, column, pre_saved, model_field in _COLUMNS:
+        value = model_field.pre_save(contact, True) if pre_saved else values[attname]
         if isinstance(value, uuid.UUID):
             value = str(value)
         elif isinstance(value, datetime.date):  # and datetimes: ISO 8601, microseconds kept
             value = value.isoformat()
-        row[model_field.column] = value
+        row[column] = value
     return json.dumps(row)
 
 

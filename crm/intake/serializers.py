@@ -72,6 +72,13 @@ class _Intake(serializers.Serializer):
             if field is not None and not field.read_only and field not in acting:
                 yield field
 
+    def _read_only_defaults(self):
+        """DRF looks through all 45 fields for read-only ones with a default on every call; the
+        intake has none (checked once per serializer, which is reused)."""
+        if "_any_read_only" not in self.__dict__:
+            self.__dict__["_any_read_only"] = any(field.read_only for field in self.fields.values())
+        return super()._read_only_defaults() if self.__dict__["_any_read_only"] else {}
+
     def validate(self, attrs):
         line, campaign = attrs.get("line_id"), attrs.get("campaign_id")
         if line and campaign and line != campaign:

@@ -149,12 +149,41 @@ def events_ctes(
     sql, fields = _emit_ctes(len(events), gate)
     now = timezone.now()
     params: list = [workspace_id, bot_id]
+    dumped: dict[int, str] = {}  # a change's events often carry one payload: dumped once
     for type_, data in events:
-        params += [uuid.uuid4(), type_, json.dumps(data), now]
-    for field in fields:  # due now; the rest their model default
-        value = now if field.attname in ("next_attempt_at", "created_at", "updated_at") else field.get_default()
-        params.append(field.get_db_prep_save(value, connection))
-    return sql, params
+        text = dumped.get(id(data))
+        if text is None:
+            text = dumped[id(data)] = json.dumps(data)
+        params += [uuid.uuid4(), type_, text, now]
+    return sql, params + _delivery_params(fields, now)
+
+
+_DUE_NOW = ("next_attempt_at", "created_at", "updated_at")
+
+
+@functools.cache
+def _delivery_defaults(fields: tuple) -> tuple:
+    """The delivery columns' values that do not change, as the database takes them (None for
+    the ones given per statement: due now, or a default computed each time)."""
+    return tuple(
+        None
+        if field.attname in _DUE_NOW or callable(field.default)
+        else field.get_db_prep_save(field.get_default(), connection)
+        for field in fields
+    )
+
+
+def _delivery_params(fields: tuple, now) -> list:
+    """The parameters of _emit_ctes's delivery fields: due now, the rest their model default."""
+    params = []
+    for field, constant in zip(fields, _delivery_defaults(fields), strict=True):
+        if field.attname in _DUE_NOW:
+            params.append(now)
+        elif constant is None and callable(field.default):
+            params.append(field.get_db_prep_save(field.get_default(), connection))
+        else:
+            params.append(constant)
+    return params
 
 
 def events_dispatch(delivery_ids: list) -> None:
@@ -171,9 +200,7 @@ def _emit_with_deliveries(*, workspace: Workspace, events: list[Event]) -> list[
     params: list = [workspace.pk, events[0].bot_id]
     for event in events:
         params += [event.id, event.type, json.dumps(event.data), event.created_at]
-    for field in fields:  # due now; the rest their model default
-        value = now if field.attname in ("next_attempt_at", "created_at", "updated_at") else field.get_default()
-        params.append(field.get_db_prep_save(value, connection))
+    params += _delivery_params(fields, now)
     with connection.cursor() as cursor:
         cursor.execute(f"WITH {ctes} SELECT id FROM dv", params)  # noqa: S608 (see _emit_ctes)
         return [str(row[0]) for row in cursor.fetchall()]
