@@ -5,20 +5,22 @@
 # The access log never shows an intake key given as ?api_token= (leadhub/gunicorn_logging.py).
 logger_class = "leadhub.gunicorn_logging.RedactingLogger"
 
+# The app (leadhub.wsgi: Django, every view, the API contracts, the model's client, the heap
+# frozen) is loaded once, in the master, before it listens; the workers are forked from it ready
+# to serve. Loaded in each worker instead, the first requests after a start arrived while the
+# workers were still importing (~1.8 s of CPU each, 3 workers on 2 cores) and queued for them:
+# bench/messaging.py part (b)'s first round. New code needs a restart of the master (a HUP only
+# restarts the workers).
+preload_app = True
+
 
 def post_worker_init(worker):
-    """Build the API's contracts (strict input, leadhub/api/strict.py: every operation's OpenAPI
-    description) while the worker boots, not on its first request, which would wait 1-2 s; then
-    freeze the loaded heap out of the garbage collector's full collections, which otherwise stop
-    the worker for hundreds of milliseconds every few seconds under load
-    (leadhub.web_worker.settle_heap)."""
-    from django.conf import settings
-
-    from leadhub.api.strict import contracts_for
+    """The worker's own client of the model (messaging/ai.py: a forked process does not share
+    its parent's), built now rather than on the worker's first model call; then what the worker
+    made since the fork frozen too (leadhub.web_worker.settle_heap: the master froze the loaded
+    heap, which a full collection no longer walks, so this collection is short)."""
     from leadhub.web_worker import settle_heap
+    from messaging.ai import client_warm
 
-    try:
-        contracts_for(settings.ROOT_URLCONF)
-    except Exception:  # the first request builds them again and shows what is wrong
-        worker.log.exception("Could not build the API contracts at boot")
+    client_warm()
     settle_heap()

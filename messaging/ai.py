@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import threading
 import time
@@ -217,8 +218,9 @@ _clients: dict[tuple, anthropic.Anthropic] = {}
 
 
 def _client() -> anthropic.Anthropic:
-    """One client per process and configuration (its connection pool is shared by threads)."""
-    key = (settings.ANTHROPIC_API_KEY, settings.ANTHROPIC_BASE_URL, settings.AI_TIMEOUT_SECONDS)
+    """One client per process and configuration (its connection pool is shared by threads). A
+    forked process builds its own: sockets and locks are not to be shared across a fork."""
+    key = (os.getpid(), settings.ANTHROPIC_API_KEY, settings.ANTHROPIC_BASE_URL, settings.AI_TIMEOUT_SECONDS)
     with _client_lock:
         client = _clients.get(key)
         if client is None:
@@ -230,8 +232,18 @@ def _client() -> anthropic.Anthropic:
                 timeout=float(settings.AI_TIMEOUT_SECONDS),
                 max_retries=0,
             )
+            _clients.clear()  # a client of the parent process or of an older configuration
             _clients[key] = client
         return client
+
+
+def client_warm() -> None:
+    """Build the process's client now, as it boots, not on its first model call (leadhub.wsgi,
+    gunicorn.conf.py): the first client costs ~110 ms (httpx imports its transport's
+    dependencies on first use) and every client ~25 ms (an SSL context loading certifi's
+    bundle), while the process's other threads wait on the lock for it."""
+    if settings.ANTHROPIC_API_KEY:
+        _client()
 
 
 def system_text(*, system_prompt: str, documents: list[Document], business: str, booking_url: str) -> str:
