@@ -252,16 +252,14 @@ def dns_that_hangs(monkeypatch):
 
 def test_a_host_that_does_not_resolve_in_time_is_refused_at_save(workspace_a, dns_that_hangs, monkeypatch):
     import functools
-    import time
 
     from webhooks.transport import ssrf
 
+    # Unbounded, the lookup would end after the fixture's 30 s with another error than this one.
     monkeypatch.setattr(ssrf, "resolve", functools.partial(ssrf.resolve, timeout=0.3))
-    started = time.monotonic()
     with pytest.raises(ValidationError) as error:
         endpoint_create(workspace=workspace_a, url="https://slow.example/hook")
     assert error.value.message_dict["url"] == ["The host slow.example did not resolve within 0.3 s."]
-    assert time.monotonic() - started < 5
     assert not Endpoint.objects.exists()
 
 
