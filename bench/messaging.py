@@ -50,6 +50,7 @@ from webhooks import Celery  # bench/webhooks.py (bench/ comes first on sys.path
 sys.path.append(str(REPO))  # after bench/: `tests` is the repository's
 from messaging_model import bench_model  # bench/messaging_model.py: part (b)
 from messaging_setup import ACCOUNT_SID, AUTH_TOKEN, INBOUND, LINE_NUMBER, PUBLIC_BASE_URL, QUESTIONS, lead, signed_form
+from statements import StatementWatch, analyze, print_report, track_planning  # bench/statements.py
 
 from tests.messaging.doubles import AnthropicDouble, TwilioDouble
 
@@ -124,7 +125,14 @@ def _counter(raw: str, name: str) -> int:
 
 
 def measure_wrk(
-    scenario: Scenario, base_url: str, *, duration: float, signed: Signed | None, rate_guess: float, watch: CpuWatch
+    scenario: Scenario,
+    base_url: str,
+    *,
+    duration: float,
+    signed: Signed | None,
+    rate_guess: float,
+    watch: CpuWatch,
+    database_url: str | None = None,
 ):
     harness.probe(base_url, scenario)
     if signed:
@@ -132,6 +140,11 @@ def measure_wrk(
     run_wrk(scenario, base_url, duration=2)  # warm-up
     if signed:
         signed.prepare(int(rate_guess * duration / harness.WRK_THREADS) + 1000)
+    statements = StatementWatch(database_url) if database_url else None
+    if statements:
+        # The tables were empty a moment ago: statistics as autovacuum keeps them (bench/statements.py).
+        analyze(database_url)
+        statements.start()
     before = watch.snapshot()
     result = run_wrk(scenario, base_url, duration=duration)
     after = watch.snapshot()
@@ -149,6 +162,7 @@ def measure_wrk(
         "requests": result.requests,
         # CPU milliseconds per request: gunicorn, the bench database's backends, Redis, wrk
         "cpu_ms_per_request": cpu_per_request(before, after, result.requests),
+        "statements": statements.report(result.requests) if statements else None,
         "problems": problems,
     }
 
@@ -162,6 +176,7 @@ def bench_inbound(env: dict[str, str], *, duration: float, stamp: str, workdir: 
         lua=INBOUND_LUA.replace("DIR", str(workdir)),
     )
     signed = Signed(workdir)
+    track_planning(env["DATABASE_URL"])
     with Server(env, REPO / "bench" / "results" / f"messaging-inbound-{stamp}.gunicorn.log") as server:
         server.wait_ready()
         watch = CpuWatch(
@@ -172,7 +187,13 @@ def bench_inbound(env: dict[str, str], *, duration: float, stamp: str, workdir: 
         floor = measure_wrk(trivial, server.base_url, duration=duration, signed=None, rate_guess=0, watch=watch)
         rate_guess = max(400.0, floor["req_per_sec"])  # inbound is never faster than the floor
         row = measure_wrk(
-            inbound, server.base_url, duration=duration, signed=signed, rate_guess=rate_guess, watch=watch
+            inbound,
+            server.base_url,
+            duration=duration,
+            signed=signed,
+            rate_guess=rate_guess,
+            watch=watch,
+            database_url=env["DATABASE_URL"],
         )
         if server.proc.poll() is not None:
             row["problems"].append(f"gunicorn died:\n{server.log_tail()}")
@@ -336,6 +357,7 @@ def main(argv: list[str] | None = None) -> int:
                 + "".join(f"{cpu.get(name, float('nan')):>10.2f}" for name in ("gunicorn", "postgres", "wrk"))
             )
         print("cpu: CPU ms per request of gunicorn, the bench database's PostgreSQL backends and wrk")
+        print_report(report["inbound"]["rows"][1].get("statements"))
         verdicts.append(
             (f"(a) {report['inbound']['target']} ({report['inbound']['ratio']})", report["inbound"]["pass"])
         )
