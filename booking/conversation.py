@@ -19,8 +19,10 @@ import datetime as dt
 import re
 import zoneinfo
 
+from django.db import transaction
 from django.utils import timezone
 
+from leadhub.compiled import CompiledQuery
 from messaging.ai import Reply
 from messaging.skills import SkillReply, Turn, skill_register
 
@@ -149,14 +151,15 @@ class BookingSkill:
     name = "booking"
 
     def answer(self, turn: Turn) -> SkillReply | None:
-        offer = SlotOffer.objects.filter(conversation=turn.conversation, expires_at__gt=timezone.now()).first()
+        offer = _PENDING.first(turn.conversation.pk, timezone.now())
         if offer is None:
             return None
         zone = _zone(offer.time_zone) or dt.UTC
         start = pick(turn.message.content, [_parse(text) for text in offer.starts], zone)
         if start is None:
             return None
-        return _book(turn, offer, start, zone)
+        with transaction.atomic():  # the booking and the end of its offer, together
+            return _book(turn, offer, start, zone)
 
     def follow(self, turn: Turn, reply: Reply) -> str | None:
         if reply.intent != BOOK_MEETING:
@@ -167,6 +170,17 @@ class BookingSkill:
         # The model's own words first (it may have answered more than the wish to meet); the
         # offline responder's and the holding reply say nothing the offer does not.
         return f"{reply.text}\n\n{offer}" if reply.source == "model" else offer
+
+
+# Every inbound message the brain may answer asks it, nearly always to find none: compiled once
+# (leadhub/compiled.py), as the ORM spent more CPU compiling it than running it.
+_PENDING = CompiledQuery(
+    lambda conversation_id, now: (
+        SlotOffer.objects.filter(conversation_id=conversation_id).filter(expires_at__gt=now).order_by("pk")[:1]
+    ),
+    SlotOffer._meta.get_field("conversation"),
+    SlotOffer._meta.get_field("expires_at"),
+)
 
 
 def register() -> None:

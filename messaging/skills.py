@@ -12,17 +12,19 @@ An app registers a `Skill` in its AppConfig.ready(). On an inbound message the b
    of that reply, knowing the intent detected in the same call (book_meeting → the offer).
 
 Both run inside the conversation's turn (transcript.conversation_turn), so what a skill writes
-is ordered with the conversation's messages. A skill that fails is logged and skipped: the
-inbound message and the brain's own reply are never lost over it.
+is ordered with the conversation's messages; a skill that writes more than one row wraps them in
+a transaction of its own. A skill that fails is logged and skipped: the inbound message and the
+brain's own reply are never lost over it.
 """
 
 from __future__ import annotations
 
 import logging
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Protocol
 
-from django.db import transaction
+from django.db import connection, transaction
 
 from accounts.models import Workspace
 from crm.models import Contact
@@ -73,7 +75,11 @@ def skill_register(skill: Skill) -> None:
 def skills_answer(turn: Turn) -> SkillReply | None:
     for skill in _registry:
         try:
-            with transaction.atomic():  # a savepoint: a failing skill leaves the turn usable
+            # Inside a transaction, a savepoint: a failing skill leaves the turn usable. A turn
+            # asks between its transactions, where a failed statement leaves nothing to roll
+            # back, and a skill that writes makes its writes atomic itself: no transaction of
+            # its own (two round trips) around the lookup that nearly always finds nothing.
+            with transaction.atomic() if connection.in_atomic_block else nullcontext():
                 answer = skill.answer(turn)
         except Exception:
             logger.exception("Skill %s failed to answer message %s", skill.name, turn.message.pk)

@@ -257,8 +257,9 @@ def contact_set_consent(*, contact: Contact, opted_out: bool, source: str = "con
 def contact_count_messages(*, contact: Contact, count: int = 1) -> None:
     """Add exchanged messages to the contact's `message_count` (a lead is hot from 5). A counter:
     incremented in the database, no timeline entry and no event per message; the day's hot
-    counter follows when this makes the lead hot."""
-    with transaction.atomic():
+    counter follows when this makes the lead hot. Inside the caller's transaction it adds no
+    savepoint (a round trip each way): an error rolls back to the caller's."""
+    with transaction.atomic(savepoint=False):
         # The count after every concurrent add, read back by the update itself (PostgreSQL and
         # SQLite both have RETURNING): one statement written once, twice an inbound turn.
         quote = connection.ops.quote_name

@@ -49,6 +49,7 @@ from ..transcript import (
     message_append,
     message_payload,
 )
+from .selectors import ai_replies_since, history, stored_id
 
 logger = logging.getLogger(__name__)
 
@@ -87,22 +88,8 @@ def _brain(line: Line, slug: str | None) -> Brain | None:
     return line.provider.brain or brain_by_slug(workspace=line.workspace, slug=None)
 
 
-def _stored_id(line: Line, sid: str) -> int | None:
-    # A statement written once: the ORM built this one anew for every inbound message, nearly
-    # always to find nothing. The unique key allows one row.
-    quote = connection.ops.quote_name
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT {quote('id')} FROM {quote(Message._meta.db_table)} "  # noqa: S608
-            f"WHERE {quote('line_id')} = %s AND {quote('provider_sid')} = %s",
-            [line.pk, sid],
-        )
-        row = cursor.fetchone()
-    return row[0] if row else None
-
-
 def _stored_reply(line: Line, sid: str) -> InboundResult | None:
-    pk = _stored_id(line, sid)
+    pk = stored_id(line_id=line.pk, sid=sid)
     if pk is None:
         return None
     existing = Message.objects.select_related("reply").get(pk=pk)
@@ -225,18 +212,12 @@ def consent_change_for_keyword(*, contact, keyword: tuple[str, str], message: Me
 
 
 def _ai_replies_last_hour(conversation: Conversation) -> int:
-    since = timezone.now() - timedelta(hours=1)
-    return Message.objects.filter(conversation=conversation, source=Message.Source.AI, created_at__gte=since).count()
+    return ai_replies_since(conversation_id=conversation.pk, since=timezone.now() - timedelta(hours=1))
 
 
 def _history(conversation: Conversation, before: Message) -> list[ai.Turn]:
-    recent = (
-        Message.objects.filter(conversation=conversation, position__lt=before.position)
-        .exclude(role=Message.Role.SYSTEM)
-        .order_by("-position")
-        .values_list("role", "content")[:HISTORY_MESSAGES]
-    )
-    return [ai.Turn(role, content) for role, content in reversed(recent)]
+    rows = history(conversation_id=conversation.pk, before_position=before.position, limit=HISTORY_MESSAGES)
+    return [ai.Turn(role, content) for role, content in rows]
 
 
 def _brain_reply(turn: skills.Turn) -> tuple[str, str, float]:

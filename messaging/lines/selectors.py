@@ -8,6 +8,7 @@ from rest_framework.exceptions import NotFound
 
 from accounts.models import Workspace
 from crm.models import Line
+from leadhub.compiled import CompiledQuery
 
 from .. import twilio
 from ..models import LineProvider
@@ -76,11 +77,21 @@ def line_for_inbound(*, phone_number: str) -> Line | None:
     not a number at all (PostgreSQL cannot even compare a string holding NUL)."""
     if not _E164.fullmatch(phone_number or ""):
         return None
-    return (
-        Line.objects.filter(phone_number=phone_number, provider__verified_at__isnull=False)
+    return _FOR_INBOUND.first(phone_number)
+
+
+# Every inbound message's line: compiled once (leadhub/compiled.py), as the
+# ORM spent more CPU compiling this four-table read than PostgreSQL spent running it. In the
+# model's order, as .first() read it (verified numbers are unique: one row at most).
+_FOR_INBOUND = CompiledQuery(
+    lambda phone_number: (
+        Line.objects.filter(phone_number=phone_number)
+        .filter(provider__verified_at__isnull=False)
         .select_related("workspace", "provider", "provider__brain")
-        .first()
-    )
+        .order_by(*Line._meta.ordering)[:1]
+    ),
+    Line._meta.get_field("phone_number"),
+)
 
 
 def account_of(provider: LineProvider) -> twilio.Account:
