@@ -2,22 +2,13 @@
 the provider's 15 s webhook limit; past it a polite holding reply). The Anthropic double sends
 its headers at once and then trickles the body, each piece well inside the per-read timeout."""
 
-import time
 import xml.etree.ElementTree as ET
 
 import pytest
 
 from messaging import ai
 from messaging.models import Message
-
-
-def _until(condition, seconds=10.0) -> bool:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.01)
-    return True
+from tests.polling import until
 
 
 def test_a_model_that_trickles_its_answer_past_the_limit_gives_a_holding_reply(model_api, settings):
@@ -28,7 +19,7 @@ def test_a_model_that_trickles_its_answer_past_the_limit_gives_a_holding_reply(m
     assert result.intent == "pricing"  # the offline classifier's, no second call
     assert len(model_api.calls) == 1
     # The call given up on stopped reading and closed its connection before the answer's end.
-    assert _until(lambda: model_api.hung_up == 1)
+    assert until(lambda: model_api.hung_up == 1)
 
 
 def test_a_model_that_trickles_its_answer_inside_the_limit_is_answered(model_api, settings):

@@ -8,7 +8,6 @@ redelivery queued on it (pg_locks); on SQLite (the embedded default, one web pro
 is a lock in the process, and the test gives the redelivery a moment to reach it."""
 
 import threading
-import time
 import uuid
 import xml.etree.ElementTree as ET
 
@@ -18,6 +17,7 @@ from django.db import connection
 from messaging.inbound import services
 from messaging.models import Message
 from messaging.transcript import TURN_NAMESPACE
+from tests.polling import until
 from webhooks.models import Event
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -27,15 +27,6 @@ def _reply_of(response) -> str | None:
     assert response.status_code == 200, response.content
     messages = ET.fromstring(response.content).findall("Message")
     return messages[0].text if messages else None
-
-
-def _until(condition, seconds=10.0) -> bool:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.01)
-    return True
 
 
 def _turn_waiters() -> int:
@@ -51,7 +42,7 @@ def _waiting_for_the_turn(thread: threading.Thread) -> bool:
     """True once the redelivery waits for the first delivery's turn (or, on SQLite, is still
     under way after a moment: it cannot have answered without the turn)."""
     if connection.vendor == "postgresql":
-        return _until(lambda: _turn_waiters() == 1)
+        return until(lambda: _turn_waiters() == 1)
     thread.join(0.5)
     return thread.is_alive()
 
@@ -75,7 +66,7 @@ def test_a_redelivery_while_the_first_waits_on_the_model_gets_the_same_reply(lin
     first = _deliver(send_inbound, results, "first", sid)
     try:
         # The model has the call: the message is stored, its reply is not.
-        assert _until(lambda: len(model_api.calls) == 1)
+        assert until(lambda: len(model_api.calls) == 1)
         assert Message.objects.get(provider_sid=sid).answered_at is None
         redelivery = _deliver(send_inbound, results, "redelivery", sid)
         assert _waiting_for_the_turn(redelivery)
@@ -97,7 +88,7 @@ def test_a_redelivery_waits_for_the_turn_no_longer_than_its_limit(line_a, model_
     sid, results = "SM" + uuid.uuid4().hex, {}
     first = _deliver(send_inbound, results, "first", sid)
     try:
-        assert _until(lambda: len(model_api.calls) == 1)
+        assert until(lambda: len(model_api.calls) == 1)
         redelivery = _deliver(send_inbound, results, "redelivery", sid)
         redelivery.join(10)
         # Its wait ran out while the model still had the first: an empty answer, nothing stored.
