@@ -11,11 +11,6 @@ URL = "/api/v1/webhook/forms"
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def token(workspace_a, make_key):
-    return make_key(workspace_a, scopes=["intake"])
-
-
 def body(token, **fields):
     return json.dumps({"api_token": token, **fields})
 
