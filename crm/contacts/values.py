@@ -41,6 +41,19 @@ def relation_entry(key: str, value: Any) -> tuple[str, dict]:
     return _OWN_KIND[key], {"disposition": value.name if value is not None else None}
 
 
+def identity_joined(contact: Contact, e164: str | None, email: str | None) -> list[str]:
+    """A submission's phone and e-mail join the contact's where it has none; never replace one.
+    What it set."""
+    changed: list[str] = []
+    if e164 and not contact.phone_number:
+        contact.phone_number = e164
+        changed.append("phone_number")
+    if email and not contact.email:
+        contact.email = email
+        changed.append("email")
+    return changed
+
+
 # What a public caller (the widget) may fill on an existing contact, where it is blank.
 PUBLIC_FILL_FIELDS = ("name", "company_name")
 
@@ -48,15 +61,7 @@ PUBLIC_FILL_FIELDS = ("name", "company_name")
 def blanks_filled(contact: Contact, *, values: dict, identity: tuple[str | None, str | None] | None) -> list[str]:
     """A public caller's change of an existing contact, blanks only: PUBLIC_FILL_FIELDS from
     `values`, and with `identity` (phone, e-mail) a missing phone or e-mail; what it set."""
-    changed: list[str] = []
-    if identity is not None:
-        e164, email = identity
-        if e164 and not contact.phone_number:
-            contact.phone_number = e164
-            changed.append("phone_number")
-        if email and not contact.email:
-            contact.email = email
-            changed.append("email")
+    changed = identity_joined(contact, *identity) if identity is not None else []
     for key in PUBLIC_FILL_FIELDS:
         if values.get(key) and not getattr(contact, key):
             setattr(contact, key, values[key])

@@ -37,7 +37,7 @@ from .fields import (
     contact_payload,
 )
 from .storage import contact_find, contact_insert_new
-from .values import blanks_filled, relation_entry, touch_of, with_name
+from .values import blanks_filled, identity_joined, relation_entry, touch_of, with_name
 
 SETTABLE = frozenset(TEXT_FIELDS + VALUE_FIELDS)
 UPDATABLE = frozenset(TEXT_FIELDS + VALUE_FIELDS + IDENTITY_FIELDS + STATE_FIELDS + RELATION_FIELDS)
@@ -258,13 +258,7 @@ class ContactWrite:
             contact.latest_touch = touch
             silent.append("latest_touch")
         if update:
-            # Identity joins what was missing; it never replaces a phone or e-mail.
-            if e164 and not contact.phone_number:
-                contact.phone_number = e164
-                changed.append("phone_number")
-            if email and not contact.email:
-                contact.email = email
-                changed.append("email")
+            changed += identity_joined(contact, e164, email)
             for key, value in values.items():
                 if value in (None, "", [], {}) or getattr(contact, key) == value:
                     continue
