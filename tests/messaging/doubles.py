@@ -186,24 +186,11 @@ class TwilioDouble(_Double):
         if resource == "IncomingPhoneNumbers.json" and record.method == "GET":
             wanted = (record.query.get("PhoneNumber") or [None])[0]
             numbers = [n for n in self.numbers.get(sid, []) if wanted is None or n == wanted]
-            return (
-                200,
-                {
-                    "incoming_phone_numbers": [
-                        {"sid": "PN" + uuid.uuid5(uuid.NAMESPACE_URL, n).hex, "phone_number": n, "account_sid": sid}
-                        for n in numbers
-                    ],
-                    "page": 0,
-                    "page_size": 50,
-                    "first_page_uri": record.path,
-                    "next_page_uri": None,
-                    "previous_page_uri": None,
-                    "uri": record.path,
-                    "start": 0,
-                    "end": len(numbers),
-                },
-                None,
-            )
+            instances = [
+                {"sid": "PN" + uuid.uuid5(uuid.NAMESPACE_URL, n).hex, "phone_number": n, "account_sid": sid}
+                for n in numbers
+            ]
+            return 200, _page(record, "incoming_phone_numbers", instances), None
         if resource in ("Messages.json", "Calls.json") and record.method == "GET":
             if self.list_status:
                 return self._error(self.list_status, None, "The double's list is down")
@@ -261,17 +248,22 @@ class TwilioDouble(_Double):
         ]
         key = "messages" if resource == "Messages.json" else "calls"
         status = "sent" if resource == "Messages.json" else "completed"
-        return {
-            key: [self._instance(a, status=status) for a in found],
-            "page": 0,
-            "page_size": 50,
-            "first_page_uri": record.path,
-            "next_page_uri": None,
-            "previous_page_uri": None,
-            "uri": record.path,
-            "start": 0,
-            "end": len(found),
-        }
+        return _page(record, key, [self._instance(a, status=status) for a in found])
+
+
+def _page(record: Recorded, key: str, instances: list[dict[str, Any]]) -> dict[str, Any]:
+    """One page of a Twilio list resource, the only one: its instances under `key`."""
+    return {
+        key: instances,
+        "page": 0,
+        "page_size": 50,
+        "first_page_uri": record.path,
+        "next_page_uri": None,
+        "previous_page_uri": None,
+        "uri": record.path,
+        "start": 0,
+        "end": len(instances),
+    }
 
 
 class AnthropicDouble(_Double):
