@@ -143,10 +143,18 @@ class Contact(models.Model):
     csf1 = models.CharField(max_length=500, blank=True)
     csf2 = models.CharField(max_length=500, blank=True)
     custom_fields = models.JSONField(default=dict, blank=True)
-    owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
-    line = models.ForeignKey(Line, null=True, blank=True, on_delete=models.SET_NULL, related_name="contacts")
+    # Owner, line and disposition: NULL on most contacts, so each is indexed only where set
+    # (Meta.indexes): a new lead writes no entry for them.
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, db_index=False
+    )
+    line = models.ForeignKey(
+        Line, null=True, blank=True, on_delete=models.SET_NULL, related_name="contacts", db_index=False
+    )
     tags = models.ManyToManyField(Tag, blank=True, related_name="contacts")
-    disposition_status = models.ForeignKey(DispositionStatus, null=True, blank=True, on_delete=models.SET_NULL)
+    disposition_status = models.ForeignKey(
+        DispositionStatus, null=True, blank=True, on_delete=models.SET_NULL, db_index=False
+    )
     session_id = models.CharField(max_length=100, null=True, blank=True)  # noqa: DJ001 (like phone and e-mail)
     message_count = models.PositiveIntegerField(default=0)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.NEW)
@@ -178,10 +186,24 @@ class Contact(models.Model):
             models.Index(fields=["workspace", "-created_at", "-id"], name="contact_workspace_created"),
             # Identity by e-mail (upsert, search by exact e-mail); phone has its unique index.
             models.Index(fields=["workspace", "email"], name="contact_workspace_email"),
-            # The widget's conversation joins its lead by session.
-            models.Index(fields=["workspace", "session_id"], name="contact_workspace_session"),
+            # The widget's conversation joins its lead by session (only widget leads have one).
+            models.Index(
+                fields=["workspace", "session_id"],
+                condition=Q(session_id__isnull=False),
+                name="contact_workspace_session",
+            ),
             # Filters and stats by status.
             models.Index(fields=["workspace", "status", "-created_at"], name="contact_workspace_status"),
+            # The foreign keys' own indexes, where set: what a deleted user, line or disposition
+            # sets to NULL (`owner_id IN (…)` implies NOT NULL, so these serve it), and the
+            # owner filter of the contacts list.
+            models.Index(fields=["owner"], condition=Q(owner__isnull=False), name="contact_owner"),
+            models.Index(fields=["line"], condition=Q(line__isnull=False), name="contact_line"),
+            models.Index(
+                fields=["disposition_status"],
+                condition=Q(disposition_status__isnull=False),
+                name="contact_disposition",
+            ),
         ]
 
     def __str__(self) -> str:
