@@ -1,10 +1,11 @@
 """The leads search on PostgreSQL under row-level security: one SECURITY DEFINER function.
 
 `q` (of /api/v1/contacts and of the dashboard's leads page) is a substring of name, first and
-last name, e-mail, phone or company, answered by the pg_trgm indexes of migration crm 0003 over
-`UPPER(col::text)`. Under row-level security PostgreSQL may not evaluate a query's LIKE (textlike
-and upper are not LEAKPROOF) before the policy, so it cannot use those indexes: at 1,000,000
-contacts the search would read every contact of the workspace again. The function runs the same
+last name, e-mail, phone or company, answered by the pg_trgm index of migrations crm 0003 and
+0009 over `UPPER(col::text)` of each (one multicolumn GIN index). Under row-level security
+PostgreSQL may not evaluate a query's LIKE (textlike and upper are not LEAKPROOF) before the
+policy, so it cannot use that index: at 1,000,000 contacts the search would read every contact
+of the workspace again. The function runs the same
 search as the tables' owner, where the planner may use the indexes, and applies the two policies
 itself: it answers the ids of `workspace_id` only when the caller's scope could see that
 workspace (its own `leadhub.workspace_id`, or an operator path, exactly as leadhub.tenancy's
@@ -14,7 +15,7 @@ the same, only slower. EXECUTE plans each search with its pattern (a generic pla
 choose the trigram indexes).
 """
 
-# The columns the search reads, each with its trigram index (crm/migrations/0003).
+# The columns the search reads, each a column of the trigram index contact_trgm (crm/migrations/0009).
 SEARCHED = ("name", "first_name", "last_name", "email", "phone_number", "company_name")
 
 FUNCTION = "leadhub_contact_search"
