@@ -33,3 +33,12 @@ def test_the_cycle_check_covers_every_root_package():
     roots = set(config["importlinter"]["root_packages"].split())
     ancestors = set(config["importlinter:contract:no-cycles-inside-apps"]["ancestors"].split())
     assert ancestors == roots
+
+
+def test_api_plumbing_is_forbidden_every_app_but_accounts():
+    """SPEC §2: leadhub.api uses only accounts, so its contract forbids every other root package
+    (a new app, or one left out by hand, would otherwise be importable from the plumbing)."""
+    config = _contract_file()
+    roots = set(config["importlinter"]["root_packages"].split())
+    contract = config["importlinter:contract:api-plumbing-uses-only-accounts"]
+    assert set(contract["forbidden_modules"].split()) == roots - {"leadhub", "accounts"}
