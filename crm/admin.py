@@ -1,9 +1,11 @@
 """Admin for the CRM. Contacts are read here and worked through the services (the API, the
 dashboard), which record the timeline and emit events; so the admin shows them read-only
-and edits only the workspace's setup: tags, dispositions, lines, ring groups, sequences."""
+and edits only the workspace's setup: tags, dispositions, lines, ring groups, sequences.
+Operators may delete contacts: through crm's delete services, as every other channel."""
 
 from django.contrib import admin
 
+from .contacts.services import contact_delete, contacts_delete
 from .models import (
     Contact,
     DispositionStatus,
@@ -63,6 +65,13 @@ class ContactAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False
+
+    # Model.delete and QuerySet.delete would leave the stats' daily counters counting the lead.
+    def delete_model(self, request, obj) -> None:
+        contact_delete(contact=obj)
+
+    def delete_queryset(self, request, queryset) -> None:
+        contacts_delete(contacts=queryset)
 
 
 @admin.register(Tag)

@@ -9,6 +9,7 @@ from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection, transaction
+from django.db.models import QuerySet
 
 from accounts.models import Workspace
 from leadhub.exceptions import AlreadyExists
@@ -35,6 +36,7 @@ __all__ = [
     "contact_set_tags",
     "contact_update",
     "contact_upsert",
+    "contacts_delete",
     "note_create",
 ]
 
@@ -227,6 +229,28 @@ def contact_delete(*, contact: Contact) -> None:
     with transaction.atomic():
         counters_add(deltas(contact.workspace_id, counted(contact), None))
         contact.delete()
+
+
+# What counted() reads of a contact.
+_COUNTED = ("workspace_id", "created_at", "source", "message_count", "qualified_at", "status")
+
+
+def contacts_delete(*, contacts: QuerySet[Contact]) -> int:
+    """contact_delete for many contacts, of any workspaces (the operators' bulk delete in the
+    admin): their notes and timelines go too, and the daily counters forget them in one
+    statement. The rows are locked first, so a message counted meanwhile is not forgotten
+    wrongly. Answers how many contacts were deleted."""
+    with transaction.atomic():
+        ids = list(contacts.order_by().values_list("pk", flat=True))
+        locked = Contact.objects.filter(pk__in=ids).order_by("pk").select_for_update()
+        rows: dict[tuple, list[int]] = {}
+        for contact in locked.only(*_COUNTED):
+            for workspace_id, day, source, *values in deltas(contact.workspace_id, counted(contact), None):
+                row = rows.setdefault((workspace_id, day, source), [0] * len(values))
+                row[:] = [total + value for total, value in zip(row, values, strict=True)]
+        counters_add([(*key, *values) for key, values in rows.items()])
+        Contact.objects.filter(pk__in=ids).delete()
+    return len(ids)
 
 
 def note_create(*, contact: Contact, body: str, author: AbstractBaseUser | None = None) -> Note:

@@ -1,12 +1,13 @@
 """The Django admin of the CRM and of conversations: every page renders; contacts and
-conversations are read-only there (the services write them)."""
+conversations are read-only there (the services write them), and an operator's delete goes
+through crm's delete services, so the stats forget the lead."""
 
 import pytest
 from django.urls import reverse
 
 from crm.catalog.services import ring_group_create, sequence_create, tag_create
 from crm.contacts.services import note_create
-from crm.models import DispositionStatus, Line, Note, RingGroup, Sequence, Tag
+from crm.models import Contact, DispositionStatus, Line, Note, RingGroup, Sequence, Tag
 from messaging.models import Conversation
 from messaging.services import brain_create
 from messaging.widget.services import widget_capture
@@ -67,3 +68,41 @@ def test_contact_page_shows_notes_and_timeline_read_only(admin_client_a, data):
 def test_contact_search_finds_by_phone(admin_client_a, data):
     response = admin_client_a.get(reverse("admin:crm_contact_changelist"), {"q": "+18187405020"})
     assert "Ada" in response.content.decode()
+
+
+def _leads_and_hot(api) -> tuple[int, int]:
+    body = api.get("/api/v1/stats").json()
+    return body["leads"]["total"], body["hot"]
+
+
+def test_an_operator_deleting_a_contact_takes_it_out_of_the_stats(admin_client_a, api_a, workspace_a):
+    ada = contact_make(workspace_a, phone="8187405020", message_count=6)
+    contact_make(workspace_a, phone="8187405021")
+    assert _leads_and_hot(api_a) == (2, 1)
+    response = admin_client_a.post(reverse("admin:crm_contact_delete", args=[ada.pk]), {"post": "yes"})
+    assert response.status_code == 302
+    assert not Contact.objects.filter(pk=ada.pk).exists()
+    assert _leads_and_hot(api_a) == (1, 0)
+
+
+def test_an_operator_deleting_contacts_in_bulk_takes_them_out_of_every_workspace_s_stats(
+    admin_client_a, api_a, api_b, workspace_a, workspace_b
+):
+    doomed = [
+        contact_make(workspace_a, phone="8187405020", source="widget", message_count=5),
+        contact_make(workspace_a, phone="8187405021", source="intake", name="Bo", email="bo@example.com"),
+        contact_make(workspace_b, phone="8187405020", source="widget", message_count=9),
+    ]
+    contact_make(workspace_a, phone="8187405022", source="widget", message_count=5)
+    contact_make(workspace_b, phone="8187405023")
+    assert _leads_and_hot(api_a) == (3, 2)
+    assert _leads_and_hot(api_b) == (2, 1)
+    response = admin_client_a.post(
+        reverse("admin:crm_contact_changelist"),
+        {"action": "delete_selected", "_selected_action": [c.pk for c in doomed], "post": "yes"},
+    )
+    assert response.status_code == 302
+    assert Contact.objects.count() == 2
+    assert _leads_and_hot(api_a) == (1, 1)
+    assert _leads_and_hot(api_b) == (1, 0)
+    assert api_a.get("/api/v1/stats").json()["qualified"] == 0
