@@ -8,16 +8,16 @@ few statements per few thousand numbers instead of a few statements per number.
 import uuid
 
 from django.db import connection, transaction
-from django.db.models import DEFERRED, F
+from django.db.models import DEFERRED
 from django.utils import timezone
 
 from accounts.models import Workspace
 from leadhub import bulk
 from webhooks.services import event_emit_many
 
-from ..models import Contact, TimelineEntry
+from ..models import HOT_MESSAGE_COUNT, Contact, TimelineEntry
 from ..normalize import Phone, place_fields
-from ..stats.counters import counters_add_new
+from ..stats.counters import COUNTED_FIELDS, counted, counters_add, counters_add_new
 from .fields import contact_payload
 
 CHUNK = 5000
@@ -131,7 +131,40 @@ def contacts_for_phones(*, workspace: Workspace, phones: list[Phone], source: st
 
 
 def contacts_count_messages(*, contact_ids: list, count: int = 1) -> int:
-    """contact_count_messages for many contacts in one UPDATE (a campaign's chunk of messages)."""
+    """contact_count_messages for many contacts (a campaign's chunk of messages): one UPDATE per
+    few thousand contacts, which reads back each count after every concurrent add; those it
+    makes hot are added to their day's hot counter in one statement, as contact_count_messages
+    does for one. Call it inside the caller's transaction. Answers how many contacts it
+    counted."""
     if not contact_ids:
         return 0
-    return Contact.objects.filter(pk__in=contact_ids).update(message_count=F("message_count") + count)
+    quote = connection.ops.quote_name
+    column = quote("message_count")
+    prep = Contact._meta.pk.get_db_prep_value
+    unique = list(dict.fromkeys(contact_ids))
+    updated, made_hot = 0, []
+    with transaction.atomic(savepoint=False), connection.cursor() as cursor:
+        for start in range(0, len(unique), CHUNK):
+            chunk = unique[start : start + CHUNK]
+            cursor.execute(
+                f"UPDATE {quote(Contact._meta.db_table)} SET {column} = {column} + %s "  # noqa: S608
+                f"WHERE {quote('id')} IN ({', '.join(['%s'] * len(chunk))}) RETURNING {quote('id')}, {column}",
+                [count, *(prep(pk, connection) for pk in chunk)],
+            )
+            rows = cursor.fetchall()
+            updated += len(rows)
+            made_hot += [pk for pk, after in rows if after - count < HOT_MESSAGE_COUNT <= after]
+        if made_hot:
+            _count_made_hot(made_hot)
+    return updated
+
+
+def _count_made_hot(contact_ids: list) -> None:
+    """+1 hot on the day and source of each of these contacts (read here: few contacts, once
+    in their lives)."""
+    rows: dict[tuple, int] = {}
+    for contact in Contact.objects.filter(pk__in=contact_ids).only("workspace_id", *COUNTED_FIELDS):
+        state = counted(contact)
+        key = (contact.workspace_id, state.day, state.source)
+        rows[key] = rows.get(key, 0) + 1
+    counters_add([(workspace_id, day, source, 0, hot, 0, 0) for (workspace_id, day, source), hot in rows.items()])

@@ -17,7 +17,7 @@ from webhooks.services import event_emit
 
 from ..models import Contact, DispositionStatus, Line, Note, Tag, TimelineEntry
 from ..normalize import Phone
-from ..stats.counters import counted, counters_add, deltas
+from ..stats.counters import COUNTED_FIELDS, counted, counters_add, deltas
 from .fields import contact_payload, iso
 from .writer import ContactWrite, UpsertResult
 
@@ -231,10 +231,6 @@ def contact_delete(*, contact: Contact) -> None:
         contact.delete()
 
 
-# What counted() reads of a contact.
-_COUNTED = ("workspace_id", "created_at", "source", "message_count", "qualified_at", "status")
-
-
 def contacts_delete(*, contacts: QuerySet[Contact]) -> int:
     """contact_delete for many contacts, of any workspaces (the operators' bulk delete in the
     admin): their notes and timelines go too, and the daily counters forget them in one
@@ -244,7 +240,7 @@ def contacts_delete(*, contacts: QuerySet[Contact]) -> int:
         ids = list(contacts.order_by().values_list("pk", flat=True))
         locked = Contact.objects.filter(pk__in=ids).order_by("pk").select_for_update()
         rows: dict[tuple, list[int]] = {}
-        for contact in locked.only(*_COUNTED):
+        for contact in locked.only("workspace_id", *COUNTED_FIELDS):
             for workspace_id, day, source, *values in deltas(contact.workspace_id, counted(contact), None):
                 row = rows.setdefault((workspace_id, day, source), [0] * len(values))
                 row[:] = [total + value for total, value in zip(row, values, strict=True)]

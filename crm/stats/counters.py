@@ -23,6 +23,10 @@ class Counted(NamedTuple):
     booked: int
 
 
+# The contact's fields that counted() reads.
+COUNTED_FIELDS = ("created_at", "source", "message_count", "qualified_at", "status")
+
+
 def counted(contact: Contact) -> Counted:
     return Counted(
         day=contact.created_at.date(),

@@ -139,6 +139,27 @@ def test_a_lead_made_hot_by_its_messages_is_counted_hot(api_a, workspace_a):
     assert Contact.objects.get(pk=ada.pk).message_count == 8
 
 
+def test_a_lead_made_hot_by_a_campaign_s_messages_is_counted_hot(api_a, api_b, workspace_a, workspace_b):
+    """A campaign counts its chunk's messages with contacts_count_messages: the contacts it makes
+    hot count hot on their day, once, whatever their workspace; those hot already, or still
+    short of 5, do not."""
+    from crm.contacts.bulk import contacts_count_messages
+    from crm.contacts.services import contact_count_messages
+
+    ada = contact_make(workspace_a, phone="8187405020", source="widget")
+    bo = contact_make(workspace_a, phone="8187405021", source="intake")
+    cy = contact_make(workspace_a, phone="8187405022", message_count=7)
+    di = contact_make(workspace_b, phone="8187405020")
+    for contact in (ada, bo, di):
+        contact_count_messages(contact=contact, count=4 if contact is not bo else 1)
+    assert (_figures(api_a)[2], _figures(api_b)[2]) == (1, 0)
+    assert contacts_count_messages(contact_ids=[ada.pk, bo.pk, cy.pk, di.pk, ada.pk]) == 4
+    assert (_figures(api_a)[2], _figures(api_b)[2]) == (2, 1)
+    contacts_count_messages(contact_ids=[ada.pk, bo.pk, di.pk], count=2)
+    assert (_figures(api_a)[2], _figures(api_b)[2]) == (2, 1)
+    assert {c.pk: c.message_count for c in Contact.objects.all()} == {ada.pk: 7, bo.pk: 4, cy.pk: 8, di.pk: 7}
+
+
 def test_intake_leads_are_counted_as_they_arrive(client, api_a, workspace_a, make_key):
     key = make_key(workspace_a, scopes=["intake"])
     for phone in ("8187405020", "8187405021", "8187405020"):
