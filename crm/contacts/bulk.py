@@ -17,7 +17,7 @@ from webhooks.services import event_emit_many
 
 from ..models import HOT_MESSAGE_COUNT, Contact, TimelineEntry
 from ..normalize import Phone, place_fields
-from ..stats.counters import COUNTED_FIELDS, counted, counters_add, counters_add_new
+from ..stats.counters import counted, counters_add, counters_add_new
 from .fields import contact_payload
 
 CHUNK = 5000
@@ -132,10 +132,10 @@ def contacts_for_phones(*, workspace: Workspace, phones: list[Phone], source: st
 
 def contacts_count_messages(*, contact_ids: list, count: int = 1) -> int:
     """contact_count_messages for many contacts (a campaign's chunk of messages): one UPDATE per
-    few thousand contacts, which reads back each count after every concurrent add; those it
-    makes hot are added to their day's hot counter in one statement, as contact_count_messages
-    does for one. Call it inside the caller's transaction. Answers how many contacts it
-    counted."""
+    few thousand contacts, which reads back each count after every concurrent add. A count is no
+    change of the lead; making it hot is, as in contact_count_messages: those it makes hot are
+    added to their day's hot counter in one statement, and each gets its lead.updated. Call it
+    inside the caller's transaction. Answers how many contacts it counted."""
     if not contact_ids:
         return 0
     quote = connection.ops.quote_name
@@ -155,16 +155,25 @@ def contacts_count_messages(*, contact_ids: list, count: int = 1) -> int:
             updated += len(rows)
             made_hot += [pk for pk, after in rows if after - count < HOT_MESSAGE_COUNT <= after]
         if made_hot:
-            _count_made_hot(made_hot)
+            _made_hot(made_hot)
     return updated
 
 
-def _count_made_hot(contact_ids: list) -> None:
-    """+1 hot on the day and source of each of these contacts (read here: few contacts, once
-    in their lives)."""
+def _made_hot(contact_ids: list) -> None:
+    """The contacts a count made hot, as ContactWrite records it for one (contact_count_messages):
+    updated_at, +1 hot on their day, and a lead.updated each. Read here, whole: few contacts,
+    once in their lives."""
+    Contact.objects.filter(pk__in=contact_ids).update(updated_at=timezone.now())
+    contacts = Contact.objects.filter(pk__in=contact_ids).select_related("workspace", "disposition_status")
     rows: dict[tuple, int] = {}
-    for contact in Contact.objects.filter(pk__in=contact_ids).only("workspace_id", *COUNTED_FIELDS):
+    by_workspace: dict = {}
+    for contact in contacts.prefetch_related("tags"):
         state = counted(contact)
         key = (contact.workspace_id, state.day, state.source)
         rows[key] = rows.get(key, 0) + 1
+        by_workspace.setdefault(contact.workspace_id, []).append(contact)
     counters_add([(workspace_id, day, source, 0, hot, 0, 0) for (workspace_id, day, source), hot in rows.items()])
+    for made_hot in by_workspace.values():
+        event_emit_many(
+            workspace=made_hot[0].workspace, type="lead.updated", datas=[contact_payload(c) for c in made_hot]
+        )

@@ -15,7 +15,7 @@ from accounts.models import Workspace
 from leadhub.exceptions import AlreadyExists
 from webhooks.services import event_emit
 
-from ..models import Contact, DispositionStatus, Line, Note, Tag, TimelineEntry
+from ..models import HOT_MESSAGE_COUNT, Contact, DispositionStatus, Line, Note, Tag, TimelineEntry
 from ..normalize import Phone
 from ..stats.counters import COUNTED_FIELDS, counted, counters_add, deltas
 from .fields import contact_payload, iso
@@ -276,12 +276,15 @@ def contact_set_consent(*, contact: Contact, opted_out: bool, source: str = "con
 
 def contact_count_messages(*, contact: Contact, count: int = 1) -> None:
     """Add exchanged messages to the contact's `message_count` (a lead is hot from 5). A counter:
-    incremented in the database, no timeline entry and no event per message; the day's hot
-    counter follows when this makes the lead hot. Inside the caller's transaction it adds no
+    incremented in the database, no timeline entry and no event per message (message.received
+    and message.sent say them); the count that makes the lead hot is a change of the lead, made
+    through ContactWrite as every channel's (the widget's contact_capture too): updated_at, the
+    day's hot counter and one lead.updated. Inside the caller's transaction it adds no
     savepoint (a round trip each way): an error rolls back to the caller's."""
     with transaction.atomic(savepoint=False):
         # The count after every concurrent add, read back by the update itself (PostgreSQL and
-        # SQLite both have RETURNING): one statement written once, twice an inbound turn.
+        # SQLite both have RETURNING): one statement written once, twice an inbound turn. The
+        # row stays locked by it until the transaction ends.
         quote = connection.ops.quote_name
         column = quote("message_count")
         with connection.cursor() as cursor:
@@ -294,7 +297,9 @@ def contact_count_messages(*, contact: Contact, count: int = 1) -> None:
         if row is None:
             return
         after = row[0]
-        contact.message_count = after - count
-        before = counted(contact)
         contact.message_count = after
-        counters_add(deltas(contact.workspace_id, before, counted(contact)))
+        if after - count < HOT_MESSAGE_COUNT <= after:  # once in a lead's life: read it whole
+            made_hot = Contact.objects.select_related("workspace", "disposition_status").get(pk=contact.pk)
+            made_hot.message_count = after - count
+            with ContactWrite(workspace=made_hot.workspace, source="messages", contact=made_hot) as write:
+                write.update({"message_count": after})

@@ -24,7 +24,7 @@ from accounts.models import Workspace
 from leadhub.exceptions import AlreadyExists, Invalid
 from webhooks.services import events_ctes, events_dispatch, events_emit
 
-from ..models import Contact, Tag, TimelineEntry
+from ..models import HOT_MESSAGE_COUNT, Contact, Tag, TimelineEntry
 from ..normalize import Phone, place_fields
 from ..stats.counters import Counted, counted, counters_add, deltas
 from . import selectors
@@ -304,8 +304,20 @@ class ContactWrite:
             self._check_identity(values)
         changed: list[str] = []
         plain: list[str] = []
+        counters: list[str] = []
         for key, value in values.items():
             if key in ("tags", "tags_add"):
+                continue
+            if key == "message_count":
+                # A counter: message.received and message.sent say each message, so a count that
+                # moves is no change of the lead (no timeline entry, no lead.updated), from every
+                # channel; the count that makes the lead hot (`hot` in its representation) is.
+                if contact.message_count == value:
+                    continue
+                if contact.message_count < HOT_MESSAGE_COUNT <= value:
+                    changed.append(key)
+                contact.message_count = value
+                counters.append(key)
                 continue
             if key in RELATION_FIELDS:
                 if getattr(contact, f"{key}_id") == (value.pk if value is not None else None):
@@ -323,15 +335,18 @@ class ContactWrite:
                 setattr(contact, key, value)
                 plain.append(key)
             changed.append(key)
+        counted_only = [key for key in counters if key not in changed]
         if changed and ("phone_number" in changed or "email" in changed):
             try:
                 with transaction.atomic():  # the identity may be taken concurrently since the check
-                    contact.save(update_fields=[*changed, "updated_at"])
+                    contact.save(update_fields=[*changed, *counted_only, "updated_at"])
             except IntegrityError:
                 field_name = "phone_number" if contact.phone_number else "email"
                 raise AlreadyExists(f"Another contact already has this {field_name}.", field=field_name) from None
         elif changed:
-            contact.save(update_fields=[*changed, "updated_at"])
+            contact.save(update_fields=[*changed, *counted_only, "updated_at"])
+        elif counted_only:
+            contact.save(update_fields=counted_only)
         if plain:
             self.timeline(TimelineEntry.Kind.UPDATED, {"source": self.source, "fields": plain})
         if "tags" in values and self._set_tags(values["tags"], exact=True):

@@ -1,15 +1,19 @@
-"""One write path: the same change to a contact, made from the intake, the native API or a
-service call, stores the same thing, records the same timeline and emits the same events; and
-the contact's fields are declared once (representation, event payload, max lengths)."""
+"""One write path: the same change to a contact, made from the intake, the native API, the
+dashboard, a conversation, a campaign or a service call, stores the same thing, records the
+same timeline and emits the same events; and the contact's fields are declared once
+(representation, event payload, max lengths)."""
 
 import pytest
 
 from crm.catalog.services import tag_create
 from crm.contacts import services
+from crm.contacts.bulk import contacts_count_messages
 from crm.contacts.fields import EVENT_EXTRA, REPRESENTATION, TEXT_FIELDS, max_length
 from crm.models import Contact, DispositionStatus, Line, Tag, TimelineEntry
 from crm.normalize import parse_phone
 from leadhub.exceptions import AlreadyExists
+from messaging.services import brain_create
+from messaging.widget.services import widget_capture
 from webhooks.models import Event
 
 from .support import contact_make
@@ -100,9 +104,22 @@ def _owner_change_by_service(contact, owner):
     services.contact_set_owner(contact=contact, owner=owner)
 
 
-@pytest.mark.parametrize("channel", ["intake", "api", "service"])
+def _owner_change_by_dashboard(dashboard, contact, owner):
+    response = dashboard.post(
+        f"/w/{contact.workspace_id}/leads/{contact.id}/update", {"status": contact.status, "owner": owner.pk}
+    )
+    assert response.status_code == 302
+
+
+@pytest.fixture
+def dashboard(client, owner_a):
+    client.force_login(owner_a)
+    return client
+
+
+@pytest.mark.parametrize("channel", ["intake", "api", "service", "dashboard"])
 def test_an_owner_change_emits_one_lead_updated_and_an_owner_entry_from_every_channel(
-    channel, intake, api_a, workspace_a, agent_a
+    channel, intake, api_a, dashboard, workspace_a, agent_a
 ):
     contact = contact_make(workspace_a, phone="8187405020")
     Event.objects.all().delete()
@@ -110,12 +127,113 @@ def test_an_owner_change_emits_one_lead_updated_and_an_owner_entry_from_every_ch
         _owner_change_by_intake(intake, contact, agent_a)
     elif channel == "api":
         _owner_change_by_api(api_a, contact, agent_a)
+    elif channel == "dashboard":
+        _owner_change_by_dashboard(dashboard, contact, agent_a)
     else:
         _owner_change_by_service(contact, agent_a)
     assert types() == ["lead.updated"]
     assert Event.objects.get().data["owner_id"] == agent_a.pk
     entry = contact.timeline.get(kind=TimelineEntry.Kind.OWNER)
     assert entry.data == {"owner_id": agent_a.pk}
+
+
+@pytest.mark.parametrize("channel", ["intake", "api", "service", "dashboard"])
+def test_a_tag_added_emits_one_lead_updated_and_a_tag_entry_from_every_channel(
+    channel, intake, api_a, dashboard, workspace_a, catalog
+):
+    contact = contact_make(workspace_a, phone="8187405020")
+    tag = catalog["tag"]
+    Event.objects.all().delete()
+    if channel == "intake":  # a tag is added without force_update (SPEC §5.1)
+        assert intake(phone_number=contact.phone_number, tag_id=tag.pk).status_code == 202
+    elif channel == "api":
+        response = api_a.patch(f"/api/v1/contacts/{contact.id}", {"tags": [tag.name]}, format="json")
+        assert response.status_code == 200
+    elif channel == "dashboard":
+        response = dashboard.post(f"/w/{workspace_a.pk}/leads/{contact.id}/tags", {"tags": [tag.pk]})
+        assert response.status_code == 302
+    else:
+        services.contact_set_tags(contact=contact, tags=[tag])
+    assert types() == ["lead.updated"]
+    assert Event.objects.get().data["tags"] == ["facebook"]
+    assert contact.timeline.get(kind=TimelineEntry.Kind.TAG).data == {"added": ["facebook"], "removed": []}
+
+
+@pytest.mark.parametrize("relation", ["line", "disposition"])
+@pytest.mark.parametrize("channel", ["intake", "api", "service"])
+def test_a_line_or_disposition_change_emits_one_lead_updated_and_its_entry_from_every_channel(
+    channel, relation, intake, api_a, workspace_a, catalog
+):
+    """The dashboard sets neither (only owner, status and tags): these are the channels that do."""
+    contact = contact_make(workspace_a, phone="8187405020")
+    value = catalog[relation]
+    name = {"line": "line_id", "disposition": "disposition_status_id"}[relation]
+    Event.objects.all().delete()
+    if channel == "intake":  # replacing needs force_update (SPEC §5.1)
+        assert intake(phone_number=contact.phone_number, force_update=True, **{name: value.pk}).status_code == 200
+    elif channel == "api":
+        response = api_a.patch(f"/api/v1/contacts/{contact.id}", {name: value.pk}, format="json")
+        assert response.status_code == 200
+    elif relation == "line":
+        services.contact_set_line(contact=contact, line=value)
+    else:
+        services.contact_set_disposition(contact=contact, disposition=value)
+    assert types() == ["lead.updated"]
+    data = Event.objects.get().data
+    if relation == "line":
+        assert data["line_id"] == value.pk
+        assert contact.timeline.get(kind=TimelineEntry.Kind.LINE).data == {"line_id": value.pk}
+    else:
+        assert data["disposition_status"] == {"id": value.pk, "name": "Interested"}
+        entry = contact.timeline.get(kind=TimelineEntry.Kind.DISPOSITION)
+        assert entry.data == {"disposition": "Interested"}
+
+
+# Counting messages: a count that moves is no change of the lead (message.received and
+# message.sent say each message), from every channel that counts them; the message that makes
+# the lead hot is one, so it emits one lead.updated carrying `hot`.
+
+
+def _widget_counts(workspace):
+    brain = brain_create(workspace=workspace, name="Bot")
+    said = []
+
+    def count(n):  # the widget saves the whole conversation; the count is of stored messages
+        said.extend({"role": "user", "content": f"message {len(said) + i}"} for i in range(n))
+        return widget_capture(brain=brain, session_id="s1", messages=list(said)).contact
+
+    return count(1), lambda contact, n: count(n)
+
+
+def _conversation_counts(workspace):  # SMS/WhatsApp in and out, agents' replies, sequences
+    def add(contact, n):
+        services.contact_count_messages(contact=contact, count=n)
+
+    return contact_make(workspace, phone="8187405020", message_count=1), add
+
+
+def _campaign_counts(workspace):
+    def add(contact, n):
+        contacts_count_messages(contact_ids=[contact.pk], count=n)
+
+    return contact_make(workspace, phone="8187405020", message_count=1), add
+
+
+@pytest.mark.parametrize("channel", [_widget_counts, _conversation_counts, _campaign_counts], ids=lambda f: f.__name__)
+def test_a_message_count_emits_nothing_and_the_one_that_makes_the_lead_hot_one_lead_updated(channel, workspace_a):
+    contact, add = channel(workspace_a)
+    Event.objects.filter(type__startswith="lead.").delete()
+    entries = TimelineEntry.objects.count()
+    add(contact, 3)
+    assert types() == []
+    add(contact, 1)
+    assert types() == ["lead.updated"]
+    data = Event.objects.get().data
+    assert (data["message_count"], data["hot"]) == (5, True)
+    add(contact, 2)
+    assert types() == ["lead.updated"]
+    assert Contact.objects.get(pk=contact.pk).message_count == 7
+    assert TimelineEntry.objects.count() == entries
 
 
 def test_a_tags_only_patch_emits_lead_updated_with_the_tags(api_a, workspace_a):
