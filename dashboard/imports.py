@@ -13,8 +13,10 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
 from django.utils import timezone
+from django.utils.text import capfirst
 
 from accounts.models import Workspace
+from crm.contacts.fields import CSV_FIELDS
 from crm.contacts.services import contact_upsert
 from crm.models import Contact
 from crm.normalize import InvalidValue, normalize_email, parse_phone, parse_us_date
@@ -27,27 +29,19 @@ BATCH_ROWS = 200
 # The report keeps this many rejected rows (the count goes on): enough to see what is wrong.
 REPORT_MAX_ROWS = 10_000
 MAX_COLUMNS = 100
-# What a column may be mapped to: the contact's own fields (SPEC §5), by their API names.
-FIELDS: dict[str, str] = {
+# What a column may be mapped to: the contact's own fields (SPEC §5), by their API names, with
+# the label a person reads (the model's verbose name where it reads well).
+_LABELS = {
     "phone_number": "Phone",
     "email": "E-mail",
-    "name": "Name",
-    "first_name": "First name",
-    "last_name": "Last name",
     "company_name": "Company",
-    "website": "Website",
-    "address": "Address",
-    "city": "City",
-    "state": "State",
     "zipcode": "ZIP code",
-    "country": "Country",
     "timezone": "Time zone",
-    "date_of_birth": "Date of birth",
-    "lead_source": "Lead source",
-    "source": "Source",
-    "notes": "Notes",
     "csf1": "Custom field 1 (csf1)",
     "csf2": "Custom field 2 (csf2)",
+}
+FIELDS: dict[str, str] = {
+    name: _LABELS.get(name) or capfirst(Contact._meta.get_field(name).verbose_name) for name in CSV_FIELDS
 }
 # Header spellings seen in exports of other CRMs, for the first guess of the mapping.
 ALIASES: dict[str, str] = {

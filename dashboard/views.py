@@ -3,6 +3,7 @@ CSV import and export of its leads."""
 
 import csv
 import datetime
+import json
 
 from django import forms
 from django.conf import settings
@@ -14,6 +15,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts.selectors import agencies_staffed
+from crm.contacts.fields import REPRESENTATION, contact_representation
 from crm.contacts.selectors import contacts_list
 from crm.stats.selectors import workspace_stats
 from crm.views import lead_filters
@@ -25,28 +27,10 @@ from .models import ContactImport
 from .selectors import agency_overview, speed_to_lead
 
 STATS_RANGES = (7, 30, 90)
-EXPORT_COLUMNS = (
-    "id",
-    "name",
-    "first_name",
-    "last_name",
-    "email",
-    "phone_number",
-    "company_name",
-    "status",
-    "hot",
-    "message_count",
-    "tags",
-    "owner",
-    "source",
-    "lead_source",
-    "city",
-    "state",
-    "country",
-    "timezone",
-    "sms_opt_out",
-    "created_at",
-)
+# The export is the API's representation of each lead, a column per field in its order (the
+# fields the import takes under the names it maps, so an export imports again), and the owner's
+# username for people.
+EXPORT_COLUMNS = (*REPRESENTATION, "owner")
 
 
 @workspace_page
@@ -161,34 +145,28 @@ class _Echo:
         return value
 
 
+def _cell(name: str, value) -> object:
+    """A representation's value as a spreadsheet shows it."""
+    if name == "disposition_status":
+        return value["name"] if value else ""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list):
+        return ";".join(str(item) for item in value)
+    if isinstance(value, dict):
+        return json.dumps(value, sort_keys=True) if value else ""
+    return value
+
+
 def _export_rows(queryset):
     writer = csv.writer(_Echo())
     yield writer.writerow(EXPORT_COLUMNS)
     for contact in queryset.iterator(chunk_size=1000):
-        yield writer.writerow(
-            [
-                contact.id,
-                contact.name,
-                contact.first_name,
-                contact.last_name,
-                contact.email or "",
-                contact.phone_number or "",
-                contact.company_name,
-                contact.status,
-                "yes" if contact.is_hot else "no",
-                contact.message_count,
-                ";".join(tag.name for tag in contact.tags.all()),
-                contact.owner.get_username() if contact.owner else "",
-                contact.source,
-                contact.lead_source,
-                contact.city,
-                contact.state,
-                contact.country,
-                contact.timezone,
-                "yes" if contact.sms_opt_out else "no",
-                contact.created_at.isoformat().replace("+00:00", "Z"),
-            ]
-        )
+        data = contact_representation(contact)
+        data["owner"] = contact.owner.get_username() if contact.owner else ""
+        yield writer.writerow([_cell(name, data[name]) for name in EXPORT_COLUMNS])
 
 
 @workspace_page

@@ -85,6 +85,9 @@ REPRESENTATION = (
     "created_at",
     "updated_at",
 )
+# A contact as a row of a CSV file: the person's own fields, which the dashboard's import maps
+# and its export writes under these names (so an export imports again).
+CSV_FIELDS = IDENTITY_FIELDS + tuple(name for name in REPRESENTATION if name in (*TEXT_FIELDS, "date_of_birth"))
 # What lead events carry beyond the representation: the names SPEC §6 gives (`phone`,
 # `interest`) and the touches at the top level, as consumers have read them since the start.
 EVENT_EXTRA = ("phone", "interest", "first_touch", "latest_touch")

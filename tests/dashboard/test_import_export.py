@@ -2,11 +2,14 @@
 report) and the streamed export of the filtered list."""
 
 import csv
+import datetime
 import io
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from crm.contacts.fields import CSV_FIELDS, REPRESENTATION
+from crm.contacts.services import contact_delete
 from crm.models import Contact, TimelineEntry
 from dashboard.imports import BATCH_ROWS, contact_import_create
 from dashboard.models import ContactImport
@@ -178,3 +181,45 @@ def test_export_of_every_lead(owner_client, workspace_a):
     response = owner_client.get(f"/w/{workspace_a.pk}/leads/export.csv")
     rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
     assert len(rows) == 30
+
+
+def test_an_export_imports_again_with_every_field_the_import_takes(owner_client, workspace_a):
+    """The export writes the API's representation (the import's fields under the names it maps);
+    a lead exported, deleted and imported back has every one of them as before."""
+    ada = contact_make(
+        workspace_a,
+        phone="+18187405020",
+        email="ada@example.com",
+        name="Ada Lovelace",
+        first_name="Ada",
+        last_name="Lovelace",
+        company_name="Engines, Ltd",
+        website="https://engines.example.com",
+        address="12 St James's Square\nLondon",
+        city="London",
+        state="LDN",
+        zipcode="SW1Y 4JH",
+        country="GB",
+        timezone="Europe/London",
+        date_of_birth=datetime.date(1975, 12, 10),
+        lead_source="referral",
+        source="expo",
+        notes='Said "call me", twice; then; nothing',
+        csf1="first",
+        csf2="second",
+    )
+    before = {name: getattr(ada, name) for name in CSV_FIELDS}
+    assert all(before.values())
+    exported = b"".join(owner_client.get(f"/w/{workspace_a.pk}/leads/export.csv").streaming_content).decode()
+    assert next(csv.reader(io.StringIO(exported))) == [*REPRESENTATION, "owner"]
+    contact_delete(contact=ada)
+
+    upload(owner_client, workspace_a, exported, name="export.csv")
+    imp = ContactImport.objects.get()
+    assert sorted(imp.mapping.values()) == sorted(CSV_FIELDS)  # every field found by its name
+    form = {f"column_{index}": field for index, field in imp.mapping.items()}
+    assert owner_client.post(url(workspace_a, f"{imp.pk}/"), form).status_code == 302
+    run_as_worker(contact_import_run, import_id=imp.pk)
+
+    again = Contact.objects.get(workspace=workspace_a)
+    assert {name: getattr(again, name) for name in CSV_FIELDS} == before
