@@ -4,6 +4,10 @@ native ones with their auth, the widget's public (no 401/403, no Idempotency-Key
 import pytest
 import yaml
 
+from crm.contacts.fields import REPRESENTATION
+
+from .support import contact_make
+
 pytestmark = pytest.mark.django_db
 
 PATHS = [
@@ -71,3 +75,16 @@ def test_the_widget_endpoint_is_public(schema):
     assert not operation.get("security")
     assert "401" not in operation["responses"] and "403" not in operation["responses"]
     assert not any(p["name"] == "Idempotency-Key" for p in operation.get("parameters", []))
+
+
+def test_the_contact_example_shows_the_representation(schema, api_a, workspace_a):
+    """The documented contact has exactly the fields the API answers, in its order, each of the
+    JSON type the API gives it (null aside)."""
+    content = schema["paths"]["/api/v1/contacts/{id}"]["get"]["responses"]["200"]["content"]["application/json"]
+    (example,) = [example["value"] for example in content["examples"].values()]
+    assert list(example) == list(REPRESENTATION)
+    contact = contact_make(workspace_a, phone="8187405020")
+    answered = api_a.get(f"/api/v1/contacts/{contact.id}").json()
+    for name, value in example.items():
+        if value is not None and answered[name] is not None:
+            assert type(value) is type(answered[name]), name
