@@ -31,6 +31,9 @@ TEXT_FIELDS = (
 )
 # Other values a channel may set.
 VALUE_FIELDS = ("date_of_birth", "other_phone_numbers", "custom_fields", "session_id", "message_count")
+# What a client or a form sets on the contact as it gives them (identity, state and relations
+# apart): the values of contact_create and of the intake's lead_intake.
+VALUE_KEYS = (*TEXT_FIELDS, "date_of_birth", "other_phone_numbers", "custom_fields")
 # What says who the person is: the phone, else the e-mail (one person, one contact).
 IDENTITY_FIELDS = ("phone_number", "email")
 # Set by people (API, dashboard) and by the intake's actions, never by a public caller.

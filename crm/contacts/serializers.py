@@ -16,7 +16,7 @@ from ..fields import (
     WorkspacePkField,
 )
 from ..models import Contact, DispositionStatus, Line, Note, Tag, TimelineEntry
-from .fields import ATTRIBUTION_FIELDS, REPRESENTATION, TEXT_FIELDS, contact_representation, max_length
+from .fields import ATTRIBUTION_FIELDS, REPRESENTATION, TEXT_FIELDS, VALUE_KEYS, contact_representation, max_length
 
 
 def text(name: str) -> serializers.CharField:
@@ -159,11 +159,7 @@ def create_arguments(data: dict[str, Any]) -> dict[str, Any]:
     return {
         "phone": data.get("phone_number"),
         "email": data.get("email") or None,
-        "values": {
-            key: data[key]
-            for key in (*TEXT_FIELDS, "date_of_birth", "other_phone_numbers", "custom_fields")
-            if key in data
-        },
+        "values": {key: data[key] for key in VALUE_KEYS if key in data},
         "attribution": {key: data[key] for key in ATTRIBUTION_FIELDS if data.get(key)},
         "fields": fields,
         "tags": data.get("tags", ()),

@@ -8,12 +8,9 @@ from accounts.models import Workspace
 
 from ..catalog.selectors import ring_group_pick
 from ..catalog.services import power_dialer_add, sequence_enroll
-from ..contacts.fields import ATTRIBUTION_FIELDS, TEXT_FIELDS
+from ..contacts.fields import ATTRIBUTION_FIELDS, VALUE_KEYS
 from ..contacts.writer import ContactWrite
 from ..models import Contact
-
-# What a submission may set on the contact (identity apart).
-VALUE_KEYS = (*TEXT_FIELDS, "date_of_birth", "other_phone_numbers")
 
 
 @dataclass(frozen=True)
