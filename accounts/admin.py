@@ -15,6 +15,7 @@ from .services import (
     oauth_application_revoke_tokens,
     oauth_application_rotate_secret,
     oauth_application_update,
+    plan_credentials_forget,
     workspace_credentials_forget,
 )
 
@@ -51,6 +52,11 @@ class PlanAdmin(admin.ModelAdmin):
         "api_rate_per_minute",
         "intake_rate_per_minute",
     )
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if change:  # its workspaces' cached keys carry the plan's columns (API access, limits)
+            plan_credentials_forget(plan=obj)
 
 
 class AgencyMembershipInline(admin.TabularInline):

@@ -206,6 +206,20 @@ def workspace_credentials_forget(*, workspace: Workspace) -> None:
     _forget_credentials(list(ApiKey.objects.filter(workspace=workspace).values_list("key_hash", flat=True)))
 
 
+def plan_credentials_forget(*, plan: Plan) -> None:
+    """Drop the cached credentials of every workspace on the plan, after a change to the plan
+    (its API access, its limits): a cached key carries its plan's columns."""
+    _forget_credentials(
+        list(ApiKey.objects.filter(workspace__plan=plan, revoked_at__isnull=True).values_list("key_hash", flat=True))
+    )
+
+
+def api_key_forget_deleted(*, api_key: ApiKey) -> None:
+    """A key's row is gone (the admin's delete, its workspace's): it must not outlive it in a cache.
+    Called for every deleted row (accounts.apps connects it to post_delete), whatever deleted it."""
+    _forget_credentials([api_key.key_hash])
+
+
 def api_key_update(*, api_key: ApiKey, name: str, scopes: list[str] | tuple[str, ...]) -> ApiKey:
     api_key.name = name
     api_key.scopes = _check_scopes(scopes)
@@ -229,8 +243,8 @@ def api_key_authenticate(*, secret: str) -> ApiKey | None:
     CREDENTIAL_LOCAL_SECONDS and in the shared cache for CREDENTIAL_CACHE_SECONDS. Revoking or
     changing a key, or changing its workspace's limits, drops it from the shared cache and this
     process at once (see _forget_credentials), and from the other processes within
-    CREDENTIAL_LOCAL_SECONDS. A change to a Plan row reaches cached keys
-    when they expire. last_used_at is written when the key is loaded, so at most once per
+    CREDENTIAL_LOCAL_SECONDS; so do deleting a key (with its workspace or alone) and changing its
+    plan (plan_credentials_forget). last_used_at is written when the key is loaded, so at most once per
     expiry: that is its granularity.
     """
     if not secret.startswith(API_KEY_PREFIX):

@@ -6,6 +6,7 @@ database and makes one Redis round trip (its rate-limit count)."""
 import base64
 import json
 import pickle
+from contextlib import contextmanager
 
 import pytest
 import redis
@@ -16,7 +17,7 @@ from django.utils import timezone
 from oauth2_provider.models import get_access_token_model
 
 from accounts import services as account_services
-from accounts.models import ApiKey
+from accounts.models import ApiKey, Plan
 from accounts.services import CREDENTIAL_LOCAL_SECONDS, api_key_create, api_key_revoke, workspace_set_limits
 
 URL = "/api/v1/workspace"
@@ -41,6 +42,18 @@ def _as_another_process_would(api_key: ApiKey, **changes) -> None:
     process does: that process forgets its own memory, not this one's."""
     ApiKey.objects.filter(pk=api_key.pk).update(**changes)
     cache.delete(account_services._credential_cache_key(api_key.key_hash))
+
+
+@contextmanager
+def another_process():
+    """What runs inside is done by another process: with a memory of credentials of its own, so
+    that this one's is left as it was (only the shared cache and the database are common)."""
+    saved = account_services._local_keys, account_services._local_tokens
+    account_services._local_keys, account_services._local_tokens = {}, {}
+    try:
+        yield
+    finally:
+        account_services._local_keys, account_services._local_tokens = saved
 
 
 def test_a_key_revoked_elsewhere_stops_working_within_5_seconds(client_for, workspace_a, clock):
@@ -68,6 +81,53 @@ def test_a_scope_removed_elsewhere_is_refused_within_5_seconds(client_for, works
     _as_another_process_would(new.api_key, scopes=["stats:read"])
     clock.advance(CREDENTIAL_LOCAL_SECONDS)
     assert api.get("/api/v1/contacts").status_code == 403
+
+
+def test_a_key_deleted_in_the_admin_elsewhere_stops_working_within_5_seconds(
+    admin_client, client_for, workspace_a, clock
+):
+    new = api_key_create(workspace=workspace_a, name="k", scopes=["contacts:read"])
+    api = client_for(new.secret)
+    assert api.get(URL).status_code == 200
+    with another_process():
+        response = admin_client.post(f"/admin/accounts/apikey/{new.api_key.pk}/delete/", {"post": "yes"})
+    assert response.status_code == 302
+    assert not ApiKey.objects.filter(pk=new.api_key.pk).exists()
+    clock.advance(CREDENTIAL_LOCAL_SECONDS)
+    assert api.get(URL).status_code == 401
+
+
+def test_a_key_deleted_with_its_workspace_elsewhere_stops_working_within_5_seconds(client_for, workspace_a, clock):
+    api = client_for(api_key_create(workspace=workspace_a, name="k", scopes=["contacts:read"]).secret)
+    assert api.get(URL).status_code == 200
+    with another_process():
+        workspace_a.delete()
+    clock.advance(CREDENTIAL_LOCAL_SECONDS)
+    assert api.get(URL).status_code == 401
+
+
+def test_a_plan_that_loses_api_access_in_the_admin_refuses_cached_keys_within_5_seconds(
+    admin_client, client_for, workspace_a, clock
+):
+    api = client_for(api_key_create(workspace=workspace_a, name="k", scopes=["contacts:read"]).secret)
+    assert api.get("/api/v1/contacts").status_code == 200
+    plan = workspace_a.plan
+    form = {
+        "code": plan.code,
+        "name": plan.name,
+        "webhooks": "on",
+        "campaigns": "on",
+        "api_rate_per_minute": plan.api_rate_per_minute,
+        "intake_rate_per_minute": plan.intake_rate_per_minute,
+        "max_webhook_endpoints": plan.max_webhook_endpoints,
+    }  # api_access left unticked
+    with another_process():
+        assert admin_client.post(f"/admin/accounts/plan/{plan.pk}/change/", form).status_code == 302
+    assert Plan.objects.get(pk=plan.pk).api_access is False
+    clock.advance(CREDENTIAL_LOCAL_SECONDS)
+    response = api.get("/api/v1/contacts")
+    assert response.status_code == 403
+    assert response.json()["error"]["message"] == "REST API is not available on your current plan."
 
 
 def test_a_revoked_oauth_token_stops_working_within_5_seconds(client, oauth_app_a, clock):
