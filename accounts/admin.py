@@ -15,6 +15,7 @@ from .services import (
     oauth_application_revoke_tokens,
     oauth_application_rotate_secret,
     oauth_application_update,
+    oauth_tokens_forget,
     plan_credentials_forget,
     workspace_credentials_forget,
 )
@@ -215,13 +216,20 @@ class OAuthApplicationAdmin(admin.ModelAdmin):
 # django-oauth-toolkit's token admins (ACCESS_TOKEN_ADMIN_CLASS, REFRESH_TOKEN_ADMIN_CLASS), with
 # the permission their revoke action needs declared. (oauth2_provider.admin defines its classes
 # before it imports these, so the import above finds them.)
+# Revoking deletes the access tokens, which then leave the credential caches.
 class AccessTokenAdmin(oauth_admin.AccessTokenAdmin):
     @admin.action(description="Revoke selected access tokens", permissions=["change"])
     def revoke_tokens(self, request, queryset):
-        return super().revoke_tokens(request, queryset)
+        checksums = list(queryset.values_list("token_checksum", flat=True))
+        response = super().revoke_tokens(request, queryset)
+        oauth_tokens_forget(checksums=checksums)
+        return response
 
 
 class RefreshTokenAdmin(oauth_admin.RefreshTokenAdmin):
     @admin.action(description="Revoke selected refresh tokens", permissions=["change"])
     def revoke_tokens(self, request, queryset):
-        return super().revoke_tokens(request, queryset)
+        checksums = [c for c in queryset.values_list("access_token__token_checksum", flat=True) if c]
+        response = super().revoke_tokens(request, queryset)
+        oauth_tokens_forget(checksums=checksums)
+        return response

@@ -7,6 +7,7 @@ from oauth2_provider.oauth2_validators import OAuth2Validator
 from oauth2_provider.scopes import BaseScopes
 
 from .scopes import ALL_SCOPES, SCOPES
+from .services import oauth_tokens_forget
 
 
 class WorkspaceScopes(BaseScopes):
@@ -35,3 +36,8 @@ class WorkspaceOAuth2Validator(OAuth2Validator):
             .filter(token_checksum=checksum)
             .first()
         )
+
+    def revoke_token(self, token, token_type_hint, request, *args, **kwargs):
+        # The revoke endpoint (RFC 7009): the token leaves the credential caches with its row.
+        super().revoke_token(token, token_type_hint, request, *args, **kwargs)
+        oauth_tokens_forget(checksums=[hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()])

@@ -186,14 +186,23 @@ def _credential_cache_key(key_hash: str) -> str:
     return f"credential:api_key:{key_hash}"
 
 
-def _forget_credentials(key_hashes: list[str]) -> None:
+def _token_cache_key(checksum: str) -> str:
+    return f"credential:oauth:{checksum}"
+
+
+def _forget_credentials(key_hashes: list[str], checksums: list[str] | tuple[str, ...] = ()) -> None:
+    """Drop API keys (by hash) and OAuth access tokens (by checksum) from the shared cache and
+    this process's memory."""
     # Now, and again after commit: a request that read the old row before the commit may
     # have cached it in between.
     keys = [_credential_cache_key(key_hash) for key_hash in key_hashes]
+    keys += [_token_cache_key(checksum) for checksum in checksums]
 
     def forget() -> None:
         for key_hash in key_hashes:
             _local_keys.pop(key_hash, None)
+        for checksum in checksums:
+            _local_tokens.pop(checksum, None)
         cache.delete_many(keys)
 
     if keys:
@@ -201,16 +210,24 @@ def _forget_credentials(key_hashes: list[str]) -> None:
         transaction.on_commit(forget)
 
 
+def _token_checksums(**filters) -> list[str]:
+    return list(get_access_token_model().objects.filter(**filters).values_list("token_checksum", flat=True))
+
+
 def workspace_credentials_forget(*, workspace: Workspace) -> None:
     """Drop the workspace's cached credentials, after a change to the workspace or its limits."""
-    _forget_credentials(list(ApiKey.objects.filter(workspace=workspace).values_list("key_hash", flat=True)))
+    _forget_credentials(
+        list(ApiKey.objects.filter(workspace=workspace).values_list("key_hash", flat=True)),
+        _token_checksums(application__workspace=workspace),
+    )
 
 
 def plan_credentials_forget(*, plan: Plan) -> None:
     """Drop the cached credentials of every workspace on the plan, after a change to the plan
-    (its API access, its limits): a cached key carries its plan's columns."""
+    (its API access, its limits): a cached credential carries its plan's columns."""
     _forget_credentials(
-        list(ApiKey.objects.filter(workspace__plan=plan, revoked_at__isnull=True).values_list("key_hash", flat=True))
+        list(ApiKey.objects.filter(workspace__plan=plan, revoked_at__isnull=True).values_list("key_hash", flat=True)),
+        _token_checksums(application__workspace__plan=plan),
     )
 
 
@@ -218,6 +235,16 @@ def api_key_forget_deleted(*, api_key: ApiKey) -> None:
     """A key's row is gone (the admin's delete, its workspace's): it must not outlive it in a cache.
     Called for every deleted row (accounts.apps connects it to post_delete), whatever deleted it."""
     _forget_credentials([api_key.key_hash])
+
+
+def oauth_tokens_forget(*, checksums: list[str]) -> None:
+    """Drop access tokens (by their checksum) from the credential caches, when they are revoked
+    outside our services: django-oauth-toolkit's revoke endpoint (accounts.oauth) and its admin
+    actions (accounts.admin). Not a post_delete receiver, which would catch every deletion: a
+    receiver makes Django collect the tokens of a deleted application instead of deleting them
+    first, and then may delete them after the application, when row-level security (a token is
+    visible while its application is) no longer shows them to the DELETE."""
+    _forget_credentials([], checksums)
 
 
 def api_key_update(*, api_key: ApiKey, name: str, scopes: list[str] | tuple[str, ...]) -> ApiKey:
@@ -294,23 +321,29 @@ def _loaded(model, columns: dict):
     return model.from_db(router.db_for_read(model), [field.attname for field in fields], values)
 
 
-def _api_key_frozen(api_key: ApiKey) -> dict:
-    workspace = api_key.workspace
+def _workspace_frozen(workspace: Workspace) -> dict:
     return {
-        "api_key": _columns(api_key),
         "workspace": _columns(workspace),
         "plan": _columns(workspace.plan),
         "agency": _columns(workspace.agency) if workspace.agency_id else None,
     }
 
 
-def _api_key_thawed(row: dict) -> ApiKey:
+def _workspace_thawed(row: dict) -> Workspace:
     workspace = _loaded(Workspace, row["workspace"])
     workspace.plan = _loaded(Plan, row["plan"])
     if row["agency"] is not None:
         workspace.agency = _loaded(Agency, row["agency"])
+    return workspace
+
+
+def _api_key_frozen(api_key: ApiKey) -> dict:
+    return {"api_key": _columns(api_key), **_workspace_frozen(api_key.workspace)}
+
+
+def _api_key_thawed(row: dict) -> ApiKey:
     api_key = _loaded(ApiKey, row["api_key"])
-    api_key.workspace = workspace
+    api_key.workspace = _workspace_thawed(row)
     return api_key
 
 
@@ -350,12 +383,25 @@ def oauth_application_create(
     return NewOAuthApplication(application=application, client_secret=client_secret)
 
 
-# OAuth access tokens this process has checked, by their SHA-256 (django-oauth-toolkit's
-# token_checksum; the token itself is not stored, COMPLIANT_BCP_RFC9700_TOKEN_STORAGE):
-# (until, client_id, what authentication made of the token). As for API keys, a change to the
-# application takes effect at once in the process that makes it and within
-# CREDENTIAL_LOCAL_SECONDS in every other.
-_local_tokens: dict[str, tuple[float, str, object]] = {}
+# OAuth access tokens are remembered as API keys are: by their SHA-256 (django-oauth-toolkit's
+# token_checksum; the token itself is not stored, COMPLIANT_BCP_RFC9700_TOKEN_STORAGE), in each
+# process for CREDENTIAL_LOCAL_SECONDS as what authentication made of the token, and in the
+# shared cache for CREDENTIAL_CACHE_SECONDS as an OAuthGrant's columns (JSON), neither beyond
+# the token's expiry. A change to the application, its workspace or plan, or the token's
+# deletion (revocation) drops it from the shared cache and the process that made the change
+# at once, and from every other process within CREDENTIAL_LOCAL_SECONDS.
+_local_tokens: dict[str, tuple[float, str, object]] = {}  # checksum: (until, client_id, credential)
+
+
+@dataclass(frozen=True)
+class OAuthGrant:
+    """What a client-credentials access token lets its holder do, as the shared cache keeps it."""
+
+    client_id: str
+    name: str  # the application's
+    workspace: Workspace
+    granted: frozenset[str]  # the token's scopes that its application still has
+    expires: float  # the token's expiry, seconds since the epoch
 
 
 def oauth_token_recall(*, checksum: str) -> object | None:
@@ -371,10 +417,41 @@ def oauth_token_remember(*, checksum: str, client_id: str, credential: object, s
     _local_tokens[checksum] = (_clock() + min(CREDENTIAL_LOCAL_SECONDS, seconds), client_id, credential)
 
 
-def _forget_application_tokens(application: OAuthApplication) -> None:
+def oauth_token_shared(*, checksum: str) -> OAuthGrant | None:
+    """The grant another request stored in the shared cache (oauth_token_share), or None."""
+    row = cache.get(_token_cache_key(checksum))
+    if row is None:
+        return None
+    return OAuthGrant(
+        client_id=row["client_id"],
+        name=row["name"],
+        workspace=_workspace_thawed(row),
+        granted=frozenset(row["granted"]),
+        expires=row["expires"],
+    )
+
+
+def oauth_token_share(*, checksum: str, grant: OAuthGrant) -> None:
+    seconds = min(CREDENTIAL_CACHE_SECONDS, int(grant.expires - time.time()))
+    if seconds <= 0:
+        return
+    row = {
+        "client_id": grant.client_id,
+        "name": grant.name,
+        "granted": sorted(grant.granted),
+        "expires": grant.expires,
+        **_workspace_frozen(grant.workspace),
+    }
+    cache.set(_token_cache_key(checksum), row, seconds)
+
+
+def _forget_application_tokens(application: OAuthApplication, checksums: list[str]) -> None:
+    """Drop the application's tokens (`checksums`, read before any was deleted) from the caches."""
     client_id = application.client_id
+    _forget_credentials([], checksums)
 
     def forget() -> None:
+        # And what this process holds of tokens no longer in the database.
         for checksum, entry in list(_local_tokens.items()):  # a copy: other threads add entries
             if entry[1] == client_id:
                 _local_tokens.pop(checksum, None)
@@ -396,7 +473,7 @@ def oauth_application_update(
     application.scopes = _check_scopes(scopes)
     application.disabled_at = disabled_at
     application.save(update_fields=["name", "scopes", "disabled_at", "updated"])
-    _forget_application_tokens(application)
+    _forget_application_tokens(application, _token_checksums(application=application))
     return application
 
 
@@ -411,6 +488,7 @@ def oauth_application_rotate_secret(*, application: OAuthApplication) -> NewOAut
 
 
 def oauth_application_revoke_tokens(*, application: OAuthApplication) -> int:
+    checksums = _token_checksums(application=application)
     deleted, _ = get_access_token_model().objects.filter(application=application).delete()
-    _forget_application_tokens(application)
+    _forget_application_tokens(application, checksums)
     return deleted

@@ -1,10 +1,10 @@
 """Authentication by API key or OAuth token; each sets request.workspace and the credential."""
 
 import hashlib
+import time
 from dataclasses import dataclass
 
 from django.contrib.auth.models import AnonymousUser
-from django.utils import timezone
 from oauth2_provider.contrib.rest_framework import OAuth2Authentication
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.exceptions import AuthenticationFailed
@@ -109,10 +109,11 @@ class HeaderApiKeyAuthentication(_ApiKeyAuthentication):
         return None if value is None else value.strip()
 
 
-# Access tokens this process has checked are remembered by accounts.services (by the token's
-# SHA-256, as django-oauth-toolkit stores it) for CREDENTIAL_LOCAL_SECONDS: a revoked or expired
-# token, a disabled application or a rotated secret stops working in every process within that
-# time, and at once in the process that made the change.
+# Access tokens are remembered as API keys are (accounts.services, by the token's SHA-256 as
+# django-oauth-toolkit stores it): in the process for CREDENTIAL_LOCAL_SECONDS, in the shared
+# cache for CREDENTIAL_CACHE_SECONDS, neither past the token's expiry. A revoked token, a
+# disabled or rescoped application stops working in every process within the first, and at once
+# in the process that made the change; in the steady state a token costs no database query.
 
 
 class OAuthTokenAuthentication(OAuth2Authentication):
@@ -130,29 +131,41 @@ class OAuthTokenAuthentication(OAuth2Authentication):
         if isinstance(remembered, Credential):
             _attach(request, remembered)
             return AnonymousUser(), remembered
-        # The token and its application found by the token's hash, before the workspace is known:
-        # the named lookup answers the application's workspace, where django-oauth-toolkit reads them.
-        with lookups.found_scope("access_token_by_checksum", checksum) as found:
-            result = super().authenticate(request) if token and found else None
-            if result is None:
-                raise AuthenticationFailed("The access token is invalid, expired or revoked.")
-            user, access_token = result
-            application = access_token.application
-        granted = frozenset(access_token.scope.split()) & frozenset(application.scopes)
+        user = None
+        grant = account_services.oauth_token_shared(checksum=checksum) if token else None
+        if grant is None:
+            # The token and its application found by the token's hash, before the workspace is
+            # known: the named lookup answers the application's workspace, where
+            # django-oauth-toolkit reads them.
+            with lookups.found_scope("access_token_by_checksum", checksum) as found:
+                result = super().authenticate(request) if token and found else None
+                if result is None:
+                    raise AuthenticationFailed("The access token is invalid, expired or revoked.")
+                user, access_token = result
+                application = access_token.application
+            grant = account_services.OAuthGrant(
+                client_id=application.client_id,
+                name=application.name,
+                workspace=application.workspace,
+                granted=frozenset(access_token.scope.split()) & frozenset(application.scopes),
+                expires=access_token.expires.timestamp(),
+            )
+            if user is None:  # client credentials: the grant is all there is to remember
+                account_services.oauth_token_share(checksum=checksum, grant=grant)
         credential = Credential(
             kind="oauth",
-            id=application.client_id,
-            label=application.name,
-            workspace=application.workspace,
-            scopes=effective_scopes(granted),
-            granted=granted,
+            id=grant.client_id,
+            label=grant.name,
+            workspace=grant.workspace,
+            scopes=effective_scopes(grant.granted),
+            granted=grant.granted,
         )
-        if user is None:  # client credentials: the credential is all there is to remember
+        if user is None:
             account_services.oauth_token_remember(
                 checksum=checksum,
-                client_id=application.client_id,
+                client_id=grant.client_id,
                 credential=credential,
-                seconds=(access_token.expires - timezone.now()).total_seconds(),
+                seconds=grant.expires - time.time(),
             )
         _attach(request, credential)
         return user or AnonymousUser(), credential

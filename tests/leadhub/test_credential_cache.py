@@ -1,9 +1,11 @@
-"""The authenticated path: credentials remembered per process for at most 5 seconds, so a
-revoked key, a changed scope or a revoked OAuth token stops working everywhere within 5 s (at
-once in the process that made the change); in the steady state a request asks nothing of the
-database and makes one Redis round trip (its rate-limit count)."""
+"""The authenticated path, the same for API keys and OAuth tokens: credentials remembered per
+process for at most 5 seconds and in the shared cache for longer, so a revoked key or token, a
+changed scope, a deleted key or a changed plan stops working everywhere within 5 s (at once in
+the process that made the change); in the steady state a request asks nothing of the database
+and makes one Redis round trip (its rate-limit count)."""
 
 import base64
+import hashlib
 import json
 import pickle
 from contextlib import contextmanager
@@ -18,7 +20,14 @@ from oauth2_provider.models import get_access_token_model
 
 from accounts import services as account_services
 from accounts.models import ApiKey, Plan
-from accounts.services import CREDENTIAL_LOCAL_SECONDS, api_key_create, api_key_revoke, workspace_set_limits
+from accounts.services import (
+    CREDENTIAL_LOCAL_SECONDS,
+    api_key_create,
+    api_key_revoke,
+    oauth_application_create,
+    oauth_application_update,
+    workspace_set_limits,
+)
 
 URL = "/api/v1/workspace"
 pytestmark = pytest.mark.django_db
@@ -130,17 +139,95 @@ def test_a_plan_that_loses_api_access_in_the_admin_refuses_cached_keys_within_5_
     assert response.json()["error"]["message"] == "REST API is not available on your current plan."
 
 
-def test_a_revoked_oauth_token_stops_working_within_5_seconds(client, oauth_app_a, clock):
-    credentials = base64.b64encode(f"{oauth_app_a.application.client_id}:{oauth_app_a.client_secret}".encode()).decode()
-    token = client.post(
-        "/o/token/", {"grant_type": "client_credentials"}, HTTP_AUTHORIZATION=f"Basic {credentials}"
-    ).json()["access_token"]
-    auth = {"HTTP_AUTHORIZATION": f"Bearer {token}"}
-    assert client.get(URL, **auth).status_code == 200
-    get_access_token_model().objects.all().delete()  # revoked, by any process
-    assert client.get(URL, **auth).status_code == 200  # remembered here for a moment
+def _basic(application, secret) -> str:
+    return "Basic " + base64.b64encode(f"{application.client_id}:{secret}".encode()).decode()
+
+
+def _token(client, new_application) -> str:
+    response = client.post(
+        "/o/token/",
+        {"grant_type": "client_credentials"},
+        HTTP_AUTHORIZATION=_basic(new_application.application, new_application.client_secret),
+    )
+    return response.json()["access_token"]
+
+
+def _revoke_at_the_endpoint(client, admin_client, app, token):
+    assert (
+        client.post(
+            "/o/revoke_token/", {"token": token}, HTTP_AUTHORIZATION=_basic(app.application, app.client_secret)
+        ).status_code
+        == 200
+    )
+
+
+def _revoke_in_the_token_admin(client, admin_client, app, token):
+    pks = list(get_access_token_model().objects.values_list("pk", flat=True))
+    admin_client.post("/admin/oauth2_provider/accesstoken/", {"action": "revoke_tokens", "_selected_action": pks})
+
+
+def _revoke_in_the_application_admin(client, admin_client, app, token):
+    admin_client.post(
+        "/admin/accounts/oauthapplication/", {"action": "revoke_tokens", "_selected_action": [app.application.pk]}
+    )
+
+
+def _disable_the_application(client, admin_client, app, token):
+    application = app.application
+    oauth_application_update(
+        application=application, name=application.name, scopes=application.scopes, disabled_at=timezone.now()
+    )
+
+
+@pytest.mark.parametrize(
+    "revoke",
+    [
+        _revoke_at_the_endpoint,
+        _revoke_in_the_token_admin,
+        _revoke_in_the_application_admin,
+        _disable_the_application,
+    ],
+)
+def test_an_oauth_token_revoked_elsewhere_stops_working_within_5_seconds(
+    client, admin_client, client_for, oauth_app_a, clock, revoke
+):
+    token = _token(client, oauth_app_a)
+    api = client_for(token)
+    assert api.get(URL).status_code == 200
+    with another_process():
+        revoke(client, admin_client, oauth_app_a, token)
+    assert api.get(URL).status_code == 200  # remembered here for a moment
     clock.advance(CREDENTIAL_LOCAL_SECONDS)
-    assert client.get(URL, **auth).status_code == 401
+    assert api.get(URL).status_code == 401
+
+
+def test_a_scope_taken_from_an_oauth_application_elsewhere_is_refused_within_5_seconds(
+    client, client_for, workspace_a, clock
+):
+    app = oauth_application_create(workspace=workspace_a, name="Partner", scopes=["contacts:read", "stats:read"])
+    api = client_for(_token(client, app))
+    assert api.get("/api/v1/contacts").status_code == 200
+    with another_process():
+        oauth_application_update(application=app.application, name="Partner", scopes=["stats:read"])
+    clock.advance(CREDENTIAL_LOCAL_SECONDS)
+    assert api.get("/api/v1/contacts").status_code == 403
+    assert api.get("/api/v1/stats").status_code == 200
+
+
+def test_an_oauth_client_s_rate_changed_elsewhere_applies_within_5_seconds(client, client_for, oauth_app_a, clock):
+    api = client_for(_token(client, oauth_app_a))
+    assert api.get(URL).json()["rate_limit"]["limit"] == 120
+    with another_process():
+        workspace_set_limits(workspace=oauth_app_a.application.workspace, api_rate_per_minute=500)
+    clock.advance(CREDENTIAL_LOCAL_SECONDS)
+    assert api.get(URL).json()["rate_limit"]["limit"] == 500
+
+
+def _credential(kind: str, client, workspace) -> str:
+    """A bearer secret of this kind, with the scope contacts:read."""
+    if kind == "api_key":
+        return api_key_create(workspace=workspace, name="k", scopes=["contacts:read"]).secret
+    return _token(client, oauth_application_create(workspace=workspace, name="Partner", scopes=["contacts:read"]))
 
 
 def _redis_commands(monkeypatch) -> list[str]:
@@ -158,13 +245,14 @@ def _redis_commands(monkeypatch) -> list[str]:
     return sent
 
 
+@pytest.mark.parametrize("kind", ["api_key", "oauth"])
 def test_the_steady_state_asks_nothing_of_the_database_and_counts_in_one_redis_round_trip(
-    client_for, workspace_a, django_assert_num_queries, monkeypatch
+    kind, client, client_for, workspace_a, django_assert_num_queries, monkeypatch
 ):
     if not hasattr(cache, "delete_pattern"):
         pytest.skip("needs Redis (runs in the REDIS_URL pass)")
-    api = client_for(api_key_create(workspace=workspace_a, name="k", scopes=["contacts:read"]).secret)
-    assert api.get(URL).status_code == 200  # the first request reads the key
+    api = client_for(_credential(kind, client, workspace_a))
+    assert api.get(URL).status_code == 200  # the first request reads the credential
     commands = _redis_commands(monkeypatch)
     for remaining in (118, 117):
         commands.clear()
@@ -173,6 +261,24 @@ def test_the_steady_state_asks_nothing_of_the_database_and_counts_in_one_redis_r
         assert response.status_code == 200
         assert response.json()["rate_limit"]["remaining"] == remaining
         assert commands == ["EVALSHA"]
+
+
+@pytest.mark.parametrize("kind", ["api_key", "oauth"])
+def test_past_its_moment_in_the_process_a_credential_comes_from_the_shared_cache_not_the_database(
+    kind, client, client_for, workspace_a, django_assert_num_queries, clock
+):
+    api = client_for(_credential(kind, client, workspace_a))
+    assert api.get(URL).status_code == 200  # the first request reads the credential
+    clock.advance(CREDENTIAL_LOCAL_SECONDS)
+    with django_assert_num_queries(0):
+        response = api.get(URL)
+    assert response.status_code == 200
+    body = response.json()
+    assert body["id"] == str(workspace_a.id)
+    assert body["credential"]["type"] == kind
+    assert body["credential"]["scopes"] == ["contacts:read"]
+    with django_assert_num_queries(0):  # and remembered in the process again
+        assert api.get(URL).status_code == 200
 
 
 def test_redis_without_the_counting_script_is_given_it_and_counts_on(client_for, workspace_a, monkeypatch):
@@ -223,12 +329,11 @@ def test_nothing_in_redis_is_a_pickle(client, client_for, workspace_a, oauth_app
     assert api.get(URL).status_code == 200
     assert api.post("/api/v1/webhook/forms", {"phone_number": "(818) 740 5020"}, format="json").status_code == 201
     credentials = base64.b64encode(f"{oauth_app_a.application.client_id}:{oauth_app_a.client_secret}".encode()).decode()
-    assert (
-        client.post(
-            "/o/token/", {"grant_type": "client_credentials"}, HTTP_AUTHORIZATION=f"Basic {credentials}"
-        ).status_code
-        == 200
-    )
+    token = client.post(
+        "/o/token/", {"grant_type": "client_credentials"}, HTTP_AUTHORIZATION=f"Basic {credentials}"
+    ).json()["access_token"]
+    assert client_for(token).get(URL).status_code == 200  # the token's grant in the shared cache
+    assert cache.get(account_services._token_cache_key(hashlib.sha256(token.encode()).hexdigest()))
     assert client.get("/healthz").status_code == 200
     redis_client = cache.client.get_client()
     keys = list(redis_client.scan_iter(match="leadhub:*"))
