@@ -9,7 +9,6 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
-from leadhub.api.errors import Conflict
 from leadhub.api.views import ApiView, ApiViewSet
 
 from . import selectors, services
@@ -34,8 +33,6 @@ def booking_errors():
     """The service's domain exceptions as the API's answers."""
     try:
         yield
-    except services.SlotUnavailable as exc:
-        raise Conflict(exc.message) from None
     except services.NoCalendar:
         raise ValidationError({"start": [NO_CALENDAR]}) from None
 

@@ -12,6 +12,7 @@ from accounts.models import Workspace
 from crm.contacts.services import contact_mark_booked, contact_upsert
 from crm.models import Contact
 from crm.normalize import Phone
+from leadhub.exceptions import Conflict
 from webhooks.services import event_emit
 
 from . import selectors, tasks
@@ -21,12 +22,11 @@ logger = logging.getLogger(__name__)
 MAX_LENGTH = dt.timedelta(hours=8)
 
 
-class SlotUnavailable(Exception):
+class SlotUnavailable(Conflict):
     """The time asked for is not a free slot (taken, outside the hours, too soon or too far)."""
 
     def __init__(self, message: str = "This time is no longer available. Pick another slot."):
         super().__init__(message)
-        self.message = message
 
 
 class NoCalendar(Exception):

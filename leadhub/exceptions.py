@@ -9,14 +9,27 @@ from typing import Any
 from django.core.exceptions import PermissionDenied
 
 
-class AlreadyExists(Exception):
-    """The write would repeat an object that exists (one person, one contact; a tag's name; a
-    line's number). `field` names what clashed; `existing` is the object when it belongs to the
-    same workspace, None when the clash is with another workspace's row (never revealed)."""
+class Conflict(Exception):
+    """The write clashes with the state of what exists (a campaign that has started, a line that
+    campaigns keep, a replay still running): a 409 CONFLICT with the message and `details`."""
 
-    def __init__(self, message: str, *, field: str, existing: Any | None = None):
+    def __init__(self, message: str, *, details: dict[str, Any] | None = None):
         super().__init__(message)
         self.message = message
+        self.details = details or {}
+
+
+class AlreadyExists(Conflict):
+    """The write would repeat an object that exists (one person, one contact; a tag's name; a
+    line's number). `field` names what clashed; `existing` is the object when it belongs to the
+    same workspace, None when the clash is with another workspace's row (never revealed). The
+    409 names the field and, within the workspace, the existing id."""
+
+    def __init__(self, message: str, *, field: str, existing: Any | None = None):
+        details: dict[str, Any] = {"field": field}
+        if existing is not None:
+            details["id"] = str(existing.pk)
+        super().__init__(message, details=details)
         self.field = field
         self.existing = existing
 

@@ -20,7 +20,8 @@ from django.views import defaults
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 
-from leadhub.exceptions import AlreadyExists, Invalid, NotAllowed, TooMany
+from leadhub import exceptions as domain
+from leadhub.exceptions import Invalid, NotAllowed, TooMany
 
 logger = logging.getLogger(__name__)
 
@@ -138,17 +139,9 @@ def _validation_message(details: dict) -> str:
     return str(first)
 
 
-def conflict_of(exc: AlreadyExists) -> Conflict:
-    """409 CONFLICT naming the field that clashed and, within the workspace, the existing id."""
-    details: dict = {"field": exc.field}
-    if exc.existing is not None:
-        details["id"] = str(exc.existing.pk)
-    return Conflict(exc.message, details=details)
-
-
 def exception_handler(exc: Exception, context: dict) -> Response:
-    if isinstance(exc, AlreadyExists):
-        exc = conflict_of(exc)
+    if isinstance(exc, domain.Conflict):  # AlreadyExists too: it names the field and the id
+        exc = Conflict(exc.message, details=exc.details)
     elif isinstance(exc, Invalid):
         exc = exceptions.ValidationError(exc.errors)
     elif isinstance(exc, NotAllowed):

@@ -6,7 +6,6 @@ from rest_framework import serializers, status
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
-from leadhub.api.errors import Conflict
 from leadhub.api.permissions import crud_scopes
 from leadhub.api.views import ApiViewSet
 
@@ -82,13 +81,6 @@ class KnowledgeInSerializer(StrictSerializer):
 class KnowledgePatchSerializer(KnowledgeInSerializer):
     title = TextField(max_length=200, required=False)
     content = TextField(max_length=KnowledgeDocument._meta.get_field("content").max_length, required=False)
-
-
-def _slug_taken(exc: services.SlugTaken) -> Conflict:
-    details = {"field": "slug"}
-    if exc.existing is not None:
-        details["id"] = str(exc.existing.pk)
-    return Conflict("A brain with this slug exists already.", details=details)
 
 
 _BRAIN = {
@@ -168,16 +160,13 @@ class BrainViewSet(ApiViewSet):
         serializer = BrainInSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
-        try:
-            brain = services.brain_create(
-                workspace=request.workspace,
-                name=data.pop("name"),
-                slug=data.pop("slug", None),
-                is_default=data.pop("is_default", False),
-                **data,
-            )
-        except services.SlugTaken as exc:
-            raise _slug_taken(exc) from None
+        brain = services.brain_create(
+            workspace=request.workspace,
+            name=data.pop("name"),
+            slug=data.pop("slug", None),
+            is_default=data.pop("is_default", False),
+            **data,
+        )
         return Response(BrainSerializer(brain).data, status=status.HTTP_201_CREATED)
 
     def partial_update(self, request, id=None):
@@ -185,20 +174,14 @@ class BrainViewSet(ApiViewSet):
         brain = selectors.brain_get(workspace=request.workspace, brain_id=id)
         serializer = BrainPatchSerializer(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
-        try:
-            with field_errors():
-                brain = services.brain_update(brain=brain, data=dict(serializer.validated_data))
-        except services.SlugTaken as exc:
-            raise _slug_taken(exc) from None
+        with field_errors():
+            brain = services.brain_update(brain=brain, data=dict(serializer.validated_data))
         return Response(BrainSerializer(brain).data)
 
     def destroy(self, request, id=None):
         check_query(request, ())
         brain = selectors.brain_get(workspace=request.workspace, brain_id=id)
-        try:
-            services.brain_delete(brain=brain)
-        except services.DefaultBrainProtected as exc:
-            raise Conflict(str(exc), details={"field": "is_default"}) from None
+        services.brain_delete(brain=brain)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

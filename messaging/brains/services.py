@@ -7,20 +7,23 @@ from django.db import IntegrityError, transaction
 from django.utils.text import slugify
 
 from accounts.models import Workspace
+from leadhub.exceptions import AlreadyExists, Conflict
 
 from ..models import Brain, KnowledgeDocument
 
 BRAIN_FIELDS = ("slug", "name", "system_prompt", "model", "allowed_origins", "booking_url", "help_text")
 
 
-class SlugTaken(Exception):
+class SlugTaken(AlreadyExists):
     def __init__(self, existing: Brain | None):
-        super().__init__("A brain with this slug exists already.")
-        self.existing = existing
+        super().__init__("A brain with this slug exists already.", field="slug", existing=existing)
 
 
-class DefaultBrainProtected(Exception):
+class DefaultBrainProtected(Conflict):
     """The default brain cannot be deleted or un-defaulted: make another brain the default."""
+
+    def __init__(self, message: str):
+        super().__init__(message, details={"field": "is_default"})
 
 
 def _unset_default(workspace: Workspace, keep: Brain | None = None) -> None:

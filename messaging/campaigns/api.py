@@ -19,7 +19,6 @@ from rest_framework.response import Response
 from crm.models import Line
 from crm.normalize import InvalidValue, parse_phone
 from leadhub.api.authentication import credential_of
-from leadhub.api.errors import Conflict
 from leadhub.api.pagination import CursorPagination
 from leadhub.api.views import ApiViewSet
 
@@ -219,10 +218,7 @@ class CampaignViewSet(ApiViewSet):
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
         campaign = selectors.campaign_get(workspace=self.workspace, campaign_id=pk)
-        try:
-            campaign = services.campaign_cancel(workspace=self.workspace, campaign=campaign)
-        except services.CampaignStarted as exc:
-            raise Conflict(str(exc), details={"status": [exc.campaign.status]}) from None
+        campaign = services.campaign_cancel(workspace=self.workspace, campaign=campaign)
         return Response(self._serialize(campaign))
 
     @extend_schema(

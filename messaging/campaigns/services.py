@@ -14,6 +14,7 @@ from crm.models import Contact, Line
 from crm.normalize import Phone
 from leadhub import bulk
 from leadhub.compiled import CompiledQuery
+from leadhub.exceptions import Conflict
 from webhooks.services import endpoint_create, event_emit
 
 from ..consent import consent_change
@@ -25,11 +26,14 @@ CALLBACK_EVENT = "campaign.callback.received"
 BULK_BATCH = 2000
 
 
-class CampaignStarted(Exception):
+class CampaignStarted(Conflict):
     """The campaign has started (or ended): it can no longer be cancelled."""
 
     def __init__(self, campaign: Campaign):
-        super().__init__(f"The campaign is {campaign.status}; only a scheduled campaign can be cancelled.")
+        super().__init__(
+            f"The campaign is {campaign.status}; only a scheduled campaign can be cancelled.",
+            details={"status": [campaign.status]},
+        )
         self.campaign = campaign
 
 

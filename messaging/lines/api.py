@@ -9,7 +9,6 @@ from rest_framework.response import Response
 
 from crm.fields import PhoneField
 from crm.models import Line
-from leadhub.api.errors import Conflict
 from leadhub.api.permissions import crud_scopes
 from leadhub.api.views import ApiViewSet
 
@@ -220,29 +219,23 @@ class LineViewSet(ApiViewSet):
         serializer = LineInSerializer(data=request.data, context={"workspace": request.workspace})
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        try:
-            with field_errors():
-                line = services.line_connect(
-                    workspace=request.workspace,
-                    name=data["name"],
-                    phone=data["phone_number"],
-                    credentials=services.Credentials(
-                        provider=data["provider"],
-                        account_sid=data["account_sid"],
-                        auth_token=data["auth_token"],
-                        signalwire_space=data["signalwire_space"],
-                        signing_key=data["signing_key"],
-                    ),
-                    messaging_service_sid=data["messaging_service_sid"],
-                    brain=_brain(request.workspace, data["brain"]),
-                    is_default=data["is_default"],
-                    mps=data["mps"],
-                )
-        except services.LineExists as exc:
-            raise Conflict(
-                "This number is a line of this workspace already.",
-                details={"field": "phone_number", "id": str(exc.existing.pk)},
-            ) from None
+        with field_errors():
+            line = services.line_connect(
+                workspace=request.workspace,
+                name=data["name"],
+                phone=data["phone_number"],
+                credentials=services.Credentials(
+                    provider=data["provider"],
+                    account_sid=data["account_sid"],
+                    auth_token=data["auth_token"],
+                    signalwire_space=data["signalwire_space"],
+                    signing_key=data["signing_key"],
+                ),
+                messaging_service_sid=data["messaging_service_sid"],
+                brain=_brain(request.workspace, data["brain"]),
+                is_default=data["is_default"],
+                mps=data["mps"],
+            )
         line = selectors.line_get(workspace=request.workspace, line_id=line.pk)
         return Response(LineSerializer(line).data, status=status.HTTP_201_CREATED)
 
@@ -260,8 +253,5 @@ class LineViewSet(ApiViewSet):
 
     def destroy(self, request, id=None):
         check_query(request, ())
-        try:
-            services.line_delete(line=selectors.line_get(workspace=request.workspace, line_id=id))
-        except services.LineInUse as exc:
-            raise Conflict(str(exc), details={"campaigns": exc.campaign_ids}) from None
+        services.line_delete(line=selectors.line_get(workspace=request.workspace, line_id=id))
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -13,7 +13,7 @@ from accounts.models import Workspace
 from crm.catalog.services import line_create
 from crm.models import Line
 from crm.normalize import Phone
-from leadhub.exceptions import AlreadyExists
+from leadhub.exceptions import AlreadyExists, Conflict
 
 from .. import twilio
 from ..models import Brain, LineProvider
@@ -34,10 +34,9 @@ CREDENTIAL_FIELDS = ("provider", "account_sid", "auth_token", "signalwire_space"
 NOT_AVAILABLE = "This number cannot be added as a line."
 
 
-class LineExists(Exception):
+class LineExists(AlreadyExists):
     def __init__(self, existing: Line):
-        super().__init__("This number is a line of this workspace already.")
-        self.existing = existing
+        super().__init__("This number is a line of this workspace already.", field="phone_number", existing=existing)
 
 
 @dataclass(frozen=True)
@@ -172,11 +171,14 @@ def line_update(*, line: Line, data: dict[str, Any]) -> Line:
     return line
 
 
-class LineInUse(Exception):
+class LineInUse(Conflict):
     """The line sent campaigns, which keep it (their recipients' history, their callbacks)."""
 
     def __init__(self, campaign_ids: list):
-        super().__init__("This line sent (or is to send) campaigns, which keep it: it cannot be deleted.")
+        super().__init__(
+            "This line sent (or is to send) campaigns, which keep it: it cannot be deleted.",
+            details={"campaigns": campaign_ids},
+        )
         self.campaign_ids = campaign_ids
 
 

@@ -1,8 +1,19 @@
 """The §4 error envelope for every failure a client can cause, and cursor pagination."""
 
+import re
+from pathlib import Path
+from types import SimpleNamespace
+
 import pytest
+from django.conf import settings
 
 from accounts.services import api_key_create
+from booking.services import SlotUnavailable
+from leadhub.api.errors import error_body, exception_handler
+from messaging.brains.services import DefaultBrainProtected, SlugTaken
+from messaging.campaigns.services import CampaignStarted
+from messaging.lines.services import LineExists, LineInUse
+from webhooks.services import DeliveryNotPending, ReplayRunning
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.leadhub.urls")]
 
@@ -105,3 +116,65 @@ def test_lists_hold_only_the_callers_workspace(api_b, workspace_a, workspace_b):
     api_key_create(workspace=workspace_a, name="secret of A", scopes=["contacts:read"])
     names = [item["name"] for item in api_b.get("/api/v1/test/keys").json()["results"]]
     assert "secret of A" not in names
+
+
+CONFLICTS = [
+    (
+        LineExists(SimpleNamespace(pk=7)),
+        "This number is a line of this workspace already.",
+        {"field": "phone_number", "id": "7"},
+    ),
+    (SlugTaken(SimpleNamespace(pk=3)), "A brain with this slug exists already.", {"field": "slug", "id": "3"}),
+    (SlugTaken(None), "A brain with this slug exists already.", {"field": "slug"}),
+    (
+        DefaultBrainProtected("Make another brain the default."),
+        "Make another brain the default.",
+        {"field": "is_default"},
+    ),
+    (
+        LineInUse(["c1", "c2"]),
+        "This line sent (or is to send) campaigns, which keep it: it cannot be deleted.",
+        {"campaigns": ["c1", "c2"]},
+    ),
+    (
+        CampaignStarted(SimpleNamespace(status="sending")),
+        "The campaign is sending; only a scheduled campaign can be cancelled.",
+        {"status": ["sending"]},
+    ),
+    (SlotUnavailable(), "This time is no longer available. Pick another slot.", {}),
+    (
+        DeliveryNotPending(SimpleNamespace(status="delivered")),
+        "Only a pending delivery can be given up; this one is delivered.",
+        {},
+    ),
+    (
+        ReplayRunning(4),
+        "A replay of this endpoint is still running (4 replayed deliveries pending); try again once it has "
+        "finished, or give those deliveries up.",
+        {},
+    ),
+]
+
+
+@pytest.mark.parametrize(("exc", "message", "details"), CONFLICTS, ids=lambda value: type(value).__name__)
+def test_a_domain_conflict_is_a_409_by_the_one_handler(exc, message, details):
+    response = exception_handler(exc, {})
+    assert response.status_code == 409
+    assert response.data == error_body("CONFLICT", message, details)
+
+
+_API_ERRORS_IMPORT = re.compile(r"from leadhub\.api\.errors import (\([^)]*\)|[^\n]*)")
+
+
+def test_no_app_builds_a_409_of_its_own():
+    """STYLE: conflicts are domain exceptions that leadhub/api/errors.py maps once; no app turns
+    one into the API's Conflict by hand."""
+    root = Path(settings.BASE_DIR)
+    packages = [path.parent for path in root.glob("*/__init__.py") if path.parent.name not in {"leadhub", "tests"}]
+    offenders = sorted(
+        str(path.relative_to(root))
+        for package in packages
+        for path in package.rglob("*.py")
+        if any(re.search(r"\bConflict\b", names) for names in _API_ERRORS_IMPORT.findall(path.read_text()))
+    )
+    assert offenders == []

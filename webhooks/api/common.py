@@ -10,7 +10,6 @@ from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.permissions import BasePermission
 
 from leadhub.api.authentication import credential_of
-from leadhub.api.errors import Conflict
 
 from .. import selectors, services
 from ..events import EVENT_TYPES
@@ -40,8 +39,6 @@ def field_errors():
         raise ValidationError(exc.message_dict if hasattr(exc, "error_dict") else exc.messages) from None
     except services.EndpointLimitReached as exc:
         raise PermissionDenied(str(exc)) from None
-    except (services.ReplayRunning, services.DeliveryNotPending) as exc:
-        raise Conflict(str(exc)) from None
 
 
 def event_type_field(**kwargs) -> serializers.ChoiceField:

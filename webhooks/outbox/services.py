@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from accounts.models import Workspace
 from leadhub import bulk
+from leadhub.exceptions import Conflict
 
 from .. import tasks
 from ..engine.run import dispatch_coalesced, dispatch_queue_wanted
@@ -22,14 +23,14 @@ from ..models import Delivery, Endpoint, Event
 logger = logging.getLogger(__name__)
 
 
-class DeliveryNotPending(Exception):
+class DeliveryNotPending(Conflict):
     """Only a pending delivery can be given up."""
 
     def __init__(self, delivery: Delivery) -> None:
         super().__init__(f"Only a pending delivery can be given up; this one is {delivery.status}.")
 
 
-class ReplayRunning(Exception):
+class ReplayRunning(Conflict):
     """A bulk replay of the endpoint is still being delivered."""
 
     def __init__(self, pending: int) -> None:
