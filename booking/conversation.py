@@ -151,6 +151,8 @@ class BookingSkill:
     name = "booking"
 
     def answer(self, turn: Turn) -> SkillReply | None:
+        if turn.message.position == 0:
+            return None  # the conversation's first message: no reply before it made an offer
         offer = _PENDING.first(turn.conversation.pk, timezone.now())
         if offer is None:
             return None

@@ -2,10 +2,11 @@
 conversations API: the open conversation of a contact on a line, one turn at a time (see
 conversation_turn), messages appended in order (the row lock), takeover, and the event payloads."""
 
+import contextlib
 import functools
 import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -17,6 +18,7 @@ from django.utils import timezone
 from accounts.models import Workspace
 from crm.models import Contact, Line
 from leadhub.compiled import CompiledQuery
+from webhooks.services import events_ctes, events_dispatch, events_emit
 
 from .models import Brain, Conversation, Message
 
@@ -59,16 +61,27 @@ def conversation_payload(conversation: Conversation) -> dict[str, Any]:
 
 
 def conversation_open_for(
-    *, workspace: Workspace, contact: Contact, channel: str, line: Line, brain: Brain | None
+    *,
+    workspace: Workspace,
+    contact: Contact,
+    channel: str,
+    line: Line,
+    brain: Brain | None,
+    new_contact: bool = False,
 ) -> Conversation:
     """The contact's open conversation on this channel and line, or a new one (a unique
-    constraint makes concurrent first messages meet in one)."""
+    constraint makes concurrent first messages meet in one). `new_contact`: the caller has just
+    created the contact, so it has no conversation to look for (unless a concurrent first
+    message made one: the constraint finds it)."""
     values = (workspace.pk, contact.pk, channel, line.pk, Conversation.Status.OPEN)
-    conversation = _OPEN.first(*values)
-    if conversation is not None:
-        return conversation
+    if not new_contact:
+        conversation = _OPEN.first(*values)
+        if conversation is not None:
+            return conversation
     try:
-        with transaction.atomic():
+        # Outside a transaction the INSERT commits on its own (no BEGIN and COMMIT around it), and
+        # a conflict leaves nothing to roll back; inside one, a savepoint keeps the caller's.
+        with transaction.atomic() if connection.in_atomic_block else contextlib.nullcontext():
             return Conversation.objects.create(
                 workspace=workspace, contact=contact, channel=channel, line=line, brain=brain
             )
@@ -174,11 +187,19 @@ def conversation_turn_wait(conversation_id, *, seconds: float) -> bool:
     return True
 
 
-def message_append(*, conversation: Conversation, **fields: Any) -> Message:
+def message_append(
+    *,
+    conversation: Conversation,
+    events: Callable[[Message], list[tuple[str, dict]]] | None = None,
+    bot_id: str | None = None,
+    **fields: Any,
+) -> Message:
     """A message at the end of the conversation. Call with the conversation locked (in a
     turn, or after select_for_update) so positions follow the order of arrival. Inside the
     caller's transaction it adds no savepoint of its own (a round trip each way, twice a turn):
-    an error rolls back to the caller's."""
+    an error rolls back to the caller's. `events`, given the new message, answers the events
+    to emit with it (webhooks' events_emit contract: call inside the change's transaction); on
+    PostgreSQL they are written by the message's own statement."""
     message = Message(
         workspace_id=conversation.workspace_id,
         conversation=conversation,
@@ -191,23 +212,27 @@ def message_append(*, conversation: Conversation, **fields: Any) -> Message:
     inbound = message.direction == Message.Direction.INBOUND
     if inbound:
         updates["last_inbound_at"] = now
+    emitted = events(message) if events is not None else []
     if connection.vendor == "postgresql":
-        _append_in_one_statement(message, inbound=inbound, updates=updates)
+        _append_in_one_statement(message, inbound=inbound, updates=updates, events=emitted, bot_id=bot_id)
     else:
         with transaction.atomic(savepoint=False):
             last = Message.objects.filter(conversation=conversation).aggregate(last=Max("position"))["last"]
             message.position = 0 if last is None else last + 1
             message.save(force_insert=True)
             Conversation.objects.filter(pk=conversation.pk).update(**updates)
+            if emitted:
+                events_emit(workspace=conversation.workspace, events=emitted, bot_id=bot_id)
     for key, value in updates.items():
         setattr(conversation, key, value)
     return message
 
 
 @functools.cache
-def _append_statement(inbound: bool) -> tuple[str, tuple]:
+def _append_statement(inbound: bool, events_sql: str) -> tuple[str, tuple]:
     """The statement of _append_in_one_statement, and the message fields it takes as parameters
-    (in that order, then the conversation's id twice and the conversation's new times)."""
+    (in that order, after the conversation's id twice and the conversation's new times; the
+    events' parameters follow). `events_sql`: webhooks' events_ctes gated on the new message."""
     quote = connection.ops.quote_name
     messages, conversations = quote(Message._meta.db_table), quote(Conversation._meta.db_table)
     fields = tuple(field for field in Message._meta.concrete_fields if field.attname not in ("id", "position"))
@@ -215,29 +240,44 @@ def _append_statement(inbound: bool) -> tuple[str, tuple]:
     values = ", ".join(f"%s::{field.db_type(connection)}" for field in fields)
     times = ["last_message_at", "updated_at", *(["last_inbound_at"] if inbound else [])]
     sets = ", ".join(f"{quote(name)} = %s::timestamptz" for name in times)
+    deliveries = "(SELECT array_agg(id) FROM dv)" if events_sql else "NULL"
     # Only the models' own table and column names are spliced in; values are parameters.
     sql = (
         f"WITH pos AS (SELECT COALESCE(MAX({quote('position')}) + 1, 0) AS p FROM {messages} "  # noqa: S608
         f"WHERE {quote('conversation_id')} = %s::uuid), "
-        f"moved AS (UPDATE {conversations} SET {sets} WHERE {quote('id')} = %s::uuid) "
-        f"INSERT INTO {messages} ({columns}, {quote('position')}) SELECT {values}, pos.p FROM pos "
-        f"RETURNING {quote('id')}, {quote('position')}"
+        f"moved AS (UPDATE {conversations} SET {sets} WHERE {quote('id')} = %s::uuid), "
+        f"{_APPENDED} AS (INSERT INTO {messages} ({columns}, {quote('position')}) SELECT {values}, pos.p FROM pos "
+        f"RETURNING {quote('id')}, {quote('position')})"
+        f"{', ' if events_sql else ''}{events_sql} "
+        f"SELECT {quote('id')}, {quote('position')}, {deliveries} FROM {_APPENDED}"
     )
     return sql, fields
 
 
-def _append_in_one_statement(message: Message, *, inbound: bool, updates: dict) -> None:
-    """PostgreSQL: the message inserted at the next position and the conversation's times moved,
-    in one statement (the ORM's three each built anew: a fifth of an inbound turn's CPU)."""
-    sql, fields = _append_statement(inbound)
+_APPENDED = "appended"  # the CTE of the new message, which gates its events
+
+
+def _append_in_one_statement(
+    message: Message, *, inbound: bool, updates: dict, events: list[tuple[str, dict]], bot_id: str | None
+) -> None:
+    """PostgreSQL: the message inserted at the next position, the conversation's times moved
+    and the message's events written, in one statement (the ORM's three each built anew were a
+    fifth of an inbound turn's CPU; the events were a round trip of their own)."""
+    events_sql, events_params = (
+        events_ctes(workspace_id=message.workspace_id, events=events, bot_id=bot_id, gate=_APPENDED)
+        if events
+        else ("", [])
+    )
+    sql, fields = _append_statement(inbound, events_sql)
     conversation_id = message.conversation_id
     params = [conversation_id, *updates.values(), conversation_id]
     params += [field.get_db_prep_save(field.pre_save(message, True), connection) for field in fields]
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        message.pk, message.position = cursor.fetchone()
+        cursor.execute(sql, [*params, *events_params])
+        message.pk, message.position, delivery_ids = cursor.fetchone()
     message._state.adding = False
     message._state.db = "default"
+    events_dispatch(delivery_ids or [])
 
 
 def conversation_hold(conversation: Conversation) -> bool:

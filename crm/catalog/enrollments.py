@@ -31,7 +31,9 @@ def enrollments_stop(*, contact: Contact, reason: str, sequence: Sequence | None
     active = Enrollment.objects.filter(contact=contact, status=Enrollment.Status.ACTIVE)
     if sequence is not None:
         active = active.filter(sequence=sequence)
-    with transaction.atomic():
+    # No savepoint inside the caller's transaction (a round trip each way, on every inbound
+    # message): an error rolls back to the caller's.
+    with transaction.atomic(savepoint=False):
         stopping = list(active.select_for_update().values_list("pk", "sequence_id"))
         if not stopping:
             return 0

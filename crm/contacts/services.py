@@ -62,7 +62,9 @@ def contact_upsert(
     when an existing contact changed, and lead.qualified the first time it qualifies. Inside a
     caller's transaction it joins it.
     """
-    with ContactWrite(workspace=workspace, source=source, bot_id=bot_id) as write:
+    # Alone: nothing follows the upsert here, so outside a transaction a new contact is written
+    # with its events in one statement (as the intake's), not BEGIN, insert, events, COMMIT.
+    with ContactWrite(workspace=workspace, source=source, bot_id=bot_id, alone=True) as write:
         return write.upsert(
             phone=phone,
             email=email,

@@ -19,8 +19,9 @@ reply to a campaign created with `ai_replies: false`, and at most AI_MAX_REPLIES
 conversation.
 """
 
+import functools
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -137,7 +138,9 @@ def inbound_receive(*, line: Line, params: Mapping, brain_slug: str | None = Non
         bot_id=bot_id,
     )
     contact = upsert.contact
-    conversation = conversation_open_for(workspace=workspace, contact=contact, channel=channel, line=line, brain=brain)
+    conversation = conversation_open_for(
+        workspace=workspace, contact=contact, channel=channel, line=line, brain=brain, new_contact=upsert.created
+    )
 
     with conversation_turn(conversation):
         keyword = consent.keyword_of(body)
@@ -153,8 +156,12 @@ def inbound_receive(*, line: Line, params: Mapping, brain_slug: str | None = Non
                     status=Message.Status.RECEIVED,
                     source=Message.Source.INBOUND,
                     provider_sid=sid,
+                    # In the message's own statement: message.received, as it is stored.
+                    events=lambda stored: [("message.received", message_payload(stored, conversation))],
+                    bot_id=bot_id,
                 )
-                contact_count_messages(contact=contact)
+                # The contact's message_count follows in the answer's transaction, once per turn
+                # for the message and its reply (_reply_store).
                 if keyword and keyword[0] in (consent.OPT_OUT, consent.OPT_IN):
                     consent_change_for_keyword(contact=contact, keyword=keyword, message=message)
                 # An answer to a campaign message (within its reply window) is its callback; any
@@ -163,11 +170,6 @@ def inbound_receive(*, line: Line, params: Mapping, brain_slug: str | None = Non
                     workspace=workspace, contact_id=contact.pk, text=body, at=message.created_at
                 )
                 enrollments_stop(contact=contact, reason="reply")
-                events_emit(
-                    workspace=workspace,
-                    events=[("message.received", message_payload(message, conversation))],
-                    bot_id=bot_id,
-                )
         except IntegrityError:
             # The same MessageSid, stored by a delivery that held the turn before us.
             stored = _stored_reply(line, sid)
@@ -211,11 +213,20 @@ def consent_change_for_keyword(*, contact, keyword: tuple[str, str], message: Me
     )
 
 
-def _ai_replies_last_hour(conversation: Conversation) -> int:
+# A conversation's first message (position 0; positions follow the order of arrival) has
+# nothing before it: no history and no reply of the brain to read (a lead's first message is
+# every new lead's, and these reads were two of its round trips).
+
+
+def _ai_replies_last_hour(conversation: Conversation, message: Message) -> int:
+    if message.position == 0:
+        return 0
     return ai_replies_since(conversation_id=conversation.pk, since=timezone.now() - timedelta(hours=1))
 
 
 def _history(conversation: Conversation, before: Message) -> list[ai.Turn]:
+    if before.position == 0:
+        return []
     rows = history(conversation_id=conversation.pk, before_position=before.position, limit=HISTORY_MESSAGES)
     return [ai.Turn(role, content) for role, content in rows]
 
@@ -274,7 +285,7 @@ def inbound_answer(
         quiet
         or contact.sms_opt_out
         or conversation.taken_over_at is not None
-        or (_ai_replies_last_hour(conversation) >= settings.AI_MAX_REPLIES_PER_HOUR)
+        or (_ai_replies_last_hour(conversation, message) >= settings.AI_MAX_REPLIES_PER_HOUR)
     ):
         # Silent, but the intent is still detected (offline: no model call for a message
         # that gets no reply).
@@ -294,17 +305,25 @@ def inbound_answer(
                 text, source = consent.OPTED_OUT_REPLY, Message.Source.CONSENT
     try:
         with transaction.atomic():
+            if intent == "opt_out" and not keyword:
+                consent.consent_change(
+                    contact=contact,
+                    opted_out=True,
+                    source=ConsentChange.Source.INTENT,
+                    keyword="opt_out",
+                    message=message,
+                )
             reply = _reply_store(
-                conversation=conversation, message=message, text=text, source=source, intent=intent, by_rest=by_rest
-            )
-            _answer_events(
                 conversation=conversation,
                 message=message,
-                reply=reply,
-                brain=brain,
-                keyword=keyword,
+                text=text,
+                source=source,
                 intent=intent,
-                confidence=confidence,
+                by_rest=by_rest,
+                events=functools.partial(
+                    _answer_events, conversation=conversation, message=message, intent=intent, confidence=confidence
+                ),
+                bot_id=brain.bot_id if brain else None,
             )
     except _AlreadyAnswered:
         return InboundResult(message=message, reply=None, duplicate=True)
@@ -312,11 +331,20 @@ def inbound_answer(
 
 
 def _reply_store(
-    *, conversation: Conversation, message: Message, text: str | None, source: str, intent: str, by_rest: bool
+    *,
+    conversation: Conversation,
+    message: Message,
+    text: str | None,
+    source: str,
+    intent: str,
+    by_rest: bool,
+    events: Callable[[Message | None], list[tuple[str, dict]]],
+    bot_id: str | None,
 ) -> Message | None:
-    """In the answer's transaction: the reply appended (none when a person took the
-    conversation over meanwhile and the brain would have spoken) and the message marked
-    answered; raises _AlreadyAnswered (rolling it back) when it had been."""
+    """In the answer's transaction: the reply appended with the answer's events (none when a
+    person took the conversation over meanwhile and the brain would have spoken), the contact's
+    message_count moved once for the message and its reply, and the message marked answered;
+    raises _AlreadyAnswered (rolling it back) when it had been."""
     reply = None
     # Locked for the reply's position, and read afresh: the model was called with no lock
     # held, and a person who took the conversation over meanwhile silences the brain.
@@ -333,10 +361,18 @@ def _reply_store(
             status=Message.Status.QUEUED if by_rest else Message.Status.SENT,
             source=source,
             sent_at=None if by_rest else now,
+            events=events,
+            bot_id=bot_id,
         )
-        contact_count_messages(contact=conversation.contact)
         if by_rest:
             transaction.on_commit(lambda: message_enqueue(message_id=reply.pk))
+    else:
+        emitted = events(None)
+        if emitted:
+            events_emit(workspace=conversation.workspace, events=emitted, bot_id=bot_id)
+    # The inbound message (stored by the turn's first transaction) and its reply, counted here
+    # once: a turn that died before answering is counted by whoever answers it.
+    contact_count_messages(contact=conversation.contact, count=2 if reply is not None else 1)
     if not _answer_record(message, reply=reply, intent=intent, at=now):
         raise _AlreadyAnswered()
     message.reply, message.intent, message.answered_at = reply, intent, now
@@ -344,33 +380,21 @@ def _reply_store(
 
 
 def _answer_events(
-    *,
-    conversation: Conversation,
-    message: Message,
-    reply: Message | None,
-    brain: Brain | None,
-    keyword: tuple[str, str] | None,
-    intent: str,
-    confidence: float,
-) -> None:
-    contact, workspace = conversation.contact, conversation.workspace
+    reply: Message | None, *, conversation: Conversation, message: Message, intent: str, confidence: float
+) -> list[tuple[str, dict]]:
+    """The answer's events: message.sent for a reply answered as TwiML, intent.detected."""
     events = []
     if reply is not None and reply.status == Message.Status.SENT:
         # Answered as TwiML: the provider takes the reply with the webhook's answer, so it is
         # sent now (a reply queued for the REST API emits message.sent at hand-off instead).
         events.append(("message.sent", message_payload(reply, conversation)))
-    if intent == "opt_out" and not keyword:
-        consent.consent_change(
-            contact=contact, opted_out=True, source=ConsentChange.Source.INTENT, keyword="opt_out", message=message
-        )
     if intent:
         detected = {
             "intent": intent,
             "confidence": round(float(confidence), 3),
             "message_id": str(message.uid),
             "conversation_id": str(conversation.id),
-            "contact_id": str(contact.id),
+            "contact_id": str(conversation.contact_id),
         }
         events.append(("intent.detected", detected))
-    if events:
-        events_emit(workspace=workspace, events=events, bot_id=brain.bot_id if brain else None)
+    return events
