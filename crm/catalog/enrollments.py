@@ -2,7 +2,7 @@
 enrollment ends when its last step is sent, or stops when the person replies or opts out.
 Sending the steps is messaging's (it reads these models and calls these services)."""
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from ..models import Contact, Enrollment, Sequence, TimelineEntry
@@ -28,13 +28,14 @@ def enrollments_stop(*, contact: Contact, reason: str, sequence: Sequence | None
     """Stop every active enrollment of the contact, or only its one in `sequence` (`reason`:
     "reply", "opt_out", "api", ...); each stop is on the contact's timeline, and no further
     step of a stopped enrollment is sent."""
-    active = Enrollment.objects.filter(contact=contact, status=Enrollment.Status.ACTIVE)
-    if sequence is not None:
-        active = active.filter(sequence=sequence)
     # No savepoint inside the caller's transaction (a round trip each way, on every inbound
     # message): an error rolls back to the caller's.
     with transaction.atomic(savepoint=False):
-        stopping = list(active.select_for_update().values_list("pk", "sequence_id"))
+        if sequence is None:
+            stopping = _active_of(contact)
+        else:
+            active = Enrollment.objects.filter(contact=contact, status=Enrollment.Status.ACTIVE, sequence=sequence)
+            stopping = list(active.select_for_update().values_list("pk", "sequence_id"))
         if not stopping:
             return 0
         Enrollment.objects.filter(pk__in=[pk for pk, _ in stopping]).update(
@@ -50,3 +51,18 @@ def enrollments_stop(*, contact: Contact, reason: str, sequence: Sequence | None
             for _, sequence_id in stopping
         )
     return len(stopping)
+
+
+def _active_of(contact: Contact) -> list[tuple]:
+    """(id, sequence_id) of the contact's active enrollments, locked: every inbound message asks,
+    nearly always to find none, so its SQL is written once (the ORM spent more CPU building the
+    query than PostgreSQL running it). Only the model's own names are spliced in."""
+    quote = connection.ops.quote_name
+    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {quote('id')}, {quote('sequence_id')} FROM {quote(Enrollment._meta.db_table)} "  # noqa: S608
+            f"WHERE {quote('contact_id')} = %s AND {quote('status')} = %s{lock}",
+            [Contact._meta.pk.get_db_prep_value(contact.pk, connection), Enrollment.Status.ACTIVE.value],
+        )
+        return cursor.fetchall()
