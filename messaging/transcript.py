@@ -118,17 +118,44 @@ _OPEN = CompiledQuery(
 #   It outlives no session: a worker that dies mid-turn releases it with its connection.
 # - SQLite (the embedded default, one web process; see Procfile): a lock in the process. A
 #   write transaction there locks the whole database, so none is ever held while a model answers.
+#   A process that dies mid-turn takes its locks with it. Each conversation's lock lives while a
+#   turn holds it or waits for it, and the last to leave removes it: kept, one per conversation
+#   ever answered, they grew the process's memory for as long as it ran.
 TURN_NAMESPACE = 612  # pg advisory locks of conversation turns (webhooks' claim uses 611)
-_process_locks: dict[Any, threading.Lock] = {}
+
+
+class _ProcessTurnLock:
+    __slots__ = ("lock", "users")
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.users = 0  # turns holding or waiting for it, guarded by _process_locks_guard
+
+
+_process_locks: dict[Any, _ProcessTurnLock] = {}
 _process_locks_guard = threading.Lock()
 
 
 @contextmanager
-def _process_lock(key) -> Iterator[None]:
+def _process_lock(key, *, timeout: float = -1) -> Iterator[bool]:
+    """The conversation's lock in this process for the block; yields whether it was acquired
+    (within `timeout` seconds; -1: waits as long as it takes)."""
     with _process_locks_guard:
-        lock = _process_locks.setdefault(key, threading.Lock())
-    with lock:
-        yield
+        entry = _process_locks.get(key)
+        if entry is None:
+            entry = _process_locks[key] = _ProcessTurnLock()
+        entry.users += 1
+    acquired = False
+    try:
+        acquired = entry.lock.acquire(timeout=timeout)
+        yield acquired
+    finally:
+        if acquired:
+            entry.lock.release()
+        with _process_locks_guard:
+            entry.users -= 1
+            if entry.users == 0:
+                del _process_locks[key]
 
 
 @contextmanager
@@ -167,12 +194,8 @@ def conversation_turn_wait(conversation_id, *, seconds: float) -> bool:
     and given back at once: a redelivered message waits so for the delivery that stores its
     reply. Call it outside any transaction, and never inside a turn of the same conversation."""
     if connection.vendor != "postgresql":
-        with _process_locks_guard:
-            lock = _process_locks.setdefault(conversation_id, threading.Lock())
-        if not lock.acquire(timeout=seconds):
-            return False
-        lock.release()
-        return True
+        with _process_lock(conversation_id, timeout=seconds) as acquired:
+            return acquired
     try:
         # The transaction-level form of the turn's lock (the two conflict across sessions),
         # released by the commit; lock_timeout bounds the wait in the lock manager's queue.

@@ -8,8 +8,9 @@ short transaction and the reply in another, and waits on the model between them 
 row lock: a slow model delays its own conversation only. A redelivered
 MessageSid gets the stored reply and no second model call; one that arrives while the first
 delivery waits on the model waits for that turn, then reads its reply. A turn whose process died between
-the two is answered later by beat (inbound/sweep.py), by REST: `answered_at` says which
-messages had their answer. A message that answers a campaign
+the two left its message unanswered (`answered_at` says which messages had their answer): a
+redelivery answers it then, in a turn of its own; without one, beat answers it later by REST
+(inbound/sweep.py). A message that answers a campaign
 message is recorded as its reply (campaign.callback.received), and any message from the
 contact ends their sequence enrollments.
 
@@ -38,7 +39,7 @@ from webhooks.services import events_emit
 from .. import ai, consent, skills, twilio
 from ..brains.retrieval import documents_for
 from ..brains.selectors import brain_by_slug
-from ..campaigns.services import recipient_reply_record
+from ..campaigns.services import recipient_for_reply, recipient_reply_record
 from ..models import Brain, ConsentChange, Conversation, Message
 from ..outbound.handoff import message_enqueue
 from ..transcript import (
@@ -99,10 +100,17 @@ def _stored_reply(line: Line, sid: str) -> InboundResult | None:
 
 def _reply_after_the_turn(stored: InboundResult) -> InboundResult:
     """A redelivery of a message stored but not answered yet: its delivery is still in its turn,
-    waiting on the model. Wait for that turn to end, then read the reply it stored; still none
-    if the turn died (beat answers it: inbound/sweep.py) or the wait ran out behind later turns."""
-    conversation_turn_wait(stored.message.conversation_id, seconds=REDELIVERY_WAIT_SECONDS)
+    waiting on the model, or died in it. Wait for that turn to end, then read the reply it
+    stored. A turn that ended without answering had died (its process, or its answer's
+    transaction): the redelivery answers the message itself, now, rather than leave it to
+    beat's late answer by REST. None still when the wait ran out behind later turns."""
+    ended = conversation_turn_wait(stored.message.conversation_id, seconds=REDELIVERY_WAIT_SECONDS)
     message = Message.objects.select_related("reply").get(pk=stored.message.pk)
+    if ended and message.answered_at is None:
+        answered = inbound_answer_unanswered(message_id=message.pk, by_rest=False)
+        if answered is not None and not answered.duplicate:
+            return InboundResult(message=answered.message, reply=answered.reply, duplicate=True)
+        message = Message.objects.select_related("reply").get(pk=stored.message.pk)
     return InboundResult(message=message, reply=message.reply.content if message.reply else None, duplicate=True)
 
 
@@ -179,6 +187,41 @@ def inbound_receive(*, line: Line, params: Mapping, brain_slug: str | None = Non
         # A campaign that answers its replies itself (ai_replies off) keeps the brain quiet.
         quiet = replied_to is not None and not replied_to.campaign.ai_replies
         return inbound_answer(conversation=conversation, message=message, brain=brain, keyword=keyword, quiet=quiet)
+
+
+def inbound_answer_unanswered(*, message_id: int, by_rest: bool) -> InboundResult | None:
+    """Answer, in its conversation's turn, an inbound message whose turn died before answering
+    it: a redelivery of it (as TwiML) or beat (`by_rest`: the webhook is gone). None when it is
+    not an unanswered inbound message; `duplicate` when it was answered meanwhile."""
+    message = (
+        Message.objects.select_related("conversation", "conversation__workspace", "conversation__contact", "line")
+        .filter(pk=message_id, direction=Message.Direction.INBOUND, answered_at__isnull=True)
+        .first()
+    )
+    if message is None:
+        return None
+    conversation = message.conversation
+    with conversation_turn(conversation):
+        # Read again in the turn: the turn that died may have been slow rather than dead.
+        if not Message.objects.filter(pk=message.pk, answered_at__isnull=True).exists():
+            return InboundResult(message=message, reply=None, duplicate=True)
+        conversation.refresh_from_db(fields=["taken_over_at", "brain"])
+        contact = conversation.contact
+        contact.refresh_from_db(fields=["sms_opt_out"])
+        brain = conversation.brain
+        if brain is None:
+            brain = getattr(getattr(message.line, "provider", None), "brain", None)
+        if brain is None:
+            brain = brain_by_slug(workspace=conversation.workspace, slug=None)
+        replied_to = recipient_for_reply(workspace=conversation.workspace, contact_id=contact.pk, at=message.created_at)
+        return inbound_answer(
+            conversation=conversation,
+            message=message,
+            brain=brain,
+            keyword=consent.keyword_of(message.content),
+            quiet=replied_to is not None and not replied_to.campaign.ai_replies,
+            by_rest=by_rest,
+        )
 
 
 class _AlreadyAnswered(Exception):

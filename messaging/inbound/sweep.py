@@ -7,9 +7,11 @@ answer (`answered_at` null) and the webhook's TwiML answer gone with the connect
 sweep finds those older than INBOUND_ANSWER_AFTER_SECONDS (past any live turn: the model's
 time limit and more) and younger than the WhatsApp window, and answers each by the provider's
 REST API: the reply is queued like any send and handed over by the worker (consent checked
-then). Exactly once: each runs in the conversation's turn, re-reads the message there, and
-marks it answered in the reply's transaction only if it was not (services._answer_record), so
-two sweeps, or a sweep and a late turn, never both answer.
+then). A redelivery of the message, when one comes, answers it first, as TwiML, by the same
+services.inbound_answer_unanswered. Exactly once: each runs in the conversation's turn,
+re-reads the message there, and marks it answered in the reply's transaction only if it was
+not (services._answer_record), so two sweeps, a sweep and a redelivery, or a sweep and a late
+turn, never both answer.
 """
 
 import logging
@@ -20,12 +22,8 @@ from django.utils import timezone
 
 from leadhub.tenancy import tenant_scope
 
-from .. import consent
-from ..brains.selectors import brain_by_slug
-from ..campaigns.services import recipient_for_reply
 from ..models import Message
-from ..transcript import conversation_turn
-from .services import inbound_answer
+from .services import inbound_answer_unanswered
 
 logger = logging.getLogger(__name__)
 
@@ -53,36 +51,8 @@ def inbound_unanswered(*, batch: int = 200) -> list[tuple]:
 def inbound_answer_late(*, message_id: int) -> bool:
     """Answer one inbound message left unanswered, by REST, in its conversation's turn. True
     when this call answered it (False: answered meanwhile, or not an unanswered inbound message)."""
-    message = (
-        Message.objects.select_related("conversation", "conversation__workspace", "conversation__contact", "line")
-        .filter(pk=message_id, direction=Message.Direction.INBOUND, answered_at__isnull=True)
-        .first()
-    )
-    if message is None:
-        return False
-    conversation = message.conversation
-    with conversation_turn(conversation):
-        # Read again in the turn: the turn that died may have been slow rather than dead.
-        if not Message.objects.filter(pk=message.pk, answered_at__isnull=True).exists():
-            return False
-        conversation.refresh_from_db(fields=["taken_over_at", "brain"])
-        contact = conversation.contact
-        contact.refresh_from_db(fields=["sms_opt_out"])
-        brain = conversation.brain
-        if brain is None:
-            brain = getattr(getattr(message.line, "provider", None), "brain", None)
-        if brain is None:
-            brain = brain_by_slug(workspace=conversation.workspace, slug=None)
-        replied_to = recipient_for_reply(workspace=conversation.workspace, contact_id=contact.pk, at=message.created_at)
-        result = inbound_answer(
-            conversation=conversation,
-            message=message,
-            brain=brain,
-            keyword=consent.keyword_of(message.content),
-            quiet=replied_to is not None and not replied_to.campaign.ai_replies,
-            by_rest=True,
-        )
-    return not result.duplicate
+    result = inbound_answer_unanswered(message_id=message_id, by_rest=True)
+    return result is not None and not result.duplicate
 
 
 def inbound_unanswered_sweep(*, batch: int = 200) -> int:

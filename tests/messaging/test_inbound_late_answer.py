@@ -77,6 +77,33 @@ def test_a_message_whose_turn_died_is_answered_once_by_rest(
     assert len(model_api.calls) == 1
 
 
+def test_a_redelivery_answers_a_message_whose_turn_died_itself(
+    line_a, model_api, send_inbound, monkeypatch, settings, twilio_api
+):
+    # The provider redelivers a webhook that got no answer: the turn that died is over, so the
+    # redelivery takes the turn and answers as TwiML rather than leaving the lead to beat.
+    model_api.reply = "We open at 9am."
+    sid = "SM" + "5" * 32
+    with monkeypatch.context() as patch:
+        _dies_before_answering(patch)
+        with pytest.raises(WorkerKilled):
+            send_inbound("When do you open?", sid=sid)
+    response = send_inbound("When do you open?", sid=sid)
+    assert response.status_code == 200
+    assert b"<Message>We open at 9am.</Message>" in response.content
+    message = Message.objects.get(direction="inbound")
+    assert message.answered_at is not None
+    assert (message.reply.content, message.reply.status) == ("We open at 9am.", "sent")
+    assert len(model_api.calls) == 1
+
+    age(message, settings.INBOUND_ANSWER_AFTER_SECONDS + 5)
+    assert run_as_worker(tasks.inbound_unanswered_sweep) == 0  # answered once: nothing left for beat
+    assert send_inbound("When do you open?", sid=sid).content == response.content
+    assert Message.objects.filter(direction="outbound").count() == 1
+    assert twilio_api.messages == []  # nothing by REST
+    assert len(model_api.calls) == 1
+
+
 def test_answered_messages_are_left_alone(line_a, send_inbound, settings):
     response = send_inbound("When do you open?")
     assert response.status_code == 200 and b"<Message>" in response.content

@@ -14,8 +14,9 @@ import xml.etree.ElementTree as ET
 import pytest
 from django.db import connection
 
+from messaging import transcript
 from messaging.inbound import services
-from messaging.models import Message
+from messaging.models import Conversation, Message
 from messaging.transcript import TURN_NAMESPACE
 from tests.polling import until
 from webhooks.models import Event
@@ -102,3 +103,61 @@ def test_a_redelivery_waits_for_the_turn_no_longer_than_its_limit(line_a, model_
     assert Message.objects.filter(direction="inbound").count() == 1
     # The first delivery's answer is the message's, for any later redelivery.
     assert _reply_of(send_inbound("When do you open?", sid=sid)) == "We open at 9am."
+
+
+def _turn_locks_left() -> int:
+    """Turn locks still kept once every turn has ended: advisory locks of the namespace on
+    PostgreSQL, the process's entries on SQLite."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND classid = %s", [TURN_NAMESPACE]
+            )
+            return cursor.fetchone()[0]
+    return len(transcript._process_locks)
+
+
+def test_turns_that_ended_leave_no_lock_behind(line_a, model_api, send_inbound):
+    model_api.reply = "We open at 9am."
+    for number in ("+18187405020", "+18187405021", "+18187405022"):
+        sid = "SM" + uuid.uuid4().hex
+        assert _reply_of(send_inbound("When do you open?", sid=sid, sender=number)) == "We open at 9am."
+        assert _reply_of(send_inbound("When do you open?", sid=sid, sender=number)) == "We open at 9am."
+    assert Conversation.objects.count() == 3
+    assert _turn_locks_left() == 0
+
+
+def test_a_turn_queued_behind_another_keeps_the_lock_they_share():
+    """The lock is removed by the last turn to leave it, never under one still waiting: a third
+    arrival finds the second turn holding it."""
+    conversation_id = uuid.uuid4()
+    conversation = Conversation(pk=conversation_id)
+    first_holds, second_holds, release_second = threading.Event(), threading.Event(), threading.Event()
+    release_first = threading.Event()
+
+    def turn(holds, release):
+        try:
+            with transcript.conversation_turn(conversation):
+                holds.set()
+                release.wait(10)
+        finally:
+            connection.close()
+
+    first = threading.Thread(target=turn, args=(first_holds, release_first))
+    first.start()
+    assert first_holds.wait(10)
+    second = threading.Thread(target=turn, args=(second_holds, release_second))
+    second.start()
+    try:
+        assert _waiting_for_the_turn(second)
+        release_first.set()
+        first.join()
+        assert second_holds.wait(10)
+        assert transcript.conversation_turn_wait(conversation_id, seconds=0.2) is False  # the second's
+    finally:
+        release_first.set()
+        release_second.set()
+        first.join()
+        second.join()
+    assert transcript.conversation_turn_wait(conversation_id, seconds=0.2) is True
+    assert _turn_locks_left() == 0
