@@ -160,15 +160,17 @@ def sequences_tick(
 
 
 def _line_of(enrollment: Enrollment) -> Line | None:
-    """The contact's line, else the workspace's default verified line, else its first."""
+    """The verified line a step goes from: the contact's line, else the workspace's default
+    line, else its first. Only verified lines count (SPEC §7: nothing is routed to an unverified
+    number): a contact's line from the intake's catalog may have no provider account behind it,
+    and the send would refuse it; the step then goes from the workspace's verified line."""
+    verified = Line.objects.filter(workspace_id=enrollment.workspace_id, provider__verified_at__isnull=False)
     contact = enrollment.contact
     if contact.line_id:
-        return contact.line
-    return (
-        Line.objects.filter(workspace_id=enrollment.workspace_id)
-        .order_by(F("provider__is_default").desc(nulls_last=True), "created_at", "pk")
-        .first()
-    )
+        line = verified.filter(pk=contact.line_id).first()
+        if line is not None:
+            return line
+    return verified.order_by(F("provider__is_default").desc(), "created_at", "pk").first()
 
 
 def _step(progress, *, now, send: StepSender, replied_since: ReplyCheck, result: TickResult) -> None:

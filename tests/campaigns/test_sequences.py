@@ -119,6 +119,33 @@ def test_enrolled_through_the_api_it_steps_and_unenrolled_through_it_stops(
     assert Enrollment.objects.get(contact=contact).status == "stopped"
 
 
+def test_a_contact_on_an_unverified_line_gets_its_steps_from_the_verified_one(
+    enterprise_a, unverified_line, verified_line, sequence, twilio_api
+):
+    # The intake's catalog attaches lines with no provider account behind them (SPEC §7:
+    # nothing is routed to an unverified number).
+    with time_machine.travel(T0, tick=True):
+        enrollment = enrolled(enterprise_a, sequence, LONDON)
+    Contact.objects.filter(pk=enrollment.contact_id).update(line=unverified_line)
+    assert tick(T0 + timedelta(seconds=1)) == 1
+    assert [(m["From"], m["To"], m["Body"]) for m in twilio_api.messages] == [
+        (SEND_NUMBER, LONDON, "Hi Alan, welcome!")
+    ]
+    step = SequenceSend.objects.get(enrollment=enrollment, position=1)
+    assert (step.status, step.reason) == ("sent", "")
+    assert Message.objects.get(source="sequence").line_id == verified_line.pk
+
+
+def test_without_a_verified_line_a_step_is_skipped_not_sent(enterprise_a, unverified_line, sequence, twilio_api):
+    with time_machine.travel(T0, tick=True):
+        enrollment = enrolled(enterprise_a, sequence, LONDON)
+    tick(T0 + timedelta(seconds=1))
+    step = SequenceSend.objects.get(enrollment=enrollment, position=1)
+    assert (step.status, step.reason) == ("skipped", "no_line")
+    assert twilio_api.messages == []
+    assert not Message.objects.filter(source="sequence").exists()
+
+
 def test_a_step_due_at_night_waits_for_the_morning(enterprise_a, verified_line, sequence, twilio_api):
     with time_machine.travel(T0, tick=True):
         enrollment = enrolled(enterprise_a, sequence, LOS_ANGELES)
