@@ -206,11 +206,20 @@ def _step(progress, *, now, send: StepSender, replied_since: ReplyCheck, result:
     body = _render(step.message, contact)
     try:
         with transaction.atomic():
-            row = SequenceSend.objects.create(
-                workspace_id=enrollment.workspace_id, enrollment=enrollment, position=step.position, body=body
-            )
+            # The claim read the enrollment before this step began: an unenroll (or a reply)
+            # since then must keep the step back. Read again and locked (PostgreSQL; SQLite's
+            # transactions are IMMEDIATE) until the step's row is in: an unenroll after that
+            # waits for it, and the step is ordered before the unenroll.
+            row = None
+            if _still_active(enrollment):
+                row = SequenceSend.objects.create(
+                    workspace_id=enrollment.workspace_id, enrollment=enrollment, position=step.position, body=body
+                )
     except IntegrityError:  # this step went out (or was being sent) already: never twice
         _advance(progress, step=step, now=now, result=result)
+        return
+    if row is None:
+        _release(progress, due_at=None)
         return
     start = line_slots_reserve(line_id=line.pk, count=1, mps=line_mps(line), now=timezone.now())
     wait = (start - timezone.now()).total_seconds()
@@ -225,6 +234,18 @@ def _step(progress, *, now, send: StepSender, replied_since: ReplyCheck, result:
     else:
         result.failed += 1
     _advance(progress, step=step, now=now, result=result)
+
+
+def _still_active(enrollment: Enrollment) -> bool:
+    """The enrollment, locked for the caller's transaction, is still active."""
+    status = (
+        Enrollment.objects.select_for_update()
+        .filter(pk=enrollment.pk)
+        .order_by()
+        .values_list("status", flat=True)
+        .first()
+    )
+    return status == Enrollment.Status.ACTIVE
 
 
 def _record_skip(progress, step, *, reason: str) -> None:

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import time_machine
 
+from crm.catalog.enrollments import enrollments_stop
 from crm.catalog.services import sequence_create, sequence_enroll
 from crm.models import Contact, Enrollment, TimelineEntry
 from messaging.campaigns import tasks
@@ -144,6 +145,74 @@ def test_without_a_verified_line_a_step_is_skipped_not_sent(enterprise_a, unveri
     assert (step.status, step.reason) == ("skipped", "no_line")
     assert twilio_api.messages == []
     assert not Message.objects.filter(source="sequence").exists()
+
+
+def _unenrolled_after_the_claim(monkeypatch, enrollment, unenroll) -> None:
+    """The hook: `unenroll(enrollment)` runs once the tick has claimed the step and read the
+    enrollment (choosing the step's line), before the step is handed over."""
+    from messaging.campaigns import sequences
+
+    line_of = sequences._line_of
+
+    def hooked(claimed):
+        unenroll(enrollment)
+        return line_of(claimed)
+
+    monkeypatch.setattr(sequences, "_line_of", hooked)
+
+
+def _unenroll(enrollment) -> None:
+    enrollments_stop(contact=enrollment.contact, reason="api", sequence=enrollment.sequence)
+
+
+def test_an_unenroll_after_the_tick_claimed_a_step_keeps_that_step_back(
+    enterprise_a, verified_line, sequence, twilio_api, monkeypatch
+):
+    with time_machine.travel(T0, tick=True):
+        enrollment = enrolled(enterprise_a, sequence, LONDON)
+    _unenrolled_after_the_claim(monkeypatch, enrollment, _unenroll)
+    assert tick(T0 + timedelta(seconds=1)) == 0
+    assert twilio_api.messages == []
+    assert not SequenceSend.objects.filter(enrollment=enrollment).exists()
+    assert not Message.objects.filter(source="sequence").exists()
+    enrollment.refresh_from_db()
+    assert enrollment.status == "stopped"
+    progress = SequenceProgress.objects.get(enrollment=enrollment)
+    assert (progress.due_at, progress.lease_token) == (None, None)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_an_unenroll_committed_by_another_session_after_the_claim_keeps_the_step_back(
+    enterprise_a, verified_line, sequence, twilio_api, monkeypatch
+):
+    # The unenroll is another request's: its own connection, committed between the tick's claim
+    # and its hand-off.
+    import threading
+
+    from django.db import connection
+
+    from leadhub.tenancy import tenant_scope
+
+    def unenroll_elsewhere(enrollment):
+        def run():
+            try:
+                with tenant_scope(enrollment.workspace_id):
+                    _unenroll(enrollment)
+            finally:
+                connection.close()
+
+        thread = threading.Thread(target=run)
+        thread.start()
+        thread.join()
+
+    with time_machine.travel(T0, tick=True):
+        enrollment = enrolled(enterprise_a, sequence, LONDON)
+    _unenrolled_after_the_claim(monkeypatch, enrollment, unenroll_elsewhere)
+    assert tick(T0 + timedelta(seconds=1)) == 0
+    assert twilio_api.messages == []
+    assert not SequenceSend.objects.filter(enrollment=enrollment).exists()
+    assert Enrollment.objects.get(pk=enrollment.pk).status == "stopped"
 
 
 def test_a_step_due_at_night_waits_for_the_morning(enterprise_a, verified_line, sequence, twilio_api):
