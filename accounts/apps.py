@@ -1,7 +1,7 @@
 """Tenancy, identity and credentials."""
 
 from django.apps import AppConfig
-from django.db.models.signals import post_delete
+from django.db.models.signals import post_delete, post_migrate
 
 
 class AccountsConfig(AppConfig):
@@ -11,6 +11,7 @@ class AccountsConfig(AppConfig):
     def ready(self) -> None:
         # Imported here, as Django loads apps: models and services need the app registry ready.
         from .models import ApiKey
+        from .plans import plans_ensure
         from .services import api_key_forget_deleted
 
         # A deleted key must leave the credential caches at once, however its row went: the
@@ -21,3 +22,5 @@ class AccountsConfig(AppConfig):
             api_key_forget_deleted(api_key=instance)
 
         post_delete.connect(api_key_deleted, sender=ApiKey, weak=False, dispatch_uid="accounts.api_key_deleted")
+        # Every migrate and flush puts back a missing plan (accounts/plans.py).
+        post_migrate.connect(plans_ensure, sender=self, dispatch_uid="accounts.plans_ensure")

@@ -1,6 +1,5 @@
 """Shared fixtures: the three people of STYLE.md and credentials for them."""
 
-import importlib
 import os
 from contextlib import contextmanager
 
@@ -42,8 +41,12 @@ def django_db_setup(django_db_setup, django_db_blocker):
     operator policy holds only for the operator role: row-level security is real in the
     PostgreSQL pass, a web path that still crossed workspaces with the operator setting would
     see nothing."""
+    from accounts.plans import plans_ensure
     from leadhub.postgresql import rls
 
+    with django_db_blocker.unblock():
+        # A reused test database that a flush emptied before post_migrate put the plans back.
+        plans_ensure()
     if connection.vendor != "postgresql":
         yield
         return
@@ -125,19 +128,6 @@ def _fast_password_hashing():
         PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher", *settings.PASSWORD_HASHERS]
     ):
         yield
-
-
-@pytest.fixture(autouse=True)
-def _plans_after_flush(request):
-    """A transactional test flushes the database when it ends, the plans of the data migration
-    with it; put them back for the transactional tests that follow (they run last)."""
-    marker = request.node.get_closest_marker("django_db")
-    if not (marker and marker.kwargs.get("transaction")) and "transactional_db" not in request.fixturenames:
-        return
-    request.getfixturevalue("transactional_db")
-    from django.apps import apps
-
-    importlib.import_module("accounts.migrations.0002_plans").create_plans(apps, None)
 
 
 @pytest.fixture

@@ -1,7 +1,6 @@
 """Campaign sending on PostgreSQL: real commits, a worker killed mid-campaign and the campaign
 resumed by the next driver, every recipient sent exactly once; two drivers at once."""
 
-import importlib
 import os
 import signal
 import subprocess
@@ -17,7 +16,6 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 import time_machine
 from celery.signals import worker_shutting_down
-from django.apps import apps
 from django.db import connection
 from django.utils import timezone
 
@@ -30,12 +28,6 @@ pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 ROOT = Path(__file__).resolve().parents[2]
 URL = "/api/v1/campaigns"
-
-
-@pytest.fixture(autouse=True)
-def _plans(transactional_db):
-    # A transactional test before this one may have flushed the plans of the data migration.
-    importlib.import_module("accounts.migrations.0002_plans").create_plans(apps, None)
 
 
 def _test_database_url() -> str:

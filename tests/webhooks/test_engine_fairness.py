@@ -3,7 +3,6 @@ is cut at the deadline while others keep receiving; a flood in one workspace doe
 another's next delivery beyond about one claim; the per-endpoint and per-workspace caps hold
 whatever the number of engines; an endpoint that keeps timing out is backed off as a whole."""
 
-import importlib
 import socket
 import threading
 import time
@@ -11,7 +10,6 @@ import uuid
 from contextvars import copy_context
 
 import pytest
-from django.apps import apps
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -24,12 +22,6 @@ from webhooks.services import deliveries_give_up, endpoint_create, event_emit
 from webhooks.transport import http
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture(autouse=True)
-def _plans(transactional_db):
-    # A transactional test before this one may have flushed the plans of the data migration.
-    importlib.import_module("accounts.migrations.0002_plans").create_plans(apps, None)
 
 
 @pytest.fixture(autouse=True)

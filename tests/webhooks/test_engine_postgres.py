@@ -1,6 +1,5 @@
 """The sweep on PostgreSQL: real commits, the real broker, concurrent sweepers, a killed worker."""
 
-import importlib
 import os
 import subprocess
 import sys
@@ -12,7 +11,6 @@ from unittest import mock
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
-from django.apps import apps
 from django.db import connection, transaction
 
 from leadhub.celery import app
@@ -21,12 +19,6 @@ from webhooks.services import endpoint_create, event_emit
 from webhooks.tasks import deliveries_sweep
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture(autouse=True)
-def _plans(transactional_db):
-    # A transactional test before this one may have flushed the plans of the data migration.
-    importlib.import_module("accounts.migrations.0002_plans").create_plans(apps, None)
 
 
 ROOT = Path(__file__).resolve().parents[2]
