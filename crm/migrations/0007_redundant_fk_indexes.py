@@ -4,12 +4,13 @@ and dailyleadcount.workspace_id (daily_lead_count_unique). Each cost PostgreSQL 
 insertion on every new lead and served no query the longer one does not.
 
 Only the indexes are dropped: Django's AlterField would also drop and re-add the foreign key,
-which validates the whole table under a lock."""
+which validates the whole table under a lock. Reversed, the same indexes are made again, named
+and defined as Django made them."""
 
 import django.db.models.deletion
 from django.db import migrations, models
 
-from leadhub.migration_indexes import drop_single_column_indexes
+from leadhub.migration_indexes import create_single_column_indexes, drop_single_column_indexes
 
 REDUNDANT = [("contact", "workspace_id"), ("dailyleadcount", "workspace_id"), ("timelineentry", "contact_id")]
 
@@ -17,6 +18,10 @@ REDUNDANT = [("contact", "workspace_id"), ("dailyleadcount", "workspace_id"), ("
 def forwards(apps, schema_editor):
     drop_single_column_indexes(apps, schema_editor, "crm", REDUNDANT)
 
+
+
+def backwards(apps, schema_editor):
+    create_single_column_indexes(apps, schema_editor, "crm", REDUNDANT)
 
 class Migration(migrations.Migration):
     dependencies = [
@@ -26,7 +31,7 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.SeparateDatabaseAndState(
-            database_operations=[migrations.RunPython(forwards, migrations.RunPython.noop)],
+            database_operations=[migrations.RunPython(forwards, backwards)],
             state_operations=[
                 migrations.AlterField(
                     model_name="contact",

@@ -1,15 +1,20 @@
 """event.workspace_id's own index: event_workspace_created starts with it, so it only cost an
-index insertion on every event. Only the index is dropped (see crm 0007)."""
+index insertion on every event. Only the index is dropped, and made again when reversed (see
+crm 0007)."""
 
 import django.db.models.deletion
 from django.db import migrations, models
 
-from leadhub.migration_indexes import drop_single_column_indexes
+from leadhub.migration_indexes import create_single_column_indexes, drop_single_column_indexes
 
 
 def forwards(apps, schema_editor):
     drop_single_column_indexes(apps, schema_editor, "webhooks", [("event", "workspace_id")])
 
+
+
+def backwards(apps, schema_editor):
+    create_single_column_indexes(apps, schema_editor, "webhooks", [("event", "workspace_id")])
 
 class Migration(migrations.Migration):
     dependencies = [
@@ -19,7 +24,7 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.SeparateDatabaseAndState(
-            database_operations=[migrations.RunPython(forwards, migrations.RunPython.noop)],
+            database_operations=[migrations.RunPython(forwards, backwards)],
             state_operations=[
                 migrations.AlterField(
                     model_name="event",
