@@ -4,6 +4,7 @@ driven by Selenium against the live test server; screenshots go to var/screensho
 import os
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import pytest
 from django.db import connection
 
 from tests.messaging.conftest import twilio_api  # noqa: F401 (a fixture: the Twilio double)
+from tests.polling import until
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
@@ -32,7 +34,13 @@ def pytest_collection_modifyitems(config, items):
 
 
 @pytest.fixture(scope="session")
-def chromium():
+def chromium(live_server):
+    """The browser, for the whole session. It quits before the live server stops (it is set up
+    after it), and the server's request threads are let end first: the connections it keeps alive
+    hold those threads, and each closes the test database's connection when it ends. On SQLite
+    that connection is the in-memory database, shared with them only while the server runs;
+    closed after, it raised in their thread (a PytestUnhandledThreadExceptionWarning at the end
+    of the session)."""
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
@@ -44,6 +52,7 @@ def chromium():
     driver.implicitly_wait(0)
     yield driver
     driver.quit()
+    until(lambda: not any(t.name.endswith("(process_request_thread)") for t in threading.enumerate()))
 
 
 @pytest.fixture(params=list(SIZES))
