@@ -81,6 +81,15 @@ class _ApiKeyAuthentication(BaseAuthentication):
 
 
 def _api_key_credential(api_key: ApiKey) -> Credential:
+    # Built once per loaded key: accounts.services keeps the same instance for
+    # CREDENTIAL_LOCAL_SECONDS, and every change to a key loads a new one.
+    credential = api_key.__dict__.get("_credential")
+    if credential is None or credential.workspace is not api_key.workspace:
+        credential = api_key.__dict__["_credential"] = _new_api_key_credential(api_key)
+    return credential
+
+
+def _new_api_key_credential(api_key: ApiKey) -> Credential:
     return Credential(
         kind="api_key",
         id=str(api_key.id),

@@ -24,4 +24,7 @@ class JsonFirstNegotiation(DefaultContentNegotiation):
         return super().select_renderer(request, renderers, format_suffix)
 
     def _format_asked(self, request) -> bool:
+        # Without a query string there is no ?format=: no QueryDict built to learn it.
+        if not request.META.get("QUERY_STRING"):
+            return False
         return self.settings.URL_FORMAT_OVERRIDE in request.query_params

@@ -199,6 +199,8 @@ def check_request(view, request) -> None:
     """Raise UnknownParameters for what the view's operation does not accept."""
     if request.method == "OPTIONS":
         return
+    if request.method not in _BODY_METHODS and not request.META.get("QUERY_STRING"):
+        return  # nothing that could be unknown: no parameter, no body read
     contract = contract_of(view, request)
     if contract is None:
         return  # no such operation: the view answers 405 (or 404) on its own
