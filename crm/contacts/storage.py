@@ -58,6 +58,49 @@ def contact_find(
 
 
 _CONTACT_FIELDS = [field for field in Contact._meta.concrete_fields]
+# Each field's name, attname and default: a callable default (uuid4, now, dict) is asked of the
+# field for every contact (field.get_default, so that whatever Django or a test sets there
+# applies), a constant one taken once, as get_default returns it.
+_NEW_TEMPLATE = [
+    (
+        field.name,
+        field.attname,
+        field.get_default if field.has_default() and callable(field.default) else None,
+        None if field.has_default() and callable(field.default) else field.get_default(),
+    )
+    for field in _CONTACT_FIELDS
+]
+_NAMES = frozenset(field.name for field in _CONTACT_FIELDS) | frozenset(field.attname for field in _CONTACT_FIELDS)
+
+
+def contact_new(values: dict[str, Any]) -> Contact:
+    """A new, unsaved Contact with these values (by field name, relations as objects; the
+    others their defaults), as Contact(**values) makes it.
+
+    Built positionally, as Django builds the rows it reads: the keyword constructor looks up
+    each of the 35 fields' value, default and relation in turn, at twice the CPU."""
+    unknown = values.keys() - _NAMES
+    if unknown:
+        raise TypeError(f"Contact has no field {', '.join(sorted(unknown))}")
+    args = []
+    related = []
+    for name, attname, factory, constant in _NEW_TEMPLATE:
+        if name in values:
+            value = values[name]
+            if name != attname:  # a relation, given as its object (or None)
+                related.append((name, value))
+                value = value.pk if value is not None else None
+        elif attname in values:
+            value = values[attname]
+        else:
+            value = factory() if factory is not None else constant
+        args.append(value)
+    contact = Contact(*args)
+    for name, value in related:
+        setattr(contact, name, value)  # through the relation's descriptor: its checks, its cache
+    return contact
+
+
 # The columns whose value saving would compute (auto_now: updated_at); the rest are read as
 # they are. Fields of a type that pre_save may change are among these too (Django's own).
 _PRE_SAVED = frozenset(

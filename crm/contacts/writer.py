@@ -36,7 +36,7 @@ from .fields import (
     VALUE_FIELDS,
     contact_payload,
 )
-from .storage import contact_find, contact_insert_new
+from .storage import contact_find, contact_insert_new, contact_new
 from .values import blanks_filled, identity_joined, relation_entry, touch_of, with_name
 
 SETTABLE = frozenset(TEXT_FIELDS + VALUE_FIELDS)
@@ -194,8 +194,15 @@ class ContactWrite:
         # The one-statement insert is for callers that name the person only by phone or e-mail
         # (not a public caller's own contact, not a widget session).
         if connection.vendor == "postgresql" and session_id is None and own is None and not public:
-            new = Contact(
-                workspace=workspace, phone_number=e164, email=email, first_touch=touch, latest_touch=touch, **fields
+            new = contact_new(
+                {
+                    "workspace": workspace,
+                    "phone_number": e164,
+                    "email": email,
+                    "first_touch": touch,
+                    "latest_touch": touch,
+                    **fields,
+                }
             )
             alone = not self._in_atomic
             events = (lambda: self._events_of_new(new, qualified)) if alone else None

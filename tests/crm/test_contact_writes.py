@@ -9,6 +9,7 @@ from crm.catalog.services import tag_create
 from crm.contacts import services
 from crm.contacts.bulk import contacts_count_messages
 from crm.contacts.fields import EVENT_EXTRA, REPRESENTATION, TEXT_FIELDS, max_length
+from crm.contacts.storage import contact_new
 from crm.models import Contact, DispositionStatus, Line, Tag, TimelineEntry
 from crm.normalize import parse_phone
 from leadhub.exceptions import AlreadyExists
@@ -348,3 +349,27 @@ def test_a_phone_with_the_email_of_a_phoneless_contact_joins_that_contact(intake
     assert Contact.objects.count() == 1
     assert TimelineEntry.objects.filter(kind=TimelineEntry.Kind.CREATED).count() == 1
     assert types() == ["lead.created"]  # ada's own, from contact_make
+
+
+def test_contact_new_builds_what_the_keyword_constructor_builds(workspace_a, owner_a):
+    values = {
+        "workspace": workspace_a,
+        "phone_number": "+18187405020",
+        "email": "ada@example.com",
+        "first_touch": {"utm_source": "x"},
+        "name": "Ada",
+        "status": Contact.Status.QUALIFIED,
+        "owner": owner_a,
+        "line": None,
+    }
+    built, expected = contact_new(values), Contact(**values)
+
+    def state(contact):
+        return {key: value for key, value in contact.__dict__.items() if key not in ("_state", "id", "created_at")}
+
+    assert state(built) == state(expected)
+    assert built.owner is owner_a and built.workspace is workspace_a
+    assert built._state.adding and built._state.db == expected._state.db
+    assert built.other_phone_numbers == [] and built.other_phone_numbers is not contact_new(values).other_phone_numbers
+    with pytest.raises(TypeError):
+        contact_new({**values, "nonsense": 1})
