@@ -6,20 +6,29 @@ and each index is written by every insert; lookups and cascades use the composit
 conversation_workspace_created, consent_contact_created).
 
 Only the indexes are dropped: Django's own AlterField would also drop and re-add each foreign
-key, validating every row of the table again under lock."""
+key, validating every row of the table again under lock. Found by their columns and made again
+when reversed, as crm 0007 does (leadhub/migration_indexes.py)."""
 
 import django.db.models.deletion
 from django.db import migrations, models
 
+from leadhub.migration_indexes import create_single_column_indexes, drop_single_column_indexes
 
-# (table, column, the index Django named for it on PostgreSQL and SQLite alike)
-_INDEXES = [
-    ("messaging_consentchange", "contact_id", "messaging_consentchange_contact_id_391b5132"),
-    ("messaging_conversation", "contact_id", "messaging_conversation_contact_id_0b518da6"),
-    ("messaging_conversation", "workspace_id", "messaging_conversation_workspace_id_41e37aa8"),
-    ("messaging_message", "conversation_id", "messaging_message_conversation_id_3db4d3d1"),
-    ("messaging_message", "workspace_id", "messaging_message_workspace_id_88c47f7c"),
+REDUNDANT = [
+    ("consentchange", "contact_id"),
+    ("conversation", "contact_id"),
+    ("conversation", "workspace_id"),
+    ("message", "conversation_id"),
+    ("message", "workspace_id"),
 ]
+
+
+def forwards(apps, schema_editor):
+    drop_single_column_indexes(apps, schema_editor, "messaging", REDUNDANT)
+
+
+def backwards(apps, schema_editor):
+    create_single_column_indexes(apps, schema_editor, "messaging", REDUNDANT)
 
 
 class Migration(migrations.Migration):
@@ -83,12 +92,6 @@ class Migration(migrations.Migration):
                     ),
                 ),
             ],
-            database_operations=[
-                migrations.RunSQL(
-                    f'DROP INDEX IF EXISTS "{name}"',
-                    reverse_sql=f'CREATE INDEX IF NOT EXISTS "{name}" ON "{table}" ("{column}")',
-                )
-                for table, column, name in _INDEXES
-            ],
+            database_operations=[migrations.RunPython(forwards, backwards)],
         )
     ]

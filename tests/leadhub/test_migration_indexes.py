@@ -1,4 +1,4 @@
-"""The migrations that drop redundant foreign-key indexes (crm 0007, webhooks 0004) reverse: migrated
+"""The migrations that drop redundant foreign-key indexes (crm 0007, webhooks 0004, messaging 0008) reverse: migrated
 back, each index is there again under the name and definition Django gave it; migrated forward
 again, it is gone."""
 
@@ -15,8 +15,17 @@ DROPPED = [
     ("crm_dailyleadcount", "workspace_id"),
     ("crm_timelineentry", "contact_id"),
     ("webhooks_event", "workspace_id"),
+    ("messaging_consentchange", "contact_id"),
+    ("messaging_conversation", "contact_id"),
+    ("messaging_conversation", "workspace_id"),
+    ("messaging_message", "conversation_id"),
+    ("messaging_message", "workspace_id"),
 ]
-BEFORE = [("crm", "0006_contact_search_operator_role"), ("webhooks", "0003_engine_fairness_and_encrypted_secrets")]
+BEFORE = [
+    ("crm", "0006_contact_search_operator_role"),
+    ("webhooks", "0003_engine_fairness_and_encrypted_secrets"),
+    ("messaging", "0007_knowledge_search_column"),
+]
 
 
 def _own_indexes() -> dict:
