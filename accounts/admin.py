@@ -5,6 +5,7 @@ from django.contrib import admin, messages
 from django.utils.html import format_html
 from oauth2_provider import admin as oauth_admin
 
+from .credentials import oauth_tokens_forget, plan_credentials_forget, workspace_credentials_forget
 from .models import Agency, AgencyMembership, ApiKey, Membership, OAuthApplication, Plan, Workspace
 from .scopes import SCOPES
 from .services import (
@@ -15,9 +16,6 @@ from .services import (
     oauth_application_revoke_tokens,
     oauth_application_rotate_secret,
     oauth_application_update,
-    oauth_tokens_forget,
-    plan_credentials_forget,
-    workspace_credentials_forget,
 )
 
 SCOPE_CHOICES = [(scope, f"{scope} — {label}") for scope, label in SCOPES.items()]

@@ -10,9 +10,9 @@ class AccountsConfig(AppConfig):
 
     def ready(self) -> None:
         # Imported here, as Django loads apps: models and services need the app registry ready.
+        from .credentials import api_key_forget_deleted
         from .models import ApiKey
         from .plans import plans_ensure
-        from .services import api_key_forget_deleted
 
         # A deleted key must leave the credential caches at once, however its row went: the
         # admin's delete page and action, a workspace deleted with its keys (a cascade), a shell.

@@ -6,8 +6,8 @@ from oauth2_provider.models import get_access_token_model
 from oauth2_provider.oauth2_validators import OAuth2Validator
 from oauth2_provider.scopes import BaseScopes
 
+from .credentials import oauth_tokens_forget
 from .scopes import ALL_SCOPES, SCOPES
-from .services import oauth_tokens_forget
 
 
 class WorkspaceScopes(BaseScopes):

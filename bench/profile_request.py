@@ -83,8 +83,8 @@ def main(argv: list[str] | None = None) -> int:
     from django_redis import get_redis_connection
 
     from accounts.api import WorkspaceSerializer
+    from accounts.credentials import api_key_authenticate, api_key_hash
     from accounts.models import ApiKey
-    from accounts.services import api_key_authenticate, api_key_hash
     from leadhub.api.authentication import _api_key_credential
     from leadhub.api.ratelimit import limit
 

@@ -10,10 +10,10 @@ from rest_framework.authentication import BaseAuthentication
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.request import Request
 
-from accounts import services as account_services
+from accounts import credentials as account_credentials
+from accounts.credentials import API_KEY_PREFIX, api_key_authenticate
 from accounts.models import ApiKey, Workspace
 from accounts.scopes import effective_scopes
-from accounts.services import API_KEY_PREFIX, api_key_authenticate
 from leadhub import lookups, tenancy
 
 
@@ -81,7 +81,7 @@ class _ApiKeyAuthentication(BaseAuthentication):
 
 
 def _api_key_credential(api_key: ApiKey) -> Credential:
-    # Built once per loaded key: accounts.services keeps the same instance for
+    # Built once per loaded key: accounts.credentials keeps the same instance for
     # CREDENTIAL_LOCAL_SECONDS, and every change to a key loads a new one.
     credential = api_key.__dict__.get("_credential")
     if credential is None or credential.workspace is not api_key.workspace:
@@ -118,7 +118,7 @@ class HeaderApiKeyAuthentication(_ApiKeyAuthentication):
         return None if value is None else value.strip()
 
 
-# Access tokens are remembered as API keys are (accounts.services, by the token's SHA-256 as
+# Access tokens are remembered as API keys are (accounts.credentials, by the token's SHA-256 as
 # django-oauth-toolkit stores it): in the process for CREDENTIAL_LOCAL_SECONDS, in the shared
 # cache for CREDENTIAL_CACHE_SECONDS, neither past the token's expiry. A revoked token, a
 # disabled or rescoped application stops working in every process within the first, and at once
@@ -136,12 +136,12 @@ class OAuthTokenAuthentication(OAuth2Authentication):
         if token is None or token.startswith(API_KEY_PREFIX):
             return None
         checksum = hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
-        remembered = account_services.oauth_token_recall(checksum=checksum)
+        remembered = account_credentials.oauth_token_recall(checksum=checksum)
         if isinstance(remembered, Credential):
             _attach(request, remembered)
             return AnonymousUser(), remembered
         user = None
-        grant = account_services.oauth_token_shared(checksum=checksum) if token else None
+        grant = account_credentials.oauth_token_shared(checksum=checksum) if token else None
         if grant is None:
             # The token and its application found by the token's hash, before the workspace is
             # known: the named lookup answers the application's workspace, where
@@ -152,7 +152,7 @@ class OAuthTokenAuthentication(OAuth2Authentication):
                     raise AuthenticationFailed("The access token is invalid, expired or revoked.")
                 user, access_token = result
                 application = access_token.application
-            grant = account_services.OAuthGrant(
+            grant = account_credentials.OAuthGrant(
                 client_id=application.client_id,
                 name=application.name,
                 workspace=application.workspace,
@@ -160,7 +160,7 @@ class OAuthTokenAuthentication(OAuth2Authentication):
                 expires=access_token.expires.timestamp(),
             )
             if user is None:  # client credentials: the grant is all there is to remember
-                account_services.oauth_token_share(checksum=checksum, grant=grant)
+                account_credentials.oauth_token_share(checksum=checksum, grant=grant)
         credential = Credential(
             kind="oauth",
             id=grant.client_id,
@@ -170,7 +170,7 @@ class OAuthTokenAuthentication(OAuth2Authentication):
             granted=grant.granted,
         )
         if user is None:
-            account_services.oauth_token_remember(
+            account_credentials.oauth_token_remember(
                 checksum=checksum,
                 client_id=grant.client_id,
                 credential=credential,

@@ -18,10 +18,10 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.utils import timezone
 from oauth2_provider.models import get_access_token_model
 
-from accounts import services as account_services
+from accounts import credentials as account_credentials
+from accounts.credentials import CREDENTIAL_LOCAL_SECONDS
 from accounts.models import ApiKey, Plan
 from accounts.services import (
-    CREDENTIAL_LOCAL_SECONDS,
     api_key_create,
     api_key_revoke,
     oauth_application_create,
@@ -37,7 +37,7 @@ pytestmark = pytest.mark.django_db
 def clock(monkeypatch):
     """The processes' clock for remembered credentials, moved by hand."""
     now = [1000.0]
-    monkeypatch.setattr(account_services, "_clock", lambda: now[0])
+    monkeypatch.setattr(account_credentials, "_clock", lambda: now[0])
 
     class Clock:
         def advance(self, seconds):
@@ -50,19 +50,19 @@ def _as_another_process_would(api_key: ApiKey, **changes) -> None:
     """Change the key's row and drop it from the shared cache, as a revoke or an update in another
     process does: that process forgets its own memory, not this one's."""
     ApiKey.objects.filter(pk=api_key.pk).update(**changes)
-    cache.delete(account_services._credential_cache_key(api_key.key_hash))
+    cache.delete(account_credentials._credential_cache_key(api_key.key_hash))
 
 
 @contextmanager
 def another_process():
     """What runs inside is done by another process: with a memory of credentials of its own, so
     that this one's is left as it was (only the shared cache and the database are common)."""
-    saved = account_services._local_keys, account_services._local_tokens
-    account_services._local_keys, account_services._local_tokens = {}, {}
+    saved = account_credentials._local_keys, account_credentials._local_tokens
+    account_credentials._local_keys, account_credentials._local_tokens = {}, {}
     try:
         yield
     finally:
-        account_services._local_keys, account_services._local_tokens = saved
+        account_credentials._local_keys, account_credentials._local_tokens = saved
 
 
 def test_a_key_revoked_elsewhere_stops_working_within_5_seconds(client_for, workspace_a, clock):
@@ -307,10 +307,10 @@ def test_the_shared_cache_holds_a_key_as_json_data_and_gives_it_back(
     new = api_key_create(workspace=workspace_a, name="k", scopes=["contacts:read"])
     api = client_for(new.secret)
     assert api.get(URL).status_code == 200
-    row = cache.get(account_services._credential_cache_key(new.api_key.key_hash))
+    row = cache.get(account_credentials._credential_cache_key(new.api_key.key_hash))
     assert isinstance(row, dict)
     json.dumps(row, cls=DjangoJSONEncoder)  # data, not an object: no pickle in the cache
-    account_services._local_keys.clear()  # another process: only the shared cache knows the key
+    account_credentials._local_keys.clear()  # another process: only the shared cache knows the key
     with django_assert_num_queries(0):
         response = api.get(URL)
     assert response.status_code == 200
@@ -333,7 +333,7 @@ def test_nothing_in_redis_is_a_pickle(client, client_for, workspace_a, oauth_app
         "/o/token/", {"grant_type": "client_credentials"}, HTTP_AUTHORIZATION=f"Basic {credentials}"
     ).json()["access_token"]
     assert client_for(token).get(URL).status_code == 200  # the token's grant in the shared cache
-    assert cache.get(account_services._token_cache_key(hashlib.sha256(token.encode()).hexdigest()))
+    assert cache.get(account_credentials._token_cache_key(hashlib.sha256(token.encode()).hexdigest()))
     assert client.get("/healthz").status_code == 200
     redis_client = cache.client.get_client()
     keys = list(redis_client.scan_iter(match="leadhub:*"))
@@ -350,6 +350,6 @@ def test_a_pickle_left_in_redis_by_the_previous_release_is_never_read(client_for
     if not hasattr(cache, "delete_pattern"):
         pytest.skip("needs Redis (runs in the REDIS_URL pass)")
     new = api_key_create(workspace=workspace_a, name="k", scopes=["contacts:read"])
-    old_key = cache.make_key(account_services._credential_cache_key(new.api_key.key_hash), version=1)
+    old_key = cache.make_key(account_credentials._credential_cache_key(new.api_key.key_hash), version=1)
     cache.client.get_client().set(old_key, pickle.dumps(new.api_key), ex=60)  # as the pickling release stored it
     assert client_for(new.secret).get(URL).status_code == 200

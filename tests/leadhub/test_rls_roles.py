@@ -245,10 +245,10 @@ def test_a_beat_sweep_crosses_workspaces_as_the_operator_role_only(contacts):
 def test_a_key_looked_up_costs_the_round_trips_it_cost_before(workspace_a):
     """The lookup and the workspace's scope in one statement, then the key read in it: no
     round trip more than the operator path's set_config and read were (#8 caches above it)."""
-    from accounts import services
+    from accounts import credentials
 
     created = api_key_create(workspace=workspace_a, name="k", scopes=["contacts:read"])
-    services._local_keys.clear()
+    credentials._local_keys.clear()
     statements = []
     original = connection.connection.execute
 
@@ -261,7 +261,7 @@ def test_a_key_looked_up_costs_the_round_trips_it_cost_before(workspace_a):
         connection.connection.execute = counting
         try:
             with CaptureQueriesContext(connection) as queries:
-                api_key = services.api_key_authenticate(secret=created.secret)
+                api_key = credentials.api_key_authenticate(secret=created.secret)
         finally:
             del connection.connection.execute
     assert api_key is not None and api_key.workspace_id == workspace_a.pk
