@@ -37,6 +37,7 @@ from .fields import (
     contact_payload,
 )
 from .storage import contact_find, contact_insert_new, contact_new
+from .tags import contact_tags_change
 from .values import blanks_filled, identity_joined, relation_entry, touch_of, with_name
 
 SETTABLE = frozenset(TEXT_FIELDS + VALUE_FIELDS)
@@ -377,31 +378,13 @@ class ContactWrite:
             raise AlreadyExists(f"Another contact already has this {field_name}.", field=field_name, existing=other)
 
     def _set_tags(self, tags: list[Tag] | tuple[Tag, ...], *, exact: bool) -> bool:
-        contact = self.contact
-        wanted = {tag.pk: tag for tag in tags}
-        if self._tags == [] and self.created:
-            current: dict = {}
-        else:
-            current = {tag.pk: tag for tag in contact.tags.all()}
-        added = [wanted[pk] for pk in wanted.keys() - current.keys()]
-        removed = [current[pk] for pk in current.keys() - wanted.keys()] if exact else []
-        if not added and not removed:
+        change = contact_tags_change(self.contact, tags, exact=exact, has_none=self._tags == [] and self.created)
+        if change is None:
             return False
-        if removed:
-            contact.tags.remove(*removed)
-        if added:
-            Contact.tags.through.objects.bulk_create(
-                [Contact.tags.through(contact_id=contact.pk, tag_id=tag.pk) for tag in added]
-            )
-        after = {**current, **{tag.pk: tag for tag in added}}
-        for tag in removed:
-            after.pop(tag.pk, None)
-        self._tags = sorted(tag.name for tag in after.values())
-        # The prefetched tags (if any) are stale now.
-        getattr(contact, "_prefetched_objects_cache", {}).pop("tags", None)
+        self._tags = change.names
         self.timeline(
             TimelineEntry.Kind.TAG,
-            {"added": sorted(tag.name for tag in added), "removed": sorted(tag.name for tag in removed)},
+            {"added": sorted(tag.name for tag in change.added), "removed": sorted(tag.name for tag in change.removed)},
         )
         return True
 
