@@ -8,6 +8,7 @@ import base64
 import hashlib
 import json
 import pickle
+import uuid
 from contextlib import contextmanager
 
 import pytest
@@ -28,6 +29,7 @@ from accounts.services import (
     oauth_application_update,
     workspace_set_limits,
 )
+from leadhub.api import ratelimit
 
 URL = "/api/v1/workspace"
 pytestmark = pytest.mark.django_db
@@ -281,18 +283,34 @@ def test_past_its_moment_in_the_process_a_credential_comes_from_the_shared_cache
         assert api.get(URL).status_code == 200
 
 
+def _a_script_redis_has_never_seen(monkeypatch) -> None:
+    """The counting script as a Redis that does not know it yet (restarted, or its scripts
+    flushed) sees it: the same Lua with a comment of its own, so a SHA-1 never loaded before.
+    SCRIPT FLUSH would do it too, but it empties the scripts of the whole server, every other
+    database's (other test runs, a bench) with them."""
+    source = ratelimit._COUNT + f"-- {uuid.uuid4()}\n"
+    monkeypatch.setattr(ratelimit, "_COUNT", source)
+    monkeypatch.setattr(
+        ratelimit, "_COUNT_SHA", hashlib.sha1(source.encode(), usedforsecurity=False).hexdigest().encode()
+    )
+    assert caches["ratelimit"].client.get_client(write=True).script_exists(ratelimit._COUNT_SHA.decode()) == [False]
+
+
 def test_redis_without_the_counting_script_is_given_it_and_counts_on(client_for, workspace_a, monkeypatch):
     if not hasattr(cache, "delete_pattern"):
         pytest.skip("needs Redis (runs in the REDIS_URL pass)")
     api = client_for(api_key_create(workspace=workspace_a, name="k", scopes=["contacts:read"]).secret)
     assert api.get(URL).json()["rate_limit"]["remaining"] == 119
-    caches["ratelimit"].client.get_client(write=True).script_flush()  # as a restarted Redis
+    redis_client = caches["ratelimit"].client.get_client(write=True)
+    elsewhere = redis_client.script_load("return 'another database'")  # as another run on this server
+    _a_script_redis_has_never_seen(monkeypatch)
     commands = _redis_commands(monkeypatch)
     assert api.get(URL).json()["rate_limit"]["remaining"] == 118
     assert commands == ["EVALSHA", "EVAL"]  # NOSCRIPT, then the source, which Redis keeps
     commands.clear()
     assert api.get(URL).json()["rate_limit"]["remaining"] == 117
     assert commands == ["EVALSHA"]
+    assert redis_client.script_exists(elsewhere) == [True]  # the server's other scripts untouched
 
 
 def test_the_rate_limit_still_refuses_past_the_limit_when_counted_in_one_round_trip(client_for, workspace_a):
