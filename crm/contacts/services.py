@@ -98,7 +98,10 @@ def contact_capture(
 
     `message_count` is called with the contact once it is known and answers its count of
     stored messages (never a number a client sent), set in the same write, so one lead.updated
-    says everything that changed.
+    says everything that changed. It only ever raises the count: messages a restarted chat
+    replaced, or a session that moved to another contact took along, were still exchanged
+    (a lead is hot once it has exchanged 5, SPEC §5), and a public call takes nothing from a
+    contact (§5.2). No other channel lowers a count either.
     """
     with ContactWrite(workspace=workspace, source=source, bot_id=bot_id) as write:
         result = write.upsert(
@@ -114,7 +117,7 @@ def contact_capture(
             claimed=claimed,
         )
         count = message_count(result.contact)
-        if count != result.contact.message_count:
+        if count > result.contact.message_count:
             changed = write.update({"message_count": count})
             result.changed_fields += changed
             result.changed = bool(result.changed_fields)

@@ -6,7 +6,7 @@ or a session_id, so nothing a post says is trusted with an existing contact (SPE
 - a contact is created, or an existing one gets only its blank name and company filled; its
   phone, e-mail, session_id and counts are never set from a post (crm's `public` upsert);
 - what the visitor claimed goes on the conversation (`claims`) and the contact's timeline;
-- `message_count` is counted from stored messages;
+- `message_count` is counted from stored messages, and only ever raised (a post never un-hots);
 - the first post of a session answers a random `session_token` (stored as a SHA-256). A post
   that carries it holds the session: it may replace a diverging tail of the transcript, give
   the session's own contact its phone or e-mail, and link the session to the contact its

@@ -231,3 +231,60 @@ def test_a_transcript_over_200_messages_or_256_kb_is_400_and_stores_nothing(clie
     assert "256 KB" in error["details"]["messages"][0]
     assert not Conversation.objects.exists()
     assert post(client, {"bot_id": brain.bot_id, "session_id": "s1", "messages": many[:200]}).status_code == 201
+
+
+def _lead_events():
+    return list(
+        Event.objects.filter(type__startswith="lead.").order_by("created_at", "id").values_list("type", flat=True)
+    )
+
+
+def test_a_restarted_chat_never_un_hots_its_lead(client, brain):
+    """A lead is hot when it has exchanged 5 messages (SPEC §5): a chat the visitor restarts
+    replaces the stored tail, but the messages were exchanged, and a public post takes nothing
+    from a contact (§5.2), so the count stays (and no lead event is owed)."""
+    six = chat(*[("user" if i % 2 == 0 else "assistant", f"m{i}") for i in range(6)])
+    token = post(client, {"bot_id": brain.bot_id, "session_id": "s1", "messages": six}).json()["session_token"]
+    contact = Contact.objects.get()
+    assert (contact.message_count, contact.is_hot) == (6, True)
+    Event.objects.all().delete()
+    restarted = post(
+        client,
+        {"bot_id": brain.bot_id, "session_id": "s1", "session_token": token, "messages": chat(("user", "again"))},
+    )
+    assert restarted.status_code == 200
+    assert list(Message.objects.values_list("content", flat=True)) == ["again"]
+    contact.refresh_from_db()
+    assert (contact.message_count, contact.is_hot) == (6, True)
+    assert _lead_events() == []
+
+
+def test_a_strangers_post_never_un_hots_a_contact(client, brain, workspace_a):
+    """A session that moved to another contact leaves its first contact's count (its messages
+    were exchanged); a later public post naming that contact's phone may not lower it."""
+    six = chat(*[("user" if i % 2 == 0 else "assistant", f"m{i}") for i in range(6)])
+    first = post(client, {"bot_id": brain.bot_id, "session_id": "s1", "lead_phone": "8187405020", "messages": six})
+    token = first.json()["session_token"]
+    ada = Contact.objects.get(phone_number="+18187405020")
+    assert ada.is_hot
+    contact_make(workspace_a, phone="2125550123")
+    post(
+        client,
+        {
+            "bot_id": brain.bot_id,
+            "session_id": "s1",
+            "session_token": token,
+            "lead_phone": "2125550123",
+            "messages": six,
+        },
+    )
+    assert Conversation.objects.get(session_id="s1").contact.phone_number == "+12125550123"
+    Event.objects.all().delete()
+    stranger = post(
+        client,
+        {"bot_id": brain.bot_id, "session_id": "s2", "lead_phone": "8187405020", "messages": chat(("user", "x"))},
+    )
+    assert stranger.status_code == 201
+    ada.refresh_from_db()
+    assert (ada.message_count, ada.is_hot) == (6, True)
+    assert _lead_events() == []
