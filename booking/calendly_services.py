@@ -233,7 +233,7 @@ def _invitee_created(connection: CalendlyConnection, details: dict[str, Any]) ->
         with transaction.atomic():
             if Booking.objects.filter(workspace=workspace, calendly_invitee_uri=details["invitee_uri"]).exists():
                 return "duplicate"
-            contact = invitee_contact(workspace=workspace, invitee=_invitee(details), bot_id=None)
+            contact = invitee_contact(workspace=workspace, invitee=_invitee(details), bot_id=None, booked=True)
             # The visitor who was handed a scheduling link: their request becomes this booking.
             booking = (
                 Booking.objects.select_for_update()

@@ -86,8 +86,12 @@ def _notify_after_commit(booking: Booking) -> None:
     transaction.on_commit(enqueue)
 
 
-def invitee_contact(*, workspace: Workspace, invitee: Invitee, bot_id: str | None):
-    # A public call never overwrites an existing contact (SPEC §5.2): create, or find.
+def invitee_contact(*, workspace: Workspace, invitee: Invitee, bot_id: str | None, booked: bool = False):
+    """The invitee's contact: found, or created (a public call never overwrites an existing
+    contact, SPEC §5.2). `booked`: the booking is confirmed in the same transaction, so a new
+    contact is created `booked` and its lead.created says the state after the whole request
+    (issue #8), rather than `qualified` followed by a lead.updated (contact_mark_booked then
+    finds it booked and emits lead.booked alone)."""
     return contact_upsert(
         workspace=workspace,
         phone=invitee.phone,
@@ -97,6 +101,7 @@ def invitee_contact(*, workspace: Workspace, invitee: Invitee, bot_id: str | Non
         update_existing=False,
         bot_id=bot_id,
         submitted=["name", "email", *(["phone"] if invitee.phone else [])],
+        on_create={"status": Contact.Status.BOOKED} if booked else None,
     ).contact
 
 
@@ -153,7 +158,9 @@ def booking_create(
                 blocked_until=end + buffer,
             )
         if contact is None:
-            contact = invitee_contact(workspace=workspace, invitee=invitee, bot_id=bot_id)
+            contact = invitee_contact(
+                workspace=workspace, invitee=invitee, bot_id=bot_id, booked=booking.status == Booking.Status.CONFIRMED
+            )
         booking.workspace = workspace
         booking.contact = contact
         booking.source = source

@@ -53,14 +53,16 @@ def contact_upsert(
     bot_id: str | None = None,
     initial: dict[str, Any] | None = None,
     submitted: list[str] | None = None,
+    on_create: dict[str, Any] | None = None,
 ) -> UpsertResult:
     """Create the contact, or find the one this person already is (by phone, else e-mail, else
     widget session) and, if update_existing, fill it with the given non-empty values.
 
-    `initial` values are used only on create (the widget's source, for one); `submitted` names
-    the fields a submission carried, for the timeline. Emits lead.created, or lead.updated
-    when an existing contact changed, and lead.qualified the first time it qualifies. Inside a
-    caller's transaction it joins it.
+    `initial` values are used only on create (the widget's source, for one), and so are
+    `on_create` state and relations (a booking's `status`), written in the same INSERT so that
+    lead.created says them; `submitted` names the fields a submission carried, for the timeline.
+    Emits lead.created, or lead.updated when an existing contact changed, and lead.qualified the
+    first time it qualifies. Inside a caller's transaction it joins it.
     """
     # Alone: nothing follows the upsert here, so outside a transaction a new contact is written
     # with its events in one statement (as the intake's), not BEGIN, insert, events, COMMIT.
@@ -73,6 +75,7 @@ def contact_upsert(
             attribution=attribution,
             initial=initial,
             submitted=submitted,
+            on_create=on_create,
         )
 
 

@@ -187,8 +187,11 @@ class ContactWrite:
                 submission["claimed"] = claimed
         # What a new contact's timeline starts with.
         opening: list[tuple[str, dict]] = [(TimelineEntry.Kind.CREATED, submission or {"source": self.source})]
+        arrived = Contact.Status.QUALIFIED if qualified else Contact.Status.NEW
         if qualified:
             opening.append((TimelineEntry.Kind.STATUS, {"from": "new", "to": "qualified"}))
+        if fields.get("status", arrived) != arrived:  # a status given with the creation (booked …)
+            opening.append((TimelineEntry.Kind.STATUS, {"from": arrived, "to": fields["status"]}))
         opening += [relation_entry(key, fields[key]) for key in RELATION_FIELDS if key in fields]
 
         contact = None

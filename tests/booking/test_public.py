@@ -13,6 +13,7 @@ from booking.models import Booking
 from booking.selectors import rules_of
 from booking.services import rules_set
 from crm.models import Contact
+from tests.crm.support import contact_make
 from webhooks.models import Event
 
 from .conftest import ALL_DAY, ORIGIN
@@ -259,3 +260,32 @@ def test_notice_and_horizon_follow_the_clock(client, brain, workspace_a):
             assert answer == [(s.start, s.end) for s in candidate_slots(rules_of(row), now=now)], now
             assert answer[0][0] >= now + dt.timedelta(minutes=90)
             assert answer[-1][1] <= now + dt.timedelta(days=1)
+
+
+def test_a_new_lead_who_books_is_created_booked_and_its_events_say_the_state_after_the_request(
+    client, brain, open_rules
+):
+    # lead.created carries the state after the whole request (issue #8), as the intake's does:
+    # booked, not qualified followed by a lead.updated for the same request.
+    start = slots(client, brain)[2]["start"]
+    body = {"bot_id": brain.bot_id, "name": "Ada Lovelace", "email": "ada@example.com", "start": start}
+    assert book(client, body).status_code == 201
+    types = list(Event.objects.order_by("created_at", "id").values_list("type", flat=True))
+    assert sorted(types) == ["booking.created", "lead.booked", "lead.created", "lead.qualified"]
+    assert Event.objects.get(type="lead.created").data["status"] == "booked"
+    contact = Contact.objects.get()
+    assert contact.status == "booked" and contact.qualified_at is not None
+    statuses = [entry.data for entry in contact.timeline.filter(kind="status").order_by("created_at", "id")]
+    assert statuses == [{"from": "new", "to": "qualified"}, {"from": "qualified", "to": "booked"}]
+
+
+def test_an_existing_lead_who_books_gets_lead_updated_and_lead_booked(client, brain, open_rules, workspace_a):
+    known = contact_make(workspace_a, email="ada@example.com", name="Ada")
+    Event.objects.all().delete()
+    start = slots(client, brain)[2]["start"]
+    body = {"bot_id": brain.bot_id, "name": "Ada Lovelace", "email": "ada@example.com", "start": start}
+    assert book(client, body).status_code == 201
+    types = list(Event.objects.order_by("created_at", "id").values_list("type", flat=True))
+    assert sorted(types) == ["booking.created", "lead.booked", "lead.updated"]
+    known.refresh_from_db()
+    assert known.status == "booked"
