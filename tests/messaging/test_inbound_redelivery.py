@@ -107,11 +107,14 @@ def test_a_redelivery_waits_for_the_turn_no_longer_than_its_limit(line_a, model_
 
 def _turn_locks_left() -> int:
     """Turn locks still kept once every turn has ended: advisory locks of the namespace on
-    PostgreSQL, the process's entries on SQLite."""
+    PostgreSQL, the process's entries on SQLite. pg_locks is the whole server's: only this
+    database's are this run's (another run's turns, in its own database, are not)."""
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute(
-                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND classid = %s", [TURN_NAMESPACE]
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND classid = %s "
+                "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+                [TURN_NAMESPACE],
             )
             return cursor.fetchone()[0]
     return len(transcript._process_locks)
