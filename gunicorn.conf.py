@@ -15,7 +15,7 @@ preload_app = True
 
 
 def post_worker_init(worker):
-    """The worker's own client of the model (messaging/ai.py: a forked process does not share
+    """The worker's own client of the model (messaging/ai/client.py: a forked process does not share
     its parent's), built now rather than on the worker's first model call; then what the worker
     made since the fork frozen too (leadhub.web_worker.settle_heap: the master froze the loaded
     heap, which a full collection no longer walks, so this collection is short)."""

@@ -38,7 +38,7 @@ from leadhub.postgresql.rls import role_check_at_start  # noqa: E402
 
 role_check_at_start(tenant_only=not settings.ADMIN_ENABLED)
 
-# The model's client (messaging/ai.py) with what it imports on first use, now rather than on a
+# The model's client (messaging/ai/client.py) with what it imports on first use, now rather than on a
 # worker's first model call, which would hold up the worker's other threads meanwhile.
 from messaging.ai import client_warm  # noqa: E402
 

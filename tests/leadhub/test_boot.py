@@ -16,11 +16,11 @@ import gc, json
 import leadhub.wsgi
 from django.conf import settings
 from leadhub.api import strict
-from messaging import ai
+from messaging.ai import client
 print(json.dumps({
     "frozen": gc.get_freeze_count(),
     "contracts": len(strict._contracts.get(settings.ROOT_URLCONF) or {}),
-    "clients": len(ai._clients),
+    "clients": len(client._clients),
     "urlconf_loaded": "messaging.urls" in __import__("sys").modules,
 }))
 """
