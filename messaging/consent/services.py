@@ -8,7 +8,7 @@ from crm.catalog.enrollments import enrollments_stop
 from crm.contacts.services import contact_set_consent
 from crm.models import Contact
 
-from .models import ConsentChange, Message
+from ..models import ConsentChange, Message
 
 OPT_OUT_KEYWORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT"})
 OPT_IN_KEYWORDS = frozenset({"START", "UNSTOP", "YES"})
