@@ -1,6 +1,8 @@
-"""Consent (SPEC §7): the keywords, the contact's `sms_opt_out` and the ledger of its changes."""
+"""Consent (SPEC §7): the STOP/START/HELP keywords (keywords.py), the contact's `sms_opt_out`,
+and the ledger of every change (services.py), which also goes on the contact's timeline. An
+opt-out, whatever its source, also ends the contact's sequence enrollments."""
 
-from .services import (
+from .keywords import (
     HELP,
     HELP_KEYWORDS,
     OPT_IN,
@@ -9,10 +11,10 @@ from .services import (
     OPT_OUT_KEYWORDS,
     OPTED_IN_REPLY,
     OPTED_OUT_REPLY,
-    consent_change,
     help_reply,
     keyword_of,
 )
+from .services import consent_change
 
 __all__ = [
     "HELP",
