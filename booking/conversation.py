@@ -1,5 +1,5 @@
 """Booking in a WhatsApp or SMS conversation (issue #10 item 6), a messaging skill
-(messaging/skills.py) registered by BookingConfig.ready().
+(messaging/inbound/skills.py) registered by BookingConfig.ready().
 
 - When the brain detects `book_meeting` in the lead's message, its reply offers the next free
   slots of the workspace's availability rules, numbered, written in the lead's zone (the
@@ -24,7 +24,7 @@ from django.utils import timezone
 
 from leadhub.compiled import CompiledQuery
 from messaging.ai import Reply
-from messaging.skills import SkillReply, Turn, skill_register
+from messaging.inbound.skills import SkillReply, Turn, skill_register
 
 from . import selectors, services
 from .models import Booking, SlotOffer

@@ -36,7 +36,7 @@ from crm.models import Line
 from crm.normalize import InvalidValue, parse_phone
 from webhooks.services import events_emit
 
-from .. import ai, consent, skills, twilio
+from .. import ai, consent, twilio
 from ..brains.retrieval import documents_for
 from ..brains.selectors import brain_by_slug
 from ..campaigns.services import recipient_for_reply, recipient_reply_record
@@ -51,6 +51,7 @@ from ..transcript import (
     message_append,
     message_payload,
 )
+from . import skills
 from .selectors import ai_replies_since, history, stored_id
 
 logger = logging.getLogger(__name__)

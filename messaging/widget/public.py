@@ -20,8 +20,8 @@ from leadhub.api.ratelimit import public_limit_or_raise
 from leadhub.lookups import found_scope
 from leadhub.tenancy import enter_workspace
 
-from .. import selectors
 from ..models import Brain
+from . import selectors
 
 
 class PlainTextJsonParser(JSONParser):

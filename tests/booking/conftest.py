@@ -11,7 +11,7 @@ from django.test import override_settings
 
 from booking.services import rules_set
 from leadhub import email_url
-from messaging.services import brain_create
+from messaging.brains.services import brain_create
 
 ORIGIN = "https://acme.example"
 ALL_DAY = {day: [["00:00", "24:00"]] for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}

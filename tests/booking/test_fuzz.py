@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from booking.services import rules_set
-from messaging.services import brain_create
+from messaging.brains.services import brain_create
 from tests.crm.test_fuzz import FUZZ, assert_answer_is_sane, json_values
 
 from .conftest import ALL_DAY

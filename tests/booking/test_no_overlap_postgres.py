@@ -11,7 +11,7 @@ from booking.models import Booking
 from booking.selectors import native_slots, rules_get
 from booking.services import rules_set
 from crm.models import Contact
-from messaging.services import brain_create
+from messaging.brains.services import brain_create
 
 from .conftest import ALL_DAY
 

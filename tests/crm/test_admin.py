@@ -8,8 +8,8 @@ from django.urls import reverse
 from crm.catalog.services import ring_group_create, sequence_create, tag_create
 from crm.contacts.services import note_create
 from crm.models import Contact, DispositionStatus, Line, Note, RingGroup, Sequence, Tag
+from messaging.brains.services import brain_create
 from messaging.models import Conversation
-from messaging.services import brain_create
 from messaging.widget.services import widget_capture
 
 from .support import contact_make

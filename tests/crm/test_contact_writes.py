@@ -13,7 +13,7 @@ from crm.contacts.storage import contact_new
 from crm.models import Contact, DispositionStatus, Line, Tag, TimelineEntry
 from crm.normalize import parse_phone
 from leadhub.exceptions import AlreadyExists
-from messaging.services import brain_create
+from messaging.brains.services import brain_create
 from messaging.widget.services import widget_capture
 from webhooks.models import Event
 

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from crm.contacts.services import contact_delete, contact_update
 from crm.models import Contact
-from messaging.services import brain_create
+from messaging.brains.services import brain_create
 from messaging.widget.services import widget_capture
 from webhooks.models import Delivery
 

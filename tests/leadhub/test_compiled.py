@@ -10,9 +10,9 @@ from accounts.models import Workspace
 from booking.models import AvailabilityRules, CalendlyConnection
 from booking.selectors import calendars_get
 from leadhub.compiled import CompiledQuery
+from messaging.brains.services import brain_create
 from messaging.models import Brain
-from messaging.selectors import brain_get_by_bot_id
-from messaging.services import brain_create
+from messaging.widget.selectors import brain_get_by_bot_id
 
 
 def _values(instance) -> dict:

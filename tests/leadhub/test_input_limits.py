@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from accounts.models import Plan
 from accounts.scopes import ALL_SCOPES
 from accounts.services import api_key_create, workspace_create
-from messaging.services import brain_create
+from messaging.brains.services import brain_create
 from tests.leadhub.test_strict_input import routes_taking_a_body
 
 pytestmark = pytest.mark.django_db

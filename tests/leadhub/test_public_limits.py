@@ -9,8 +9,8 @@ from django.test import RequestFactory
 
 from accounts.services import api_key_create, oauth_application_create
 from leadhub.api.proxies import client_ip
+from messaging.brains.services import brain_create
 from messaging.models import Conversation
-from messaging.services import brain_create
 
 pytestmark = pytest.mark.django_db
 

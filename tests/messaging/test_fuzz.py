@@ -11,9 +11,8 @@ from django.test import Client
 from hypothesis import given
 from hypothesis import strategies as st
 
-from messaging.brains.services import knowledge_create
+from messaging.brains.services import brain_create, knowledge_create
 from messaging.models import Conversation
-from messaging.services import brain_create
 from tests.crm.test_fuzz import FUZZ, assert_answer_is_sane, json_values
 
 from .conftest import ACCOUNT_SID, AUTH_TOKEN, LEAD_NUMBER, LINE_NUMBER, TESTSERVER

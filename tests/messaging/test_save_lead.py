@@ -3,8 +3,8 @@
 import pytest
 
 from crm.models import Contact
+from messaging.brains.services import brain_create
 from messaging.models import Conversation, Message
-from messaging.services import brain_create
 from tests.crm.support import contact_make, error_of
 from tests.messaging.save_lead_support import ORIGIN, URL, chat, post
 from webhooks.models import Event

@@ -7,8 +7,8 @@ from django.db import connection
 from django.test import Client
 
 from crm.models import Contact
+from messaging.brains.services import brain_create
 from messaging.models import Conversation, Message
-from messaging.services import brain_create
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 

@@ -10,7 +10,7 @@ from django.db import transaction
 from accounts.models import Plan, Workspace
 from accounts.scopes import ALL_SCOPES
 from accounts.services import api_key_create, oauth_application_create, owner_create, workspace_create
-from messaging.services import brain_create
+from messaging.brains.services import brain_create
 
 from .. import credentials as credentials_file
 

@@ -1,14 +1,12 @@
-"""Reads for messaging: brains by their public bot_id, and which origins may embed them."""
+"""The widget's public reads: a brain by its public bot_id, and which origins may embed one."""
 
 import json
-
-from django.db.models import QuerySet
 
 from leadhub import lookups
 from leadhub.api.cors import normalize_origin, origin_allowed
 from leadhub.compiled import CompiledQuery
 
-from .models import Brain, Conversation, Message
+from ..models import Brain
 
 
 def brain_get_by_bot_id(*, bot_id: str) -> Brain | None:
@@ -45,9 +43,3 @@ def origin_allowed_by_any_brain(*, origin: str | None) -> bool:
 
 def _like_escaped(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
-def conversation_messages(*, conversation: Conversation) -> QuerySet[Message]:
-    return Message.objects.filter(workspace_id=conversation.workspace_id, conversation=conversation).order_by(
-        "position"
-    )

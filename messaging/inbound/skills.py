@@ -29,10 +29,10 @@ from django.db import connection, transaction
 from accounts.models import Workspace
 from crm.models import Contact
 
-from .ai import Reply
-from .models import Brain, Conversation, Message
+from ..ai import Reply
+from ..models import Brain, Conversation, Message
 
-logger = logging.getLogger(__name__)
+logger = logging.getLogger("messaging.skills")  # the name it logged under as messaging/skills.py
 
 
 @dataclass(frozen=True)
