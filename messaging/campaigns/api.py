@@ -1,7 +1,7 @@
 """The campaigns API (SPEC §7): /api/v1/campaigns create, list, retrieve with counts, the
 recipients' outcomes, cancel. Scopes campaigns:read and campaigns:write; the plan must include
 campaigns. Idempotency-Key is honoured on every POST (leadhub.api). Input and output are in
-serializers.py, the OpenAPI examples in schema.py."""
+serializers.py, the OpenAPI (descriptions and examples) in schema.py."""
 
 import datetime
 from io import BytesIO
@@ -9,7 +9,6 @@ from io import BytesIO
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied, ValidationError
@@ -25,10 +24,9 @@ from leadhub.api.views import ApiViewSet
 from ..api_common import field_errors
 from ..lines.selectors import line_to_send_from
 from . import schema, selectors, services
-from .models import Campaign, Recipient
+from .models import Campaign
 from .serializers import (
     CampaignCreatedSerializer,
-    CampaignCreateSerializer,
     CampaignSerializer,
     HeadSerializer,
     ListQuery,
@@ -69,7 +67,7 @@ def _line_for(*, workspace, from_number: str) -> Line:
         return line_to_send_from(workspace=workspace, phone_number=phone_number)
 
 
-@extend_schema(tags=["campaigns"])
+@schema.campaigns
 class CampaignViewSet(ApiViewSet):
     """Campaigns of the workspace."""
 
@@ -111,47 +109,13 @@ class CampaignViewSet(ApiViewSet):
             setattr(instance, key, value)
         return serializer_class(instance, context={"counts": counts}).data
 
-    @extend_schema(
-        operation_id="campaigns_list",
-        summary="List campaigns",
-        description="Newest first, with their counts. Filter by `status`. Needs campaigns:read.",
-        parameters=[OpenApiParameter("status", enum=Campaign.Status.values)],
-        responses={200: CampaignSerializer(many=True)},
-        examples=[OpenApiExample("Campaigns", value=[schema.CAMPAIGN], response_only=True)],
-    )
+    @schema.campaigns_list
     def list(self, request):
         params = query(ListQuery, request.query_params)
         page = self.paginate_queryset(selectors.campaigns_list(workspace=self.workspace, status=params.get("status")))
         return self.get_paginated_response(self._serialize_many(page))
 
-    @extend_schema(
-        operation_id="campaigns_create",
-        summary="Schedule a campaign",
-        description=(
-            "One message to up to 100,000 recipients at `schedule_at`, by `sms`, `whatsapp` or `voice` (the "
-            "rendered message is said, inside a one-key gather). Each recipient is `{phone, context}`: the phone "
-            "in any written form (its contact is found or created), the context the template's variables over "
-            "the contact's fields (`first_name`, `last_name`, `name`, `email`, `company_name`, `city`, ...). A "
-            "variable missing for a recipient renders empty and is counted in `missing_variables`. Messages go "
-            "out at the line's pace, never to an opted-out contact (skipped and counted) and never in the "
-            "recipient's quiet hours (21:00-08:00 by default, in the contact's time zone, else the number's): "
-            "those wait for the morning. Bad recipients are named by index (`recipients.17.phone`). With "
-            "`webhook_url`, the campaign gets its own webhook endpoint for `campaign.callback.received` "
-            "(replies, key presses, status callbacks) whose secret is in this answer only. Send an "
-            "`Idempotency-Key` to retry safely. Needs campaigns:write."
-        ),
-        request=CampaignCreateSerializer,
-        responses={201: CampaignCreatedSerializer},
-        examples=[
-            OpenApiExample("Create", value=schema.CREATE, request_only=True),
-            OpenApiExample(
-                "Created",
-                value=schema.CAMPAIGN | {"webhook_secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"},
-                response_only=True,
-                status_codes=["201"],
-            ),
-        ],
-    )
+    @schema.campaigns_create
     def create(self, request):
         data = request.data
         head = valid(
@@ -193,49 +157,18 @@ class CampaignViewSet(ApiViewSet):
         body = self._serialize(new.campaign, CampaignCreatedSerializer, webhook_secret=new.webhook_secret)
         return Response(body, status=status.HTTP_201_CREATED)
 
-    @extend_schema(
-        operation_id="campaigns_retrieve",
-        summary="Retrieve a campaign",
-        description=(
-            "With `counts` of its recipients: queued (not yet handed to the provider), sent, delivered, failed, "
-            "skipped (opted out, cancelled). Each recipient's outcome: GET .../recipients. Needs campaigns:read."
-        ),
-        examples=[OpenApiExample("Campaign", value=schema.CAMPAIGN, response_only=True)],
-    )
+    @schema.campaigns_retrieve
     def retrieve(self, request, pk=None):
         return Response(self._serialize(selectors.campaign_get(workspace=self.workspace, campaign_id=pk)))
 
-    @extend_schema(
-        operation_id="campaigns_cancel",
-        summary="Cancel a scheduled campaign",
-        description=(
-            "Only before it starts: once it has started (or ended) the answer is 409 CONFLICT. Its recipients are "
-            "skipped with reason `cancelled`. Needs campaigns:write."
-        ),
-        request=None,
-        responses={200: CampaignSerializer},
-    )
+    @schema.campaigns_cancel
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
         campaign = selectors.campaign_get(workspace=self.workspace, campaign_id=pk)
         campaign = services.campaign_cancel(workspace=self.workspace, campaign=campaign)
         return Response(self._serialize(campaign))
 
-    @extend_schema(
-        operation_id="campaigns_recipients",
-        summary="The recipients of a campaign and their outcomes",
-        description=(
-            "In the order they were given (`index`), with their status (queued, sending, sent, delivered, failed, "
-            "skipped), the reason of a skip or failure, the rendered body, the provider's sid and error, the key "
-            "pressed and when they replied. Filter by `status`. Needs campaigns:read."
-        ),
-        parameters=[
-            OpenApiParameter("status", enum=Recipient.Status.values),
-            OpenApiParameter("cursor", str, description="The `next` link's cursor"),
-            OpenApiParameter("limit", int, description="1 to 100 (20)"),
-        ],
-        responses={200: RecipientSerializer(many=True)},
-    )
+    @schema.campaigns_recipients
     @action(detail=True, methods=["get"], pagination_class=RecipientPagination)
     def recipients(self, request, pk=None):
         params = query(RecipientsQuery, request.query_params)

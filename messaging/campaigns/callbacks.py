@@ -8,8 +8,6 @@ signature, so the endpoint tells an unsigned caller nothing.
 """
 
 from django.http import HttpResponse
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions
 
 from leadhub.lookups import found_scope
@@ -17,7 +15,7 @@ from leadhub.tenancy import enter_workspace
 
 from .. import twilio
 from ..provider_webhooks import TWIML, BadSignature, ProviderWebhook, form_of, verify
-from . import services
+from . import schema, services
 from .models import Campaign, Recipient
 
 DIGITS = frozenset("0123456789*#")
@@ -46,34 +44,7 @@ def _recipient(value) -> Recipient | None:
 
 
 class GatherView(ProviderWebhook):
-    @extend_schema(
-        operation_id="provider_voice_gather",
-        summary="Provider webhook: the key pressed on a voice campaign's call",
-        description=(
-            'The `action` of the `<Gather numDigits="1">` in a voice campaign\'s TwiML: LeadHub builds this URL '
-            "with the recipient's id. The signature is checked with the token of the campaign's line; a missing or "
-            "bad signature, or an unknown recipient, is 403 and nothing is recorded. `Digits` is recorded as the "
-            "recipient's key press (`campaign.callback.received`, kind `keypress`); the campaign's opt-out digit "
-            "(9 by default) also opts the contact out. The answer is TwiML that thanks and hangs up."
-        ),
-        auth=[],
-        parameters=[OpenApiParameter("recipient", int, required=True, description="Set by LeadHub")],
-        request={"application/x-www-form-urlencoded": OpenApiTypes.OBJECT},
-        responses={
-            (200, TWIML): OpenApiResponse(OpenApiTypes.STR, description="TwiML"),
-            403: OpenApiResponse(description="Missing or bad signature, or no such recipient; nothing recorded."),
-        },
-        examples=[
-            OpenApiExample(
-                "Thanks",
-                value='<?xml version="1.0" encoding="UTF-8"?><Response><Say>Thank you. Goodbye.</Say><Hangup />'
-                "</Response>",
-                response_only=True,
-                media_type=TWIML,
-            )
-        ],
-        tags=["providers"],
-    )
+    @schema.voice_gather
     def post(self, request):
         form = form_of(request)
         recipient = _recipient(request.query_params.get("recipient"))

@@ -9,8 +9,6 @@ post from a few addresses. Errors use the §4 envelope.
 """
 
 from django.http import HttpResponse
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions
 
 from leadhub.lookups import found_scope
@@ -23,38 +21,12 @@ from ..lines.selectors import line_for_inbound
 from ..models import Message
 from ..outbound.services import message_status_update
 from ..provider_webhooks import TWIML, ProviderWebhook, form_of, verify
+from . import schema
 from .services import InboundRejected, inbound_receive
 
 
 class InboundView(ProviderWebhook):
-    @extend_schema(
-        operation_id="provider_inbound_message",
-        summary="Provider webhook: an inbound WhatsApp or SMS message",
-        description=(
-            "Point a Twilio or SignalWire number's *A message comes in* webhook here (HTTP POST). The `To` number "
-            "finds the line (unknown or unverified: 404); the signature is checked with the line's auth token "
-            "(SignalWire: its signing key), 403 when missing or wrong, nothing stored. The answer is TwiML with the "
-            "brain's reply, or an empty `<Response/>` when the brain stays quiet (takeover, opted out, hourly cap). "
-            "`?brain=slug` picks the brain; else the line's, else the workspace's default."
-        ),
-        auth=[],
-        parameters=[OpenApiParameter("brain", str, description="A brain's slug")],
-        request={"application/x-www-form-urlencoded": OpenApiTypes.OBJECT},
-        responses={
-            (200, TWIML): OpenApiResponse(OpenApiTypes.STR, description="TwiML"),
-            403: OpenApiResponse(description="Missing or bad signature; nothing stored."),
-            404: OpenApiResponse(description="No verified line has this To number."),
-        },
-        examples=[
-            OpenApiExample(
-                "Reply",
-                value='<?xml version="1.0" encoding="UTF-8"?><Response><Message>We open at 9am.</Message></Response>',
-                response_only=True,
-                media_type=TWIML,
-            )
-        ],
-        tags=["providers"],
-    )
+    @schema.inbound
     def post(self, request):
         form = form_of(request)
         number, _ = twilio.strip_address(form.get("To") or "")
@@ -75,22 +47,7 @@ class InboundView(ProviderWebhook):
 
 
 class StatusCallbackView(ProviderWebhook):
-    @extend_schema(
-        operation_id="provider_status_callback",
-        summary="Provider webhook: a message's delivery status",
-        description=(
-            "LeadHub gives this URL as `StatusCallback` with every message it sends. The message is found by "
-            "`MessageSid` (unknown: 404) and the signature checked with the token of the line that sent it (403). "
-            "`MessageStatus` moves the message forward only (queued → sent → delivered; undelivered and failed are "
-            "final); `ErrorCode` 21610 (the recipient unsubscribed) opts the contact out. A campaign's message moves "
-            "its recipient too (`campaign.callback.received`, kind `status`). A voice campaign's call status callback "
-            "(`CallSid`, `CallStatus`, no `MessageSid`) finds the recipient by `CallSid` instead."
-        ),
-        auth=[],
-        request={"application/x-www-form-urlencoded": OpenApiTypes.OBJECT},
-        responses={(200, TWIML): OpenApiResponse(OpenApiTypes.STR), 403: None, 404: None},
-        tags=["providers"],
-    )
+    @schema.status_callback
     def post(self, request):
         form = form_of(request)
         sid = form.get("MessageSid") or form.get("SmsSid") or ""

@@ -7,7 +7,6 @@ anything is stored, since CORS only hides the answer from the page. Besides JSON
 `text/plain` body holding JSON is read, so that a widget can post without a preflight.
 """
 
-from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, status
 from rest_framework.parsers import FormParser
 from rest_framework.permissions import SAFE_METHODS, AllowAny
@@ -21,7 +20,7 @@ from leadhub.lookups import found_scope
 from leadhub.tenancy import enter_workspace
 
 from ..models import Brain
-from . import selectors
+from . import schema, selectors
 
 
 class PlainTextJsonParser(JSONParser):
@@ -76,7 +75,7 @@ class WidgetPublicView(APIView):
             raise OriginRefused(self.origin_refused)
         return self.brain
 
-    @extend_schema(exclude=True)
+    @schema.preflight
     def options(self, request, *args, **kwargs):
         """The CORS preflight. It has no body: with `?bot_id=` its brain decides, else any brain
         that allows the origin (the request itself is then held to its own brain's list)."""
