@@ -57,8 +57,8 @@ from leadhub.tenancy import enter_operator
 enter_operator("bench")
 from accounts.models import Workspace
 from booking.models import Booking
-from booking.services import rules_set
-from booking.selectors import native_slots
+from booking.bookings.services import rules_set
+from booking.availability.selectors import native_slots
 from crm.models import Contact
 
 workspace = Workspace.objects.get(pk=sys.argv[1])

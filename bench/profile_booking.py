@@ -77,7 +77,9 @@ def main(argv: list[str] | None = None) -> int:
     from rest_framework.renderers import JSONRenderer
 
     from accounts.models import Workspace
-    from booking import availability, selectors, widget
+    from booking import slots as availability
+    from booking.availability import selectors
+    from booking.widget import services as widget
     from messaging.models import Brain
 
     tally = Tally()

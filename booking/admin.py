@@ -5,10 +5,11 @@ connections (checked with Calendly on save; token and signing key write-only).""
 from django import forms
 from django.contrib import admin, messages
 
-from . import calendly_services, services
+from .availability.selectors import RULE_FIELDS
+from .bookings import services
+from .bookings.serializers import RulesSerializer
+from .calendly import services as calendly_services
 from .models import AvailabilityRules, Booking, CalendlyConnection
-from .selectors import RULE_FIELDS
-from .serializers import RulesSerializer
 
 
 class RulesForm(forms.ModelForm):

@@ -8,6 +8,6 @@ class BookingConfig(AppConfig):
     def ready(self) -> None:
         # A brain offers free slots in a conversation and books the one the lead picks
         # (booking/conversation.py): a skill of messaging's, which never imports booking.
-        from .conversation import register
+        from .conversation.skill import register
 
         register()

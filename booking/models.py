@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from leadhub.crypto import EncryptedTextField
 
-from .availability import WEEKDAYS
+from .slots import WEEKDAYS
 
 
 def default_weekly() -> dict:

@@ -16,8 +16,8 @@ from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db.models import F
 from icalendar import Calendar, Event, vCalAddress, vText
 
+from .availability.selectors import owner_emails
 from .models import Booking
-from .selectors import owner_emails
 
 logger = logging.getLogger(__name__)
 PRODID = "-//LeadHub//Booking//EN"

@@ -3,8 +3,8 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from .api import AvailabilityView, BookingViewSet
-from .calendly_api import CalendlyConnectionView
+from .bookings.api import AvailabilityView, BookingViewSet
+from .calendly.api import CalendlyConnectionView
 
 router = SimpleRouter(trailing_slash=False, use_regex_path=False)
 router.register("bookings", BookingViewSet, basename="booking")

@@ -5,8 +5,8 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularSwaggerView
 
-from booking.calendly_api import CalendlyWebhookView
-from booking.public import BookMeetingView
+from booking.calendly.api import CalendlyWebhookView
+from booking.widget.api import BookMeetingView
 from messaging.campaigns.callbacks import GatherView
 from messaging.inbound.api import InboundView, StatusCallbackView
 from messaging.outbound.api import ZapierView

@@ -6,9 +6,9 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
 
+from booking.availability.selectors import native_slots
+from booking.bookings.services import Invitee, booking_create
 from booking.models import AvailabilityRules, Booking
-from booking.selectors import native_slots
-from booking.services import Invitee, booking_create
 from webhooks.models import Event
 
 

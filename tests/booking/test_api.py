@@ -4,8 +4,8 @@ import datetime as dt
 
 import pytest
 
+from booking.availability.selectors import native_slots, rules_get
 from booking.models import AvailabilityRules, Booking
-from booking.selectors import native_slots, rules_get
 from crm.models import Contact
 from webhooks.models import Event
 

@@ -4,7 +4,7 @@ import datetime as dt
 import itertools
 import zoneinfo
 
-from booking.availability import Rules, _SlotsCache, candidate_slots, day_slots_cache, free_slots
+from booking.slots import Rules, _SlotsCache, candidate_slots, day_slots_cache, free_slots
 
 UTC = dt.UTC
 

@@ -12,8 +12,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from django.db import connection as db_connection
 
-from booking import calendly
-from booking.calendly_services import calendly_connect
+from booking.calendly import client as calendly
+from booking.calendly.services import calendly_connect
 from booking.models import Booking, CalendlyConnection
 from crm.models import Contact
 from webhooks.models import Event

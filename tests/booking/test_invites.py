@@ -8,9 +8,9 @@ from django.test import override_settings
 from icalendar import Calendar
 
 from booking import tasks
+from booking.availability.selectors import native_slots, rules_get
 from booking.models import Booking
 from booking.notifications import booking_notify_send
-from booking.selectors import native_slots, rules_get
 from leadhub import email_url
 from tests.scope_probe import run_as_worker
 

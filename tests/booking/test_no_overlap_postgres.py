@@ -7,9 +7,9 @@ import pytest
 from django.db import IntegrityError, connection, transaction
 from django.test import Client
 
+from booking.availability.selectors import native_slots, rules_get
+from booking.bookings.services import rules_set
 from booking.models import Booking
-from booking.selectors import native_slots, rules_get
-from booking.services import rules_set
 from crm.models import Contact
 from messaging.brains.services import brain_create
 

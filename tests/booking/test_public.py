@@ -8,10 +8,10 @@ import time_machine
 from django.test import override_settings
 from django.utils import timezone
 
-from booking.availability import candidate_slots, day_slots_cache
+from booking.availability.selectors import rules_of
+from booking.bookings.services import rules_set
 from booking.models import Booking
-from booking.selectors import rules_of
-from booking.services import rules_set
+from booking.slots import candidate_slots, day_slots_cache
 from crm.models import Contact
 from tests.crm.support import contact_make
 from webhooks.models import Event

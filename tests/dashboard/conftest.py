@@ -12,8 +12,8 @@ from django.test import Client
 from django.utils import timezone
 
 from accounts.models import AgencyMembership, Plan, Role
+from booking.bookings.services import Invitee, booking_create
 from booking.models import Booking
-from booking.services import Invitee, booking_create
 from crm.catalog.services import line_create
 from crm.normalize import parse_phone
 from messaging.campaigns.services import RecipientIn, campaign_create

@@ -6,8 +6,8 @@ import datetime
 import pytest
 from django.utils import timezone
 
+from booking.bookings.services import Invitee, booking_create
 from booking.models import Booking
-from booking.services import Invitee, booking_create
 from webhooks.models import Event
 
 from .conftest import logged_in

@@ -7,8 +7,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from accounts.models import Workspace
+from booking.availability.selectors import calendars_get
 from booking.models import AvailabilityRules, CalendlyConnection
-from booking.selectors import calendars_get
 from leadhub.compiled import CompiledQuery
 from messaging.brains.services import brain_create
 from messaging.models import Brain

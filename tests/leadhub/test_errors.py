@@ -8,7 +8,7 @@ import pytest
 from django.conf import settings
 
 from accounts.services import api_key_create
-from booking.services import SlotUnavailable
+from booking.bookings.services import SlotUnavailable
 from leadhub.api.errors import error_body, exception_handler
 from messaging.brains.services import DefaultBrainProtected, SlugTaken
 from messaging.campaigns.services import CampaignStarted

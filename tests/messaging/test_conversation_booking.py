@@ -8,9 +8,9 @@ import xml.etree.ElementTree as ET
 import pytest
 import time_machine
 
+from booking.bookings.services import Invitee, booking_create, rules_set
 from booking.models import Booking, SlotOffer
 from booking.notifications import booking_notify_send
-from booking.services import Invitee, booking_create, rules_set
 from crm.models import Contact
 from messaging.models import Conversation, Message
 from messaging.transcript import conversation_takeover

@@ -11,8 +11,9 @@ from rest_framework.response import Response
 
 from leadhub.api.views import ApiView, ApiViewSet
 
-from . import selectors, services
-from .models import AvailabilityRules, Booking
+from ..availability import selectors
+from ..models import AvailabilityRules, Booking
+from . import services
 from .serializers import (
     BookingCreateSerializer,
     BookingListQuery,

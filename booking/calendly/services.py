@@ -20,11 +20,11 @@ from crm.normalize import InvalidValue, parse_phone
 from leadhub import lookups
 from leadhub.tenancy import tenant_scope
 
-from . import calendly
-from .models import Booking, CalendlyConnection
-from .services import Invitee, booking_announce, booking_mark_cancelled, invitee_contact
+from ..bookings.services import Invitee, booking_announce, booking_mark_cancelled, invitee_contact
+from ..models import Booking, CalendlyConnection
+from . import client as calendly
 
-logger = logging.getLogger(__name__)
+logger = logging.getLogger("booking.calendly_services")  # the name it logged under as booking/calendly_services.py
 
 
 class ConnectionInvalid(Exception):

@@ -11,10 +11,10 @@ from rest_framework.views import APIView
 from leadhub.api.errors import exception_handler
 from leadhub.api.views import ApiView
 
-from . import calendly_services
-from .api import READ, WRITE
-from .models import CalendlyConnection
-from .serializers import StorableCharField, validated
+from ..bookings.api import READ, WRITE
+from ..bookings.serializers import StorableCharField, validated
+from ..models import CalendlyConnection
+from . import services as calendly_services
 
 
 class ConnectSerializer(serializers.Serializer):

@@ -15,9 +15,10 @@ from rest_framework.response import Response
 from leadhub.api.errors import exception_handler
 from messaging.widget.public import WidgetPublicView
 
-from . import services, widget
-from .api import booking_errors
-from .serializers import AvailabilityQuery, BookMeetingSerializer, validated
+from ..bookings import services
+from ..bookings.api import booking_errors
+from ..bookings.serializers import AvailabilityQuery, BookMeetingSerializer, validated
+from . import services as widget
 
 
 def public_exception_handler(exc, context):

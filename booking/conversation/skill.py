@@ -26,8 +26,9 @@ from leadhub.compiled import CompiledQuery
 from messaging.ai import Reply
 from messaging.inbound.skills import SkillReply, Turn, skill_register
 
-from . import selectors, services
-from .models import Booking, SlotOffer
+from ..availability import selectors
+from ..bookings import services
+from ..models import Booking, SlotOffer
 
 OFFERED = 5
 OFFER_HOURS = 24

@@ -15,10 +15,11 @@ from crm.normalize import Phone
 from leadhub.exceptions import Conflict
 from webhooks.services import event_emit
 
-from . import selectors, tasks
-from .models import AvailabilityRules, Booking
+from .. import tasks
+from ..availability import selectors
+from ..models import AvailabilityRules, Booking
 
-logger = logging.getLogger(__name__)
+logger = logging.getLogger("booking.services")  # the name it logged under as booking/services.py
 MAX_LENGTH = dt.timedelta(hours=8)
 
 

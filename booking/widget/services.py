@@ -8,12 +8,15 @@ from typing import Any
 
 from accounts.models import Workspace
 
-from . import calendly, calendly_services, selectors, services
-from .availability import Slot, iso
-from .models import Booking
+from ..availability import selectors
+from ..bookings import services
+from ..calendly import client as calendly
+from ..calendly import services as calendly_services
+from ..models import Booking
+from ..slots import Slot, iso
 
 DEFAULT_HORIZON_DAYS = 7
-logger = logging.getLogger(__name__)
+logger = logging.getLogger("booking.widget")  # the name it logged under as booking/widget.py
 
 
 def booking_url_of(brain) -> str | None:

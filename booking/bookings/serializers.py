@@ -7,9 +7,9 @@ from rest_framework import serializers
 
 from crm.fields import LowerEmailField, PhoneField
 
-from .availability import WEEKDAYS, parse_time
-from .models import AvailabilityRules, Booking
-from .selectors import RULE_FIELDS
+from ..availability.selectors import RULE_FIELDS
+from ..models import AvailabilityRules, Booking
+from ..slots import WEEKDAYS, parse_time
 
 MAX_RANGES_PER_DAY = 12
 MAX_OVERRIDES = 366

@@ -13,8 +13,8 @@ from django.utils import timezone
 from accounts.models import Membership, Role, Workspace
 from leadhub.compiled import CompiledQuery
 
-from .availability import Rules, Slot, free_slots
-from .models import AvailabilityRules, Booking, CalendlyConnection
+from ..models import AvailabilityRules, Booking, CalendlyConnection
+from ..slots import Rules, Slot, free_slots
 
 RULE_FIELDS = (
     "timezone",

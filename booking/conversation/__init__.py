@@ -1,0 +1,1 @@
+"""Booking in a WhatsApp or SMS conversation: the skill booking registers with messaging."""
