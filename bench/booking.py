@@ -57,7 +57,7 @@ from leadhub.tenancy import enter_operator
 enter_operator("bench")
 from accounts.models import Workspace
 from booking.models import Booking
-from booking.bookings.services import rules_set
+from booking.availability.services import rules_set
 from booking.availability.selectors import native_slots
 from crm.models import Contact
 

@@ -5,9 +5,10 @@ connections (checked with Calendly on save; token and signing key write-only).""
 from django import forms
 from django.contrib import admin, messages
 
+from .availability import services as availability
 from .availability.selectors import RULE_FIELDS
+from .availability.serializers import RulesSerializer
 from .bookings import services
-from .bookings.serializers import RulesSerializer
 from .calendly import services as calendly_services
 from .models import AvailabilityRules, Booking, CalendlyConnection
 
@@ -38,7 +39,7 @@ class AvailabilityRulesAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         values = {name: form.cleaned_data[name] for name in RULE_FIELDS}
-        saved = services.rules_set(workspace=form.cleaned_data["workspace"], values=values)
+        saved = availability.rules_set(workspace=form.cleaned_data["workspace"], values=values)
         obj.pk = saved.pk
 
 

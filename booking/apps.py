@@ -7,7 +7,7 @@ class BookingConfig(AppConfig):
 
     def ready(self) -> None:
         # A brain offers free slots in a conversation and books the one the lead picks
-        # (booking/conversation.py): a skill of messaging's, which never imports booking.
+        # (booking/conversation/skill.py): a skill of messaging's, which never imports booking.
         from .conversation.skill import register
 
         register()

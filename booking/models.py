@@ -160,7 +160,7 @@ class CalendlyConnection(models.Model):
 
 
 class SlotOffer(models.Model):
-    """The free slots a brain offered in a WhatsApp or SMS conversation (booking/conversation.py),
+    """The free slots a brain offered in a WhatsApp or SMS conversation (booking/conversation/skill.py),
     numbered in this order: the lead's next messages may pick one by its number or its time.
     One per conversation; a new offer replaces it, and a booking made from it ends it."""
 

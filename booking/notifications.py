@@ -16,7 +16,8 @@ from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db.models import F
 from icalendar import Calendar, Event, vCalAddress, vText
 
-from .availability.selectors import owner_emails
+from accounts.models import Membership, Role, Workspace
+
 from .models import Booking
 
 logger = logging.getLogger(__name__)
@@ -32,6 +33,12 @@ def _address(email: str, name: str = "", *, attendee: bool = False) -> vCalAddre
         address.params["PARTSTAT"] = vText("NEEDS-ACTION")
         address.params["RSVP"] = vText("TRUE")
     return address
+
+
+def owner_emails(*, workspace: Workspace) -> list[str]:
+    """Who hears of a workspace's bookings: its owners with an e-mail address."""
+    emails = Membership.objects.filter(workspace=workspace, role=Role.OWNER).values_list("user__email", flat=True)
+    return sorted({email for email in emails if email})
 
 
 def organizer_email(booking: Booking) -> str:

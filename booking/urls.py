@@ -3,7 +3,8 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from .bookings.api import AvailabilityView, BookingViewSet
+from .availability.api import AvailabilityView
+from .bookings.api import BookingViewSet
 from .calendly.api import CalendlyConnectionView
 
 router = SimpleRouter(trailing_slash=False, use_regex_path=False)

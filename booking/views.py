@@ -13,8 +13,7 @@ from crm.contacts.selectors import contact_get
 from leadhub.web.access import workspace_page
 from leadhub.web.paging import keyset_page
 
-from .availability import selectors
-from .bookings import services
+from .bookings import selectors, services
 from .models import Booking
 
 CANCEL_REASON_MAX = 500

@@ -1,16 +1,13 @@
-"""Reads for booking: the rules, free slots, bookings (one 404 for missing and foreign ids)."""
+"""Reads of availability: the rules (with the Calendly connection, in one query), the ranges
+confirmed bookings hold, and the free slots they leave."""
 
 import datetime as dt
 import functools
-import uuid
-from typing import Any
 
 from django.db import connection
-from django.db.models import QuerySet
-from django.http import Http404
 from django.utils import timezone
 
-from accounts.models import Membership, Role, Workspace
+from accounts.models import Workspace
 from leadhub.compiled import CompiledQuery
 
 from ..models import AvailabilityRules, Booking, CalendlyConnection
@@ -113,35 +110,3 @@ def range_is_free(*, workspace: Workspace, start: dt.datetime, until: dt.datetim
     return not Booking.objects.filter(
         workspace=workspace, status=Booking.Status.CONFIRMED, blocked_from__lt=until, blocked_until__gt=start
     ).exists()
-
-
-def bookings_list(*, workspace: Workspace, filters: dict[str, Any] | None = None) -> QuerySet[Booking]:
-    filters = filters or {}
-    bookings = Booking.objects.filter(workspace=workspace)
-    if filters.get("from"):
-        bookings = bookings.filter(start__gte=filters["from"])
-    if filters.get("to"):
-        bookings = bookings.filter(start__lt=filters["to"])
-    if filters.get("status"):
-        bookings = bookings.filter(status=filters["status"])
-    if filters.get("contact"):
-        bookings = bookings.filter(contact_id=filters["contact"])
-    return bookings
-
-
-def booking_get(*, workspace: Workspace, booking_id: Any) -> Booking:
-    """The workspace's booking; a missing, foreign or malformed id is the same 404."""
-    try:
-        pk = uuid.UUID(str(booking_id))
-    except (TypeError, ValueError, AttributeError):
-        raise Http404("No such booking.") from None
-    booking = Booking.objects.filter(workspace=workspace, pk=pk).first()
-    if booking is None:
-        raise Http404("No such booking.")
-    return booking
-
-
-def owner_emails(*, workspace: Workspace) -> list[str]:
-    """Who hears of a workspace's bookings: its owners with an e-mail address."""
-    emails = Membership.objects.filter(workspace=workspace, role=Role.OWNER).values_list("user__email", flat=True)
-    return sorted({email for email in emails if email})

@@ -1,5 +1,5 @@
-"""Writes for booking: the rules, bookings made and cancelled, each with its events in one
-transaction and its e-mails sent after commit."""
+"""Writes of bookings: made and cancelled, each with its events in one transaction and its
+e-mails sent after commit."""
 
 import datetime as dt
 import logging
@@ -55,17 +55,6 @@ def booking_payload(booking: Booking) -> dict[str, Any]:
         "scheduling_url": booking.scheduling_url or None,
         "created_at": iso(booking.created_at),
     }
-
-
-def rules_set(*, workspace: Workspace, values: dict[str, Any]) -> AvailabilityRules:
-    """Replace the workspace's rules (a PUT): fields left out take their defaults."""
-    rules = AvailabilityRules(workspace=workspace, **values)
-    with transaction.atomic():
-        existing = AvailabilityRules.objects.select_for_update().filter(workspace=workspace).first()
-        if existing is not None:
-            rules.pk = existing.pk
-        rules.save()
-    return rules
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from django.test import override_settings
 
-from booking.bookings.services import rules_set
+from booking.availability.services import rules_set
 from leadhub import email_url
 from messaging.brains.services import brain_create
 

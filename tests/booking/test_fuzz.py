@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from booking.bookings.services import rules_set
+from booking.availability.services import rules_set
 from messaging.brains.services import brain_create
 from tests.crm.test_fuzz import FUZZ, assert_answer_is_sane, json_values
 

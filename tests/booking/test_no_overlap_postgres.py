@@ -8,7 +8,7 @@ from django.db import IntegrityError, connection, transaction
 from django.test import Client
 
 from booking.availability.selectors import native_slots, rules_get
-from booking.bookings.services import rules_set
+from booking.availability.services import rules_set
 from booking.models import Booking
 from crm.models import Contact
 from messaging.brains.services import brain_create

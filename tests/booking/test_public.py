@@ -9,7 +9,7 @@ from django.test import override_settings
 from django.utils import timezone
 
 from booking.availability.selectors import rules_of
-from booking.bookings.services import rules_set
+from booking.availability.services import rules_set
 from booking.models import Booking
 from booking.slots import candidate_slots, day_slots_cache
 from crm.models import Contact

@@ -1,5 +1,5 @@
 """A brain offers free slots in a WhatsApp conversation and books the one the lead picks (issue
-#10 item 6, booking/conversation.py), end to end through the signed inbound webhook, the Twilio
+#10 item 6, booking/conversation/skill.py), end to end through the signed inbound webhook, the Twilio
 double and the offline responder (or the Anthropic double), with the clock set."""
 
 import datetime as dt
@@ -8,7 +8,8 @@ import xml.etree.ElementTree as ET
 import pytest
 import time_machine
 
-from booking.bookings.services import Invitee, booking_create, rules_set
+from booking.availability.services import rules_set
+from booking.bookings.services import Invitee, booking_create
 from booking.models import Booking, SlotOffer
 from booking.notifications import booking_notify_send
 from crm.models import Contact
