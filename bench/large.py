@@ -3,16 +3,29 @@ a dashboard and a partner make most, one request at a time, and report p50/p95.
 
 Targets (issue 8): first contacts page ≤ 30 ms, exact lookup by e-mail and by phone ≤ 10 ms,
 stats ≤ 50 ms (p95).
+
+Run as a script, it measures the same reads again on the database that the last
+`bench/run.py` left (migrated again, neither reset nor seeded; a new read-only API key of its
+Bench workspace), through gunicorn as run.py starts it: seconds instead of minutes, for timing
+a change to the code. Same environment (BENCH_DATABASE_URL, BENCH_REDIS_URL):
+
+    .venv/bin/python bench/large.py [--samples 100]
 """
 
 from __future__ import annotations
 
+import argparse
+import json
+import os
 import statistics
+import sys
 import time
 import urllib.parse
 import urllib.request
+from datetime import UTC, datetime
 
 import psycopg
+from cpu import CpuWatch, cpu_per_request, machine_busy  # bench/cpu.py (beside this script)
 
 PHONE_AREA = "650"  # apart from the intake scenario's numbers (818, 213)
 SAMPLES = 100
@@ -128,15 +141,20 @@ def lookups(count: int) -> dict[str, str]:
     }
 
 
-def measure(base_url: str, api_key: str, count: int) -> list[dict]:
-    """p50/p95 of each read over SAMPLES sequential requests (after WARMUP)."""
+def measure(base_url: str, api_key: str, count: int, samples: int = SAMPLES, watch=None) -> list[dict]:
+    """p50/p95 of each read over `samples` sequential requests (after WARMUP); with `watch`
+    (bench/cpu.py's CpuWatch), the CPU each process group spent per request too, which a
+    loaded machine does not inflate as it does the wall time."""
     headers = {"Authorization": f"Bearer {api_key}"}
     reads = {"first page": "/api/v1/contacts", **lookups(count), "stats": "/api/v1/stats"}
     rows = []
     for name, path in reads.items():
         for _ in range(WARMUP):
             _timed_get(base_url, path, headers)
-        times = sorted(_timed_get(base_url, path, headers) for _ in range(SAMPLES))
+        before = watch.snapshot() if watch else None
+        times = [_timed_get(base_url, path, headers) for _ in range(samples)]
+        after = watch.snapshot() if watch else None
+        times.sort()
         p95 = times[int(len(times) * 0.95) - 1]
         rows.append(
             {
@@ -146,17 +164,96 @@ def measure(base_url: str, api_key: str, count: int) -> list[dict]:
                 "p95_ms": round(p95, 2),
                 "target_p95_ms": TARGETS_MS[name],
                 "pass": p95 <= TARGETS_MS[name],
+                "cpu_ms_per_request": cpu_per_request(before, after, samples),
             }
         )
     return rows
 
 
-def report(rows: list[dict], count: int, seconds: float) -> str:
-    lines = [f"{count:,} contacts in one workspace (seeded in {seconds:.0f} s); {SAMPLES} sequential requests each:"]
+def report(rows: list[dict], count: int, seconds: float, samples: int = SAMPLES) -> str:
+    seeded = f"seeded in {seconds:.0f} s" if seconds else "seeded by an earlier run"
+    lines = [f"{count:,} contacts in one workspace ({seeded}); {samples} sequential requests each:"]
     for row in rows:
         verdict = "PASS" if row["pass"] else "FAIL"
+        cpu = row.get("cpu_ms_per_request")
+        spent = f"  cpu/request: app {cpu['gunicorn']:.2f} ms, pg {cpu['postgres']:.2f} ms" if cpu else ""
         lines.append(
             f"  {row['read']:<17} p50 {row['p50_ms']:7.2f} ms  p95 {row['p95_ms']:7.2f} ms"
-            f"  (target ≤ {row['target_p95_ms']:g} ms): {verdict}"
+            f"  (target ≤ {row['target_p95_ms']:g} ms): {verdict}{spent}"
         )
     return "\n".join(lines)
+
+
+def reuse(database_url: str, redis_url: str) -> tuple[dict[str, str], str, int]:
+    """The last run's database, migrated again: (server env, a new read-only API key of the
+    Bench workspace, how many contacts were seeded in it)."""
+    import harness  # bench/harness.py (beside this script)
+
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        found = conn.execute("SELECT id FROM accounts_workspace WHERE name = 'Bench'").fetchone()
+        if found is None:
+            raise harness.BenchError(f"{database_url} has no Bench workspace: run bench/run.py first")
+        workspace_id = str(found[0])
+        count = conn.execute(
+            "SELECT count(*) FROM crm_contact WHERE workspace_id = %s AND source = 'bench-seed'", [workspace_id]
+        ).fetchone()[0]
+    if not count:
+        raise harness.BenchError("the Bench workspace has no seeded contacts: run bench/run.py with --contacts")
+    env = harness.server_env(database_url, redis_url)
+    harness.migrate(env)
+    # As the login that owns the tables (harness.migrate does the same), outside row-level security.
+    roles = {"DATABASE_ROLE", "DATABASE_OPERATOR_ROLE", "RLS_ALLOW_PRIVILEGED_LOGIN"}
+    owner = {key: value for key, value in env.items() if key not in roles}
+    output = harness.manage(
+        "createkey",
+        "--workspace",
+        workspace_id,
+        "--scope",
+        "contacts:read",
+        "--scope",
+        "stats:read",
+        "--name",
+        "bench/large.py",
+        "--json",
+        env=owner,
+    )
+    api_key = json.loads(next(line for line in reversed(output.splitlines()) if line.startswith("{")))["api_key"]
+    return env, api_key, count
+
+
+def main(argv: list[str] | None = None) -> int:
+    import harness  # bench/harness.py (beside this script)
+
+    parser = argparse.ArgumentParser(description="The 1,000,000-contact reads again, on the last run's database")
+    parser.add_argument("--samples", type=int, default=SAMPLES, help=f"requests per read (default {SAMPLES})")
+    args = parser.parse_args(argv)
+    database_url = os.environ.get("BENCH_DATABASE_URL", harness.DEFAULT_DATABASE_URL)
+    redis_url = os.environ.get("BENCH_REDIS_URL", harness.DEFAULT_REDIS_URL)
+    env, api_key, count = reuse(database_url, redis_url)
+    busy = machine_busy()
+    if busy is not None:
+        print(f"CPU busy before the reads: {busy:.0%} of {os.cpu_count()} CPU(s)", flush=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    with harness.Server(env, harness.RESULTS_DIR / f"large-{stamp}.gunicorn.log") as server:
+        server.wait_ready(timeout=180)
+        watch = CpuWatch(
+            gunicorn_pid=server.proc.pid,
+            database=urllib.parse.urlparse(database_url).path.lstrip("/"),
+            redis_port=urllib.parse.urlparse(redis_url).port or 6379,
+        )
+        rows = measure(server.base_url, api_key, count, args.samples, watch=watch)
+    print(report(rows, count, 0, args.samples))
+    result = {
+        "contacts": count,
+        "samples": args.samples,
+        "busy_before": busy,
+        "reads": rows,
+        "git": harness.git_revision(),
+    }
+    harness.RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    (harness.RESULTS_DIR / f"large-{stamp}.json").write_text(json.dumps(result, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

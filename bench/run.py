@@ -285,7 +285,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.contacts > 0:
             print(f"seeding {args.contacts:,} contacts …", flush=True)
             seeded_in = large.seed(database_url, credentials["workspace_id"], args.contacts)
-            large_rows = large.measure(server.base_url, credentials["api_key"], args.contacts)
+            large_rows = large.measure(server.base_url, credentials["api_key"], args.contacts, watch=watch)
         if server.proc.poll() is not None:
             problems.append(f"gunicorn died during the run:\n{server.log_tail()}")
 
