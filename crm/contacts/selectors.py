@@ -135,37 +135,36 @@ def contacts_list(*, workspace: Workspace, filters: dict[str, Any] | None = None
     return qs.order_by("-created_at", "-id")
 
 
-# The exact lookup is the call partners make most ("do we know this person?"): building and
-# compiling its two statements was most of its CPU, so they are compiled once per thread
-# (leadhub/compiled.py) and only the values change. One per (column, limit): a page's size.
-_exact_reads: dict[tuple[str, int], CompiledQuery] = {}
-_exact_reads_lock = threading.Lock()
+# The exact lookup is the call partners make most ("do we know this person?") and the first
+# page of the list the one dashboards and integrations poll: building and compiling their
+# statements was most of their CPU, so they are compiled once per thread (leadhub/compiled.py)
+# and only the values change. One per (column, limit): a page's size; column None for the
+# unfiltered list.
+_newest_reads: dict[tuple[str | None, int], CompiledQuery] = {}
+_newest_reads_lock = threading.Lock()
 
 
-def _exact_read(column: str, limit: int) -> CompiledQuery:
-    """contacts_base filtered on the workspace and one identity column, newest first."""
+def _newest_read(column: str | None, limit: int) -> CompiledQuery:
+    """contacts_base on the workspace (and one identity column, unless None), newest first,
+    without its tags (read with contacts_tag_names)."""
     key = (column, limit)
-    read = _exact_reads.get(key)
+    read = _newest_reads.get(key)
     if read is None:
-        with _exact_reads_lock:
-            read = _exact_reads.setdefault(
+        fields = (Contact._meta.get_field("workspace"),) + ((Contact._meta.get_field(column),) if column else ())
+        with _newest_reads_lock:
+            read = _newest_reads.setdefault(
                 key,
                 CompiledQuery(
-                    lambda workspace_id, value: (
+                    lambda workspace_id, *value: (
                         Contact.objects.filter(workspace_id=workspace_id)
-                        .filter(**{column: value})
+                        .filter(**({column: value[0]} if column else {}))
                         .select_related("disposition_status")
                         .order_by("-created_at", "-id")[:limit]
                     ),
-                    Contact._meta.get_field("workspace"),
-                    Contact._meta.get_field(column),
+                    *fields,
                 ),
             )
     return read
-
-
-# The tags of one contact (the exact lookup's second statement).
-_TAGS = CompiledQuery(lambda contact_id: Tag.objects.filter(contacts__id=contact_id), Contact._meta.pk)
 
 
 def contacts_find(*, workspace: Workspace, q: str, limit: int) -> list[Contact] | None:
@@ -177,12 +176,33 @@ def contacts_find(*, workspace: Workspace, q: str, limit: int) -> list[Contact] 
     if exact is None:
         return None
     ((column, value),) = exact.children
-    return _exact_read(column, limit).all(workspace.pk, value)
+    return _newest_read(column, limit).all(workspace.pk, value)
+
+
+# The tags of one contact (the exact lookup's second statement: one match, usually).
+_TAGS = CompiledQuery(lambda contact_id: Tag.objects.filter(contacts__id=contact_id), Contact._meta.pk)
 
 
 def contact_tag_names(*, contact: Contact) -> list[str]:
     """The contact's tag names, sorted, by one statement compiled once."""
     return sorted(tag.name for tag in _TAGS.all(contact.pk))
+
+
+def contacts_newest(*, workspace: Workspace, limit: int) -> list[Contact]:
+    """The first `limit` contacts of contacts_list(workspace=workspace) (no filter), with their
+    disposition (their tags: contacts_tag_names). One statement, compiled once."""
+    return _newest_read(None, limit).all(workspace.pk)
+
+
+def contacts_tag_names(*, contacts: list[Contact]) -> dict[uuid.UUID, list[str]]:
+    """Each contact's tag names, sorted, by one statement (a related manager per contact would
+    build a queryset each)."""
+    names: dict[uuid.UUID, list[str]] = {contact.pk: [] for contact in contacts}
+    if names:
+        rows = Contact.tags.through.objects.filter(contact_id__in=list(names)).values_list("contact_id", "tag__name")
+        for contact_id, name in rows.order_by("tag__name"):
+            names[contact_id].append(name)
+    return names
 
 
 def contact_identity_clash(
