@@ -59,3 +59,16 @@ def history(*, conversation_id, before_position: int, limit: int) -> list[tuple[
         rows = cursor.fetchall()
     rows.reverse()
     return rows
+
+
+def twiml_answer(message: Message) -> str | None:
+    """What a redelivery of `message` answers as TwiML: its reply when that reply was given as
+    TwiML (the provider sends it from the webhook's answer, and redelivers a webhook whose answer
+    it did not get), else nothing. A reply that went, or is going, by the REST API (beat's late
+    answer, inbound/sweep.py) reaches the lead that way: answered again as TwiML it would be sent
+    twice. A TwiML reply is stored `sent` and never handed off (no attempt, no provider sid); a
+    REST one is stored `queued`, and the hand-off counts its attempts. `reply` is loaded."""
+    reply = message.reply
+    if reply is None or reply.status != Message.Status.SENT or reply.attempts or reply.provider_sid:
+        return None
+    return reply.content

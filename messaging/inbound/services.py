@@ -5,14 +5,14 @@ through crm's `contact_upsert`, applies the consent keywords, and answers with t
 reply, all inside one turn of the conversation (see transcript.conversation_turn), so messages
 of one conversation are answered one at a time, in order. The turn stores the message in one
 short transaction and the reply in another, and waits on the model between them holding no
-row lock: a slow model delays its own conversation only. A redelivered
-MessageSid gets the stored reply and no second model call; one that arrives while the first
-delivery waits on the model waits for that turn, then reads its reply. A turn whose process died between
-the two left its message unanswered (`answered_at` says which messages had their answer): a
-redelivery answers it then, in a turn of its own; without one, beat answers it later by REST
-(inbound/sweep.py). A message that answers a campaign
-message is recorded as its reply (campaign.callback.received), and any message from the
-contact ends their sequence enrollments.
+row lock: a slow model delays its own conversation only. A redelivered MessageSid gets the
+stored reply (as TwiML only if it was answered so) and no second model call; one that arrives
+while the first delivery waits on the model waits for that turn, then reads its reply. A turn
+whose process died between the two left its message unanswered (`answered_at` says which
+messages had their answer): a redelivery answers it then, in a turn of its own; without one,
+beat answers it later by REST (inbound/sweep.py). A message that answers a campaign message is
+recorded as its reply (campaign.callback.received), and any message from the contact ends their
+sequence enrollments.
 
 Guardrails before every AI reply: none to a consent keyword (the consent rule answers it),
 none to an opted-out contact, none while a person has taken the conversation over, none to a
@@ -52,7 +52,7 @@ from ..transcript import (
     message_payload,
 )
 from . import skills
-from .selectors import ai_replies_since, history, stored_id
+from .selectors import ai_replies_since, history, stored_id, twiml_answer
 
 logger = logging.getLogger(__name__)
 
@@ -96,7 +96,7 @@ def _stored_reply(line: Line, sid: str) -> InboundResult | None:
     if pk is None:
         return None
     existing = Message.objects.select_related("reply").get(pk=pk)
-    return InboundResult(message=existing, reply=existing.reply.content if existing.reply else None, duplicate=True)
+    return InboundResult(message=existing, reply=twiml_answer(existing), duplicate=True)
 
 
 def _reply_after_the_turn(stored: InboundResult) -> InboundResult:
@@ -112,7 +112,7 @@ def _reply_after_the_turn(stored: InboundResult) -> InboundResult:
         if answered is not None and not answered.duplicate:
             return InboundResult(message=answered.message, reply=answered.reply, duplicate=True)
         message = Message.objects.select_related("reply").get(pk=stored.message.pk)
-    return InboundResult(message=message, reply=message.reply.content if message.reply else None, duplicate=True)
+    return InboundResult(message=message, reply=twiml_answer(message), duplicate=True)
 
 
 def inbound_receive(*, line: Line, params: Mapping, brain_slug: str | None = None) -> InboundResult:

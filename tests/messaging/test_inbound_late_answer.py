@@ -2,6 +2,7 @@
 answers each once, by the provider's REST API (the webhook's TwiML answer is gone), after
 INBOUND_ANSWER_AFTER_SECONDS; answered ones, quiet ones and recent ones are left alone."""
 
+import xml.etree.ElementTree as ET
 from datetime import timedelta
 
 import pytest
@@ -158,3 +159,57 @@ def test_messages_older_than_the_whatsapp_window_are_not_answered(line_a, model_
     age(message, 25 * 3600)
     assert run_as_worker(tasks.inbound_unanswered_sweep) == 0
     assert model_api.calls == []
+
+
+def _twiml_messages(response) -> list[str]:
+    assert response.status_code == 200, response.content
+    return [message.text for message in ET.fromstring(response.content).findall("Message")]
+
+
+def test_a_redelivery_after_beat_answered_by_rest_answers_empty_twiml(
+    line_a, model_api, send_inbound, monkeypatch, settings, twilio_api, handoff
+):
+    # The lead got the late answer through the REST API: a redelivery of the same MessageSid
+    # must not send it again as TwiML.
+    model_api.reply = "We open at 9am."
+    sid = "SM" + "6" * 32
+    with monkeypatch.context() as patch:
+        _dies_before_answering(patch)
+        with pytest.raises(WorkerKilled):
+            send_inbound("When do you open?", sid=sid)
+    message = Message.objects.get(direction="inbound")
+    age(message, settings.INBOUND_ANSWER_AFTER_SECONDS + 5)
+    assert run_as_worker(tasks.inbound_unanswered_sweep) == 1
+    assert handoff() == ["sent"]
+    assert _twiml_messages(send_inbound("When do you open?", sid=sid)) == []
+    assert [sent["Body"] for sent in twilio_api.messages] == ["We open at 9am."]  # once, by REST
+    assert Message.objects.filter(direction="outbound").count() == 1
+    assert len(model_api.calls) == 1
+
+
+def test_a_redelivery_while_the_late_answer_waits_for_its_hand_off_answers_empty_twiml(
+    line_a, model_api, send_inbound, monkeypatch, settings, twilio_api, handoff
+):
+    # Queued for REST but not handed over yet: the hand-off will send it, so the redelivery
+    # answers nothing, and the lead gets the answer once.
+    model_api.reply = "We open at 9am."
+    sid = "SM" + "7" * 32
+    with monkeypatch.context() as patch:
+        _dies_before_answering(patch)
+        with pytest.raises(WorkerKilled):
+            send_inbound("When do you open?", sid=sid)
+    message = Message.objects.get(direction="inbound")
+    age(message, settings.INBOUND_ANSWER_AFTER_SECONDS + 5)
+    assert run_as_worker(tasks.inbound_unanswered_sweep) == 1
+    assert _twiml_messages(send_inbound("When do you open?", sid=sid)) == []
+    assert handoff() == ["sent"]
+    assert [sent["Body"] for sent in twilio_api.messages] == ["We open at 9am."]
+    assert len(model_api.calls) == 1
+
+
+def test_a_redelivery_of_a_message_answered_as_twiml_gets_the_same_twiml(line_a, send_inbound, twilio_api):
+    sid = "SM" + "8" * 32
+    first = _twiml_messages(send_inbound("When do you open?", sid=sid))
+    assert first and first[0]
+    assert _twiml_messages(send_inbound("When do you open?", sid=sid)) == first
+    assert twilio_api.messages == []
