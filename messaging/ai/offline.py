@@ -131,10 +131,19 @@ def offline_reply(*, message: str, documents: list[Document], booking_url: str =
             if score:
                 best.append((-score, d, s, sentence))
     best.sort()
-    if best:
-        top = -best[0][0]
+    # A sentence said once: two documents (or one, twice) may hold the same text; its best
+    # placed copy stands for it, and the runner-up is the next different sentence.
+    said: set[str] = set()
+    distinct = []
+    for candidate in best:
+        key = " ".join(candidate[3].split()).casefold()
+        if key not in said:
+            said.add(key)
+            distinct.append(candidate)
+    if distinct:
+        top = -distinct[0][0]
         # The best sentence, and the runner-up when it is at least half as good.
-        chosen = sorted((d, s, sentence) for score, d, s, sentence in best[:2] if -score * 2 >= top)
+        chosen = sorted((d, s, sentence) for score, d, s, sentence in distinct[:2] if -score * 2 >= top)
         text = " ".join(sentence for _, _, sentence in chosen)
     else:
         text = FALLBACK_REPLY

@@ -6,7 +6,7 @@ import threading
 import xml.etree.ElementTree as ET
 
 from crm.models import Contact
-from messaging.brains.services import brain_create
+from messaging.brains.services import brain_create, knowledge_create
 from messaging.consent import OPTED_IN_REPLY, OPTED_OUT_REPLY
 from messaging.lines.services import line_update
 from messaging.models import ConsentChange, Conversation, Message
@@ -130,6 +130,21 @@ def test_without_a_key_the_offline_responder_answers_from_knowledge(line_a, send
     settings.ANTHROPIC_API_KEY = ""
     reply = _reply_of(send_inbound("How much does teeth whitening cost?"))
     assert "$299" in reply
+
+
+def test_the_offline_responder_says_a_sentence_two_documents_share_once(
+    line_a, brain_a, send_inbound, settings, workspace_a
+):
+    settings.ANTHROPIC_API_KEY = ""
+    knowledge_create(
+        workspace=workspace_a,
+        brain=brain_a,
+        title="Price list",
+        content="Teeth whitening costs $299 per session.  Cleaning costs $89.",
+    )
+    reply = _reply_of(send_inbound("How much does teeth whitening cost?"))
+    assert reply.count("Teeth whitening costs $299 per session.") == 1, reply
+    assert reply.count("Cleaning costs $89.") == 1, reply
 
 
 def test_stop_opts_out_with_a_ledger_row_and_stops_everything_outbound(line_a, model_api, send_inbound, api_a, handoff):
