@@ -101,38 +101,76 @@ _SUBSCRIBED = (
 )
 
 
+def _sql_constant(value, db_type: str) -> str:
+    """A delivery column's model default as SQL: None, an int or a text (the defaults Delivery
+    declares); anything else is refused rather than spliced in."""
+    if value is None:
+        return f"NULL::{db_type}"
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        raise TypeError(f"No SQL constant for {value!r}")
+    if isinstance(value, int):
+        return f"{value}::{db_type}"
+    return "'" + value.replace("'", "''") + f"'::{db_type}"
+
+
+# The delivery columns due when the event is made: they take the event's created_at.
+_DUE_NOW = ("next_attempt_at", "created_at", "updated_at")
+
+
 @functools.cache
-def _emit_ctes(events: int, gate: str) -> tuple[str, tuple]:
+def _emit_ctes(events: int, gate: str, *, given_ids: bool = True, one_payload: bool = False) -> str:
     """Two CTEs: `ev` inserts this many events (a row each only when the FROM item `gate`
-    has a row, if given), `dv` a delivery per event and subscribed endpoint, answering its id;
-    and the delivery fields whose values they take as parameters (after the events')."""
+    has a row, if given), `dv` a delivery per event and subscribed endpoint, answering its id.
+
+    Parameters: the workspace, the bot; then with `given_ids` (the caller's Event objects) a
+    row of (id, type, data, created_at) per event; else the events' ids are the database's, and
+    the parameters are the payload and the time once (`one_payload`: the change's events carry
+    one payload) then each event's type, or the time then (type, data) per event.
+
+    A delivery takes its other columns from the event (due at its created_at) and from
+    Delivery's constant defaults, written into the statement: no parameter per delivery column,
+    which psycopg adapts one by one on every call."""
     quote = connection.ops.quote_name
     event_table, delivery_table = quote(Event._meta.db_table), quote(Delivery._meta.db_table)
     endpoint_table = quote(Endpoint._meta.db_table)
     workspace_type = Event._meta.get_field("workspace").db_type(connection)
-    # Every column of a delivery: the per-row ones from the join, the rest parameters.
     per_row = {"id": "gen_random_uuid()", "event_id": "ev.id", "endpoint_id": "e.id", "workspace_id": "ev.workspace_id"}
-    columns, selects, fields = [], [], []
+    columns, selects = [], []
     for field in Delivery._meta.concrete_fields:
         columns.append(quote(field.column))
         if field.attname in per_row:
             selects.append(per_row[field.attname])
+        elif field.attname in _DUE_NOW:
+            selects.append("ev.created_at")
+        elif field.has_default() and callable(field.default):
+            raise TypeError(f"Delivery.{field.attname}'s default is computed: give it a parameter")
         else:
-            selects.append(f"%s::{field.db_type(connection)}")
-            fields.append(field)
-    # A row of parameters per event (a change has one or two): arrays would be dumped as text
-    # with every JSON quote escaped in Python.
-    rows = ", ".join(["(%s::uuid, %s::text, %s::jsonb, %s::timestamptz)"] * events)
+            default = field.get_db_prep_save(field.get_default(), connection)
+            selects.append(_sql_constant(default, field.db_type(connection)))
     gated = f"{gate}, " if gate else ""
-    # Only the models' own table and column names are spliced in; values are parameters.
-    sql = (
+    if given_ids:
+        # A row of parameters per event (a change has one or two): arrays would be dumped as
+        # text with every JSON quote escaped in Python.
+        rows = ", ".join(["(%s::uuid, %s::text, %s::jsonb, %s::timestamptz)"] * events)
+        source = f"(VALUES {rows}) AS t(id, type, data, created_at)"
+        select = "t.id, %s::{workspace_type}, t.type, %s::text, t.data, t.created_at"
+    elif one_payload:
+        rows = ", ".join(["(%s::text)"] * events)
+        source = f"(SELECT %s::jsonb AS data, %s::timestamptz AS created_at) AS p, (VALUES {rows}) AS t(type)"
+        select = "gen_random_uuid(), %s::{workspace_type}, t.type, %s::text, p.data, p.created_at"
+    else:
+        rows = ", ".join(["(%s::text, %s::jsonb)"] * events)
+        source = f"(SELECT %s::timestamptz AS created_at) AS p, (VALUES {rows}) AS t(type, data)"
+        select = "gen_random_uuid(), %s::{workspace_type}, t.type, %s::text, t.data, p.created_at"
+    # Only the models' own table and column names, and Delivery's constant defaults, are
+    # spliced in; values are parameters.
+    return (
         f"ev AS (INSERT INTO {event_table} (id, workspace_id, type, bot_id, data, created_at) "  # noqa: S608
-        f"SELECT t.id, %s::{workspace_type}, t.type, %s::text, t.data, t.created_at "
-        f"FROM {gated}(VALUES {rows}) AS t(id, type, data, created_at) RETURNING id, workspace_id, type, data), "
+        f"SELECT {select.format(workspace_type=workspace_type)} FROM {gated}{source} "
+        "RETURNING id, workspace_id, type, data, created_at), "
         f"dv AS (INSERT INTO {delivery_table} ({', '.join(columns)}) "
         f"SELECT {', '.join(selects)} FROM ev JOIN {endpoint_table} AS e ON {_SUBSCRIBED} RETURNING id)"
     )
-    return sql, tuple(fields)
 
 
 def events_ctes(
@@ -147,44 +185,16 @@ def events_ctes(
     for type_, _data in events:
         if type_ not in EVENT_TYPES:
             raise ValueError(f"Unknown event type {type_!r}")
-    sql, fields = _emit_ctes(len(events), gate)
     now = timezone.now()
-    params: list = [workspace_id, bot_id]
-    dumped: dict[int, str] = {}  # a change's events often carry one payload: dumped once
+    payload = events[0][1]
+    if all(data is payload for _type, data in events):  # a change's events often carry one payload
+        params: list = [workspace_id, bot_id, json.dumps(payload), now]
+        params += [type_ for type_, _data in events]
+        return _emit_ctes(len(events), gate, given_ids=False, one_payload=True), params
+    params = [workspace_id, bot_id, now]
     for type_, data in events:
-        text = dumped.get(id(data))
-        if text is None:
-            text = dumped[id(data)] = json.dumps(data)
-        params += [uuid.uuid4(), type_, text, now]
-    return sql, params + _delivery_params(fields, now)
-
-
-_DUE_NOW = ("next_attempt_at", "created_at", "updated_at")
-
-
-@functools.cache
-def _delivery_defaults(fields: tuple) -> tuple:
-    """The delivery columns' values that do not change, as the database takes them (None for
-    the ones given per statement: due now, or a default computed each time)."""
-    return tuple(
-        None
-        if field.attname in _DUE_NOW or callable(field.default)
-        else field.get_db_prep_save(field.get_default(), connection)
-        for field in fields
-    )
-
-
-def _delivery_params(fields: tuple, now) -> list:
-    """The parameters of _emit_ctes's delivery fields: due now, the rest their model default."""
-    params = []
-    for field, constant in zip(fields, _delivery_defaults(fields), strict=True):
-        if field.attname in _DUE_NOW:
-            params.append(now)
-        elif constant is None and callable(field.default):
-            params.append(field.get_db_prep_save(field.get_default(), connection))
-        else:
-            params.append(constant)
-    return params
+        params += [type_, json.dumps(data)]
+    return _emit_ctes(len(events), gate, given_ids=False), params
 
 
 def events_dispatch(delivery_ids: list) -> None:
@@ -196,12 +206,10 @@ def events_dispatch(delivery_ids: list) -> None:
 def _emit_with_deliveries(*, workspace: Workspace, events: list[Event]) -> list[str]:
     """PostgreSQL: INSERT the events and, in the same statement, their deliveries; returns the
     deliveries' ids. One round trip, and no endpoint comes back to Python to be filtered."""
-    ctes, fields = _emit_ctes(len(events), "")
-    now = timezone.now()
+    ctes = _emit_ctes(len(events), "")
     params: list = [workspace.pk, events[0].bot_id]
     for event in events:
         params += [event.id, event.type, json.dumps(event.data), event.created_at]
-    params += _delivery_params(fields, now)
     with connection.cursor() as cursor:
         cursor.execute(f"WITH {ctes} SELECT id FROM dv", params)  # noqa: S608 (see _emit_ctes)
         return [str(row[0]) for row in cursor.fetchall()]
