@@ -166,13 +166,10 @@ def _twiml_messages(response) -> list[str]:
     return [message.text for message in ET.fromstring(response.content).findall("Message")]
 
 
-def test_a_redelivery_after_beat_answered_by_rest_answers_empty_twiml(
-    line_a, model_api, send_inbound, monkeypatch, settings, twilio_api, handoff
-):
-    # The lead got the late answer through the REST API: a redelivery of the same MessageSid
-    # must not send it again as TwiML.
+def _answered_late_by_rest(model_api, send_inbound, monkeypatch, settings, *, sid: str) -> str:
+    """A message whose turn died before answering, answered later by beat's sweep (its reply
+    queued for the REST API, not handed off yet): its MessageSid."""
     model_api.reply = "We open at 9am."
-    sid = "SM" + "6" * 32
     with monkeypatch.context() as patch:
         _dies_before_answering(patch)
         with pytest.raises(WorkerKilled):
@@ -180,6 +177,15 @@ def test_a_redelivery_after_beat_answered_by_rest_answers_empty_twiml(
     message = Message.objects.get(direction="inbound")
     age(message, settings.INBOUND_ANSWER_AFTER_SECONDS + 5)
     assert run_as_worker(tasks.inbound_unanswered_sweep) == 1
+    return sid
+
+
+def test_a_redelivery_after_beat_answered_by_rest_answers_empty_twiml(
+    line_a, model_api, send_inbound, monkeypatch, settings, twilio_api, handoff
+):
+    # The lead got the late answer through the REST API: a redelivery of the same MessageSid
+    # must not send it again as TwiML.
+    sid = _answered_late_by_rest(model_api, send_inbound, monkeypatch, settings, sid="SM" + "6" * 32)
     assert handoff() == ["sent"]
     assert _twiml_messages(send_inbound("When do you open?", sid=sid)) == []
     assert [sent["Body"] for sent in twilio_api.messages] == ["We open at 9am."]  # once, by REST
@@ -192,15 +198,7 @@ def test_a_redelivery_while_the_late_answer_waits_for_its_hand_off_answers_empty
 ):
     # Queued for REST but not handed over yet: the hand-off will send it, so the redelivery
     # answers nothing, and the lead gets the answer once.
-    model_api.reply = "We open at 9am."
-    sid = "SM" + "7" * 32
-    with monkeypatch.context() as patch:
-        _dies_before_answering(patch)
-        with pytest.raises(WorkerKilled):
-            send_inbound("When do you open?", sid=sid)
-    message = Message.objects.get(direction="inbound")
-    age(message, settings.INBOUND_ANSWER_AFTER_SECONDS + 5)
-    assert run_as_worker(tasks.inbound_unanswered_sweep) == 1
+    sid = _answered_late_by_rest(model_api, send_inbound, monkeypatch, settings, sid="SM" + "7" * 32)
     assert _twiml_messages(send_inbound("When do you open?", sid=sid)) == []
     assert handoff() == ["sent"]
     assert [sent["Body"] for sent in twilio_api.messages] == ["We open at 9am."]
