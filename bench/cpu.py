@@ -27,6 +27,10 @@ class CpuWatch:
             return None
         ticks = os.sysconf("SC_CLK_TCK")
         totals = {"gunicorn": 0.0, "postgres": 0.0, "redis": 0.0}
+        # Each process's own time too, by (pid, start time): a process that ends between two
+        # snapshots (a PostgreSQL backend whose connection closed) would otherwise take its
+        # whole past CPU out of the difference of the totals, and make it negative.
+        processes: dict[tuple[int, str], tuple[str, float]] = {}
         for entry in Path("/proc").iterdir():
             if not entry.name.isdigit():
                 continue
@@ -39,20 +43,33 @@ class CpuWatch:
             fields = stat[stat.rindex(")") + 2 :].split()
             ppid, cpu = int(fields[1]), (int(fields[11]) + int(fields[12])) / ticks
             if int(entry.name) == self.gunicorn_pid or ppid == self.gunicorn_pid:
-                totals["gunicorn"] += cpu
+                group = "gunicorn"
             elif comm.startswith("postgres") and f" {self.database} " in cmdline:
-                totals["postgres"] += cpu
+                group = "postgres"
             elif comm.startswith("redis-server") and f":{self.redis_port}" in cmdline:
-                totals["redis"] += cpu
+                group = "redis"
+            else:
+                continue
+            totals[group] += cpu
+            processes[(int(entry.name), fields[19])] = (group, cpu)
         usage = resource.getrusage(resource.RUSAGE_CHILDREN)  # wrk, once it has been waited for
         totals["wrk"] = usage.ru_utime + usage.ru_stime
+        totals["processes"] = processes
         return totals
 
 
 def cpu_per_request(before: dict | None, after: dict | None, requests: int) -> dict[str, float] | None:
+    """CPU ms per request by process group between two snapshots: what the processes alive at
+    the second spent since the first (all of it for one started meanwhile); a process that
+    ended meanwhile is not counted (its last part is lost, never subtracted)."""
     if before is None or after is None or not requests:
         return None
-    return {name: round((after[name] - before[name]) * 1000 / requests, 3) for name in before}
+    spent = {name: 0.0 for name in ("gunicorn", "postgres", "redis")}
+    earlier = before["processes"]
+    for key, (group, cpu) in after["processes"].items():
+        spent[group] += cpu - earlier.get(key, (group, 0.0))[1]
+    spent["wrk"] = after["wrk"] - before["wrk"]
+    return {name: round(seconds * 1000 / requests, 3) for name, seconds in spent.items()}
 
 
 def machine_busy(seconds: float = 1.0) -> float | None:
