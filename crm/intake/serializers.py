@@ -120,10 +120,14 @@ _PLAIN_TYPES = (serializers.CharField, LowerEmailField, PhoneField)
 def _plain_fields(serializer) -> tuple[dict | None, dict | None]:
     """The fields a form's lead usually sends, each validated on its own (field.run_validation,
     as DRF runs it); and the values DRF gives the absent fields that act when absent (their
-    constant defaults). (None, None) when the serializer is not as the direct path assumes."""
+    constant defaults). (None, None) when the serializer is not as the direct path assumes:
+    DRF's to_internal_value would also run a `validate_<field>` method or the serializer's own
+    validators, which the direct path does not, so their presence turns it off."""
+    if serializer.validators:
+        return None, None
     plain, defaults = {}, {}
     for name, field in serializer.fields.items():
-        if field.read_only or field.source != name:
+        if field.read_only or field.source != name or hasattr(serializer, f"validate_{name}"):
             return None, None
         if type(field) in _PLAIN_TYPES:
             plain[name] = field

@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 from rest_framework.exceptions import ValidationError
 
 from crm.contacts.fields import ATTRIBUTION_FIELDS, TEXT_FIELDS
-from crm.intake.serializers import _direct, _serializer, _validated
+from crm.intake.serializers import IntakeSerializer, _direct, _plain_fields, _serializer, _validated
 
 PLAIN = ["phone_number", "email", *TEXT_FIELDS, *ATTRIBUTION_FIELDS]
 
@@ -71,3 +71,21 @@ def test_direct_agrees_with_drf(workspace_a, fields, phone):
     answer = direct(data, workspace_a)
     if answer is not None:
         assert answer == drf(data, workspace_a)
+
+
+def test_a_field_method_or_validator_of_the_serializer_turns_the_direct_path_off():
+    # DRF runs validate_<field> and the serializer's validators in to_internal_value; the
+    # direct path does not, so it must not run where they exist.
+    assert _plain_fields(IntakeSerializer(context={})) != (None, None)
+
+    class WithFieldMethod(IntakeSerializer):
+        def validate_name(self, value):
+            return value.upper()
+
+    assert _plain_fields(WithFieldMethod(context={})) == (None, None)
+
+    class WithValidator(IntakeSerializer):
+        def get_validators(self):
+            return [lambda attrs: None]
+
+    assert _plain_fields(WithValidator(context={})) == (None, None)
