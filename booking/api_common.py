@@ -5,6 +5,8 @@ import datetime as dt
 
 from rest_framework import serializers
 
+from crm.fields import text_storable
+
 READ = ["bookings:read"]
 WRITE = ["bookings:write"]
 
@@ -25,13 +27,10 @@ def validated(serializer_class, data, **kwargs) -> dict:
 
 
 class StorableCharField(serializers.CharField):
-    """Text every database stores: no NUL (PostgreSQL refuses it), no lone surrogates."""
+    """Text every database stores (crm.fields.text_storable: no NUL, no lone surrogates)."""
 
     def to_internal_value(self, data):
-        value = super().to_internal_value(data)
-        if "\x00" in value or any("\ud800" <= char <= "\udfff" for char in value):
-            raise serializers.ValidationError("Null and surrogate characters are not allowed.")
-        return value
+        return text_storable(super().to_internal_value(data))
 
 
 class UtcDateTimeField(serializers.DateTimeField):
