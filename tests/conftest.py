@@ -59,7 +59,7 @@ def django_db_setup(django_db_setup, django_db_blocker):
                 # production never grants (row-level security does not apply to it).
                 cursor.execute(f"GRANT TRUNCATE ON ALL TABLES IN SCHEMA public TO {role}")
         options.update(assume_role=APP_ROLE, operator_role=OPERATOR_ROLE)
-        connection.close()
+        _reconnect()
         # The login (a superuser in CI) is held to the check too, except in tests (README).
         settings.RLS_ALLOW_PRIVILEGED_LOGIN = True
         rls.role_check(connection)
@@ -73,7 +73,15 @@ def django_db_setup(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock():  # the login drops the test database
         options.pop("assume_role", None)
         options.pop("operator_role", None)
-        connection.close()
+        _reconnect()
+
+
+def _reconnect() -> None:
+    """The next query on a new connection, which takes the roles as the options now say: with
+    the pool (leadhub/pool.py), its connections made before are closed with it."""
+    connection.close()
+    if connection.pool is not None:
+        connection.close_pool()
 
 
 def login_connection(**options):

@@ -14,20 +14,30 @@ role's or database's defaults or a pooler could have given it one): its first qu
 Transaction-mode poolers (pgbouncer pool_mode=transaction) would hand the
 session's settings to another client: not supported (README).
 
+What the connection is known to hold lives on the psycopg connection itself (`tenancy_held`),
+not on Django's wrapper: with the pool (leadhub/pool.py) a connection serves one thread's
+wrapper, then another's, and carries its session settings along. A connection handed back to
+the pool inside a transaction is rolled back by the pool, so it is forgotten then too (_close).
+
 Also: Django's health check of a reused connection (CONN_HEALTH_CHECKS, at a request's first
-query) asks the server only when the connection's socket has something to read, see is_usable.
+query; with the pool, as the pool hands a connection out) asks the server only when the
+connection's socket has something to read, see is_usable and _socket_quiet.
 """
 
 import select
 
 import psycopg
+from django.core.exceptions import ImproperlyConfigured
+from django.db.backends.base.base import NO_DB_ALIAS
 from django.db.backends.postgresql import base
+from psycopg import sql
 from psycopg.pq import TransactionStatus
 
 from leadhub import tenancy
 from leadhub.postgresql import lookups
 
 _UNKNOWN = None
+_HELD = "leadhub_tenancy_held"  # the attribute of a psycopg connection that says what it holds
 _TRANSACTION_CONTROL = ("SAVEPOINT", "ROLLBACK", "RELEASE")
 # Tests and benchmarks only (OPTIONS "operator_role", from DATABASE_OPERATOR_ROLE with
 # RLS_ALLOW_PRIVILEGED_LOGIN): their one login takes, with each scope, the role of the process
@@ -35,11 +45,81 @@ _TRANSACTION_CONTROL = ("SAVEPOINT", "ROLLBACK", "RELEASE")
 # (DATABASE_ROLE) - in the same round trip. In production the login is the role: nothing switches.
 
 
+def _socket_quiet(connection) -> bool:
+    """An idle connection whose socket has nothing to read: healthy as far as a round trip
+    could tell (see DatabaseWrapper.is_usable). False when the server must be asked."""
+    if connection.info.transaction_status != TransactionStatus.IDLE:
+        return False
+    try:
+        poller = select.poll()
+        poller.register(connection.fileno(), select.POLLIN)
+        return not poller.poll(0)
+    except (OSError, ValueError, psycopg.Error):
+        return False  # no usable descriptor: let the round trip decide
+
+
+def _pool_check(connection) -> None:
+    """The pool's check of a connection it hands out: as is_usable, a round trip only when the
+    socket shows the server said something (or the connection is not idle)."""
+    if connection.closed or connection.broken:
+        raise psycopg.OperationalError("the connection is closed")
+    if not _socket_quiet(connection):
+        from psycopg_pool import ConnectionPool
+
+        ConnectionPool.check_connection(connection)
+
+
 class DatabaseWrapper(base.DatabaseWrapper):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.tenancy_held = _UNKNOWN
         self.execute_wrappers.append(self._tenancy_sync)
+
+    @property
+    def tenancy_held(self):
+        """The scope the current psycopg connection is known to hold (None: unknown)."""
+        connection = self.connection
+        return getattr(connection, _HELD, _UNKNOWN) if connection is not None else _UNKNOWN
+
+    @tenancy_held.setter
+    def tenancy_held(self, value) -> None:
+        if self.connection is not None:
+            setattr(self.connection, _HELD, value)
+
+    @property
+    def pool(self):
+        """Django's pool, built as Django builds it (django/db/backends/postgresql/base.py)
+        but checked by _pool_check rather than a round trip per connection handed out."""
+        options = self.settings_dict["OPTIONS"].get("pool")
+        if self.alias == NO_DB_ALIAS or not options:
+            return None
+        if self.alias not in self._connection_pools:
+            if self.settings_dict.get("CONN_MAX_AGE", 0) != 0:
+                raise ImproperlyConfigured("Pooling doesn't support persistent connections.")
+            from psycopg_pool import ConnectionPool
+
+            connect_kwargs = self.get_connection_params()
+            connect_kwargs["autocommit"] = True  # Django sets it as it wants later on
+            pool = ConnectionPool(
+                kwargs=connect_kwargs,
+                open=False,  # opened by the first connection, or by leadhub.pool.pool_warm
+                configure=self._configure_connection,
+                check=_pool_check,
+                name=f"leadhub-{self.alias}",
+                **({} if options is True else options),
+            )
+            self._connection_pools.setdefault(self.alias, pool)
+        return self._connection_pools[self.alias]
+
+    def _configure_role(self, connection):
+        """DATABASE_ROLE on a new connection. Django composes its SET ROLE through the wrapper's
+        own cursor (ops.compose_sql), which the pool's `configure` runs in the pool's thread,
+        on another thread's wrapper: Django refuses the thread, or the wrapper asks the pool for
+        a connection while the pool is making one. Composed on the connection itself instead."""
+        role = self.settings_dict["OPTIONS"].get("assume_role")
+        if not role:
+            return False
+        connection.execute(sql.SQL("SET ROLE {}").format(sql.Identifier(role)))
+        return True
 
     def get_connection_params(self):
         params = super().get_connection_params()
@@ -102,24 +182,17 @@ class DatabaseWrapper(base.DatabaseWrapper):
         terminated backend sends its FATAL message and closes, a dead server's kernel closes
         the socket; either makes the socket readable. Only then (or when the connection is not
         idle) is the server asked; a socket with nothing to read is healthy as far as a round
-        trip could tell, since a connection cut without a word would hang a SELECT 1 too."""
+        trip could tell, since a connection cut without a word would hang a SELECT 1 too.
+        Pooled connections are checked so by the pool (_pool_check)."""
         connection = self.connection
         if connection is None or connection.closed or connection.broken:
             return False
-        if connection.info.transaction_status == TransactionStatus.IDLE:
-            try:
-                poller = select.poll()
-                poller.register(connection.fileno(), select.POLLIN)
-                if not poller.poll(0):
-                    return True
-            except (OSError, ValueError, psycopg.Error):
-                pass  # no usable descriptor: let the round trip decide
+        if _socket_quiet(connection):
+            return True
         return super().is_usable()
 
-    def get_new_connection(self, conn_params):
-        connection = super().get_new_connection(conn_params)
-        self.tenancy_held = _UNKNOWN
-        return connection
+    # A new psycopg connection holds no attribute, so its scope is unknown (None) until set;
+    # a pooled one comes with what it holds.
 
     def _commit(self):
         failed = self.connection is not None and self.connection.info.transaction_status == TransactionStatus.INERROR
@@ -144,5 +217,9 @@ class DatabaseWrapper(base.DatabaseWrapper):
             self.tenancy_held = _UNKNOWN
 
     def _close(self):
-        self.tenancy_held = _UNKNOWN
+        connection = self.connection
+        # Back to the pool inside a transaction (or a failed one): the pool rolls it back,
+        # undoing a set_config made in it. Closed: forgotten with it.
+        if connection is not None and connection.info.transaction_status != TransactionStatus.IDLE:
+            self.tenancy_held = _UNKNOWN
         return super()._close()
