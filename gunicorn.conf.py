@@ -16,11 +16,15 @@ preload_app = True
 
 def post_worker_init(worker):
     """The worker's own client of the model (messaging/ai/client.py: a forked process does not share
-    its parent's), built now rather than on the worker's first model call; then what the worker
-    made since the fork frozen too (leadhub.web_worker.settle_heap: the master froze the loaded
-    heap, which a full collection no longer walks, so this collection is short)."""
+    its parent's), built now rather than on the worker's first model call; its database pool
+    opened with its DATABASE_POOL_MIN_SIZE connections (leadhub/pool.py), so the first requests
+    do not open backends of their own (part (b)'s first round did: 50 at once); then what the
+    worker made since the fork frozen too (leadhub.web_worker.settle_heap: the master froze the
+    loaded heap, which a full collection no longer walks, so this collection is short)."""
+    from leadhub.pool import pool_warm
     from leadhub.web_worker import settle_heap
     from messaging.ai import client_warm
 
     client_warm()
+    pool_warm()
     settle_heap()

@@ -87,6 +87,17 @@ def _beat_ready(**kwargs) -> None:
 
 @worker_init.connect
 @beat_init.connect
+def _unpooled(**kwargs) -> None:
+    # Before anything connects (connected before _role_checked, so run first): Celery's
+    # processes keep one connection each, as without the pool (leadhub/pool.py: a prefork
+    # child runs one task at a time, and a pool's threads would not survive the fork).
+    from leadhub.pool import pool_off
+
+    pool_off()
+
+
+@worker_init.connect
+@beat_init.connect
 def _role_checked(**kwargs) -> None:
     # Refuse to run on a database role that would void row-level security (README). Celery
     # logs and swallows an exception from a signal handler, so the refusal is a SystemExit.

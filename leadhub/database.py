@@ -1,12 +1,32 @@
 """The database settings from the environment (DATABASE_URL, DATABASE_CONN_MAX_AGE,
-DATABASE_ROLE; README "Settings"): SQLite for the embedded default, else PostgreSQL through
-LeadHub's backend (leadhub/postgresql)."""
+DATABASE_ROLE, DATABASE_POOL*; README "Settings"): SQLite for the embedded default, else
+PostgreSQL through LeadHub's backend (leadhub/postgresql), pooled (leadhub/pool.py)."""
 
 from pathlib import Path
 
 import dj_database_url
 
 from leadhub.env import env_bool, env_int, env_str, url_checked
+
+
+def unpooled_conn_max_age() -> int:
+    return env_int("DATABASE_CONN_MAX_AGE", 60)
+
+
+def pool_options() -> dict | None:
+    """Django's psycopg pool (OPTIONS "pool") per process, or None with DATABASE_POOL=false.
+    Small: a worker's threads hold a connection only while they use the database (a turn gives
+    it back while the model answers), and 2 cores serve no more statements at once."""
+    if not env_bool("DATABASE_POOL", True):
+        return None
+    min_size = env_int("DATABASE_POOL_MIN_SIZE", 4, minimum=1)
+    return {
+        "min_size": min_size,
+        "max_size": max(min_size, env_int("DATABASE_POOL_MAX_SIZE", 8, minimum=1)),
+        # A request waits this long for a connection, then fails (500): a database that serves
+        # nothing for so long is down for the request's client too.
+        "timeout": env_int("DATABASE_POOL_TIMEOUT", 10, minimum=1),
+    }
 
 
 def database_from_env(var_dir: Path) -> tuple[str, dict]:
@@ -18,7 +38,7 @@ def database_from_env(var_dir: Path) -> tuple[str, dict]:
     )
     default = dj_database_url.parse(
         database_url,
-        conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60),
+        conn_max_age=unpooled_conn_max_age(),
         conn_health_checks=True,
     )
     if default["ENGINE"] == "django.db.backends.sqlite3":
@@ -53,4 +73,11 @@ def database_from_env(var_dir: Path) -> tuple[str, dict]:
         # unless told, for transaction-mode poolers (PgBouncer), where a prepared statement can be
         # missing on the next transaction's server connection; LeadHub connects to PostgreSQL itself.
         default["OPTIONS"].setdefault("prepare_threshold", 5)
+        pool = pool_options()
+        if pool is not None:
+            # Django's pool: connections are kept by the pool, not by the thread (Django
+            # refuses CONN_MAX_AGE with it); the pool checks one as it hands it out
+            # (leadhub/postgresql/base.py: the socket, and a round trip only if it shows something).
+            default["OPTIONS"]["pool"] = pool
+            default["CONN_MAX_AGE"] = 0
     return database_url, default

@@ -38,6 +38,12 @@ from leadhub.postgresql.rls import role_check_at_start  # noqa: E402
 
 role_check_at_start(tenant_only=not settings.ADMIN_ENABLED)
 
+# The check's pool, if it opened one, closed here: a pool's threads do not survive the fork and
+# its connections must not be shared with the workers, which open their own (leadhub/pool.py).
+from leadhub.pool import pool_close  # noqa: E402
+
+pool_close()
+
 # The model's client (messaging/ai/client.py) with what it imports on first use, now rather than on a
 # worker's first model call, which would hold up the worker's other threads meanwhile.
 from messaging.ai import client_warm  # noqa: E402

@@ -152,6 +152,11 @@ class Conversation(models.Model):
     session_token_hash = models.CharField(max_length=64, blank=True, editable=False)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
+    # PostgreSQL: the order of the conversation's turns (messaging/turns.py), a ticket lock: the
+    # next ticket to draw, the ticket whose turn it is, and until when its holder may keep it.
+    turn_next = models.IntegerField(default=0, db_default=0, editable=False)
+    turn_serving = models.IntegerField(default=0, db_default=0, editable=False)
+    turn_lease_until = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-created_at"]

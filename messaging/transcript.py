@@ -5,13 +5,11 @@ conversation_turn), messages appended in order (the row lock), takeover, and the
 import contextlib
 import functools
 import logging
-import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import DatabaseError, IntegrityError, OperationalError, connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 
@@ -20,6 +18,7 @@ from crm.models import Contact, Line
 from leadhub.compiled import CompiledQuery
 from webhooks.services import events_ctes, events_dispatch, events_emit
 
+from . import turns
 from .models import Brain, Conversation, Message
 
 logger = logging.getLogger(__name__)
@@ -109,105 +108,10 @@ _OPEN = CompiledQuery(
 )
 
 
-# Turns are ordered without a transaction held between their steps: a turn stores the lead's
-# message (one short transaction), waits on the model holding no row lock, then stores the reply
-# (another). What orders the turns of one conversation spans all three:
-# - PostgreSQL: a session-level advisory lock keyed by the conversation, (TURN_NAMESPACE,
-#   hashtext(id)). Waiters queue in arrival order in PostgreSQL's lock manager; nothing else
-#   waits for it (an agent's send, a takeover, beat's completion only lock the row, briefly).
-#   It outlives no session: a worker that dies mid-turn releases it with its connection.
-# - SQLite (the embedded default, one web process; see Procfile): a lock in the process. A
-#   write transaction there locks the whole database, so none is ever held while a model answers.
-#   A process that dies mid-turn takes its locks with it. Each conversation's lock lives while a
-#   turn holds it or waits for it, and the last to leave removes it: kept, one per conversation
-#   ever answered, they grew the process's memory for as long as it ran.
-TURN_NAMESPACE = 612  # pg advisory locks of conversation turns (webhooks' claim uses 611)
-
-
-class _ProcessTurnLock:
-    __slots__ = ("lock", "users")
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.users = 0  # turns holding or waiting for it, guarded by _process_locks_guard
-
-
-_process_locks: dict[Any, _ProcessTurnLock] = {}
-_process_locks_guard = threading.Lock()
-
-
-@contextmanager
-def _process_lock(key, *, timeout: float = -1) -> Iterator[bool]:
-    """The conversation's lock in this process for the block; yields whether it was acquired
-    (within `timeout` seconds; -1: waits as long as it takes)."""
-    with _process_locks_guard:
-        entry = _process_locks.get(key)
-        if entry is None:
-            entry = _process_locks[key] = _ProcessTurnLock()
-        entry.users += 1
-    acquired = False
-    try:
-        acquired = entry.lock.acquire(timeout=timeout)
-        yield acquired
-    finally:
-        if acquired:
-            entry.lock.release()
-        with _process_locks_guard:
-            entry.users -= 1
-            if entry.users == 0:
-                del _process_locks[key]
-
-
-@contextmanager
-def _advisory_lock(key: str) -> Iterator[None]:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_lock(%s, hashtext(%s::text))", [TURN_NAMESPACE, key])
-    try:
-        yield
-    finally:
-        try:
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_unlock(%s, hashtext(%s::text))", [TURN_NAMESPACE, key])
-        except DatabaseError:  # the session is gone, and its lock with it
-            logger.warning("Could not release the turn lock of conversation %s", key)
-
-
-@contextmanager
-def conversation_turn(conversation: Conversation) -> Iterator[None]:
-    """One turn of a conversation at a time, in arrival order: the next message of the
-    conversation waits until this turn has stored its reply, and then sees it. Inside, each
-    write is a transaction of its own that locks the conversation's row (`conversation_lock`)
-    for its message's position; the model is called between them with no transaction open.
-    Call it outside any transaction (a transaction around it would hold its row locks for the
-    whole turn again)."""
-    if connection.vendor == "postgresql":
-        with _advisory_lock(str(conversation.pk)):
-            yield
-    else:
-        with _process_lock(conversation.pk):
-            yield
-
-
-def conversation_turn_wait(conversation_id, *, seconds: float) -> bool:
-    """Wait until the turn under way in the conversation (and any queued before this call) has
-    ended, at most `seconds`; True when it had, False when the wait ran out. The turn is taken
-    and given back at once: a redelivered message waits so for the delivery that stores its
-    reply. Call it outside any transaction, and never inside a turn of the same conversation."""
-    if connection.vendor != "postgresql":
-        with _process_lock(conversation_id, timeout=seconds) as acquired:
-            return acquired
-    try:
-        # The transaction-level form of the turn's lock (the two conflict across sessions),
-        # released by the commit; lock_timeout bounds the wait in the lock manager's queue.
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute("SELECT set_config('lock_timeout', %s, true)", [f"{max(1, round(seconds * 1000))}ms"])
-            key = [TURN_NAMESPACE, str(conversation_id)]
-            cursor.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s::text))", key)
-    except OperationalError as exc:
-        if getattr(exc.__cause__, "sqlstate", None) != "55P03":  # lock_not_available
-            raise
-        return False
-    return True
+# One turn of a conversation at a time (messaging/turns.py: a ticket lock on the conversation's
+# row on PostgreSQL, a lock in the process on SQLite); inbound and its sweep use them from here.
+conversation_turn = turns.conversation_turn
+conversation_turn_wait = turns.conversation_turn_wait
 
 
 def message_append(

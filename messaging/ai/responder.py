@@ -9,6 +9,8 @@ import logging
 import anthropic
 from django.conf import settings
 
+from leadhub.pool import connection_idle
+
 from . import client
 from .offline import classify_intent, offline_reply
 from .values import HOLDING_REPLY, Document, Reply, Turn
@@ -30,15 +32,18 @@ def reply(
     if not settings.ANTHROPIC_API_KEY:
         return offline_reply(message=message, documents=documents, booking_url=booking_url)
     try:
-        return client.model_reply(
-            message=message,
-            history=history,
-            documents=documents,
-            system_prompt=system_prompt,
-            model=model,
-            business=business,
-            booking_url=booking_url,
-        )
+        # No pooled connection held while the model answers (seconds); a conversation's turn
+        # renews its lease first (messaging/turns.py).
+        with connection_idle():
+            return client.model_reply(
+                message=message,
+                history=history,
+                documents=documents,
+                system_prompt=system_prompt,
+                model=model,
+                business=business,
+                booking_url=booking_url,
+            )
     except (anthropic.APIError, ValueError, TimeoutError) as exc:
         # Timeouts, connection errors, 4xx/5xx and unusable answers alike: the lead gets a
         # holding reply in time, the intent from the offline classifier (no second call).

@@ -8,7 +8,7 @@ import select
 import time
 
 import pytest
-from django.db import connection
+from django.db import close_old_connections, connection
 
 from accounts.models import Workspace
 from tests.conftest import login_connection
@@ -52,8 +52,9 @@ def test_a_connection_the_server_ended_is_replaced_before_the_next_query(workspa
         pass
     assert not connection.is_usable()
 
-    # A new request: Django's check closes the dead connection and the query gets a new one.
-    connection.health_check_done = False
+    # A new request: Django's check closes the dead connection (with the pool, the request's
+    # end gave it back and the pool drops it) and the query gets a new one.
+    close_old_connections()
     assert Workspace.objects.filter(pk=workspace_a.pk).exists()
     assert connection.connection is not old
     assert connection.is_usable()

@@ -3,9 +3,9 @@ once, the same reply, no second model call). The first delivery has stored the m
 holds the conversation's turn; the redelivery waits for that turn and answers its reply.
 
 Real concurrency on both backends: two threads post the webhook, the model double answers only
-when the test opens its gate. On PostgreSQL the turn is an advisory lock and the test sees the
-redelivery queued on it (pg_locks); on SQLite (the embedded default, one web process) the turn
-is a lock in the process, and the test gives the redelivery a moment to reach it."""
+when the test opens its gate. On PostgreSQL the turn is a ticket lock on the conversation's row,
+on SQLite (the embedded default, one web process) a lock in the process; on both the test sees
+the redelivery waiting for the turn (messaging.turns.turn_waiters)."""
 
 import threading
 import uuid
@@ -13,11 +13,12 @@ import xml.etree.ElementTree as ET
 
 import pytest
 from django.db import connection
+from django.db.models import F
 
-from messaging import transcript
+from leadhub import tenancy
+from messaging import transcript, turns
 from messaging.inbound import services
 from messaging.models import Conversation, Message
-from messaging.transcript import TURN_NAMESPACE
 from tests.polling import until
 from webhooks.models import Event
 
@@ -30,22 +31,9 @@ def _reply_of(response) -> str | None:
     return messages[0].text if messages else None
 
 
-def _turn_waiters() -> int:
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND classid = %s AND NOT granted",
-            [TURN_NAMESPACE],
-        )
-        return cursor.fetchone()[0]
-
-
-def _waiting_for_the_turn(thread: threading.Thread) -> bool:
-    """True once the redelivery waits for the first delivery's turn (or, on SQLite, is still
-    under way after a moment: it cannot have answered without the turn)."""
-    if connection.vendor == "postgresql":
-        return until(lambda: _turn_waiters() == 1)
-    thread.join(0.5)
-    return thread.is_alive()
+def _waiting_for_the_turn(conversation_id) -> bool:
+    """True once one turn or redelivery waits for the conversation's turn."""
+    return until(lambda: turns.turn_waiters(conversation_id) == 1)
 
 
 def _deliver(send_inbound, results, name, sid):
@@ -70,7 +58,7 @@ def test_a_redelivery_while_the_first_waits_on_the_model_gets_the_same_reply(lin
         assert until(lambda: len(model_api.calls) == 1)
         assert Message.objects.get(provider_sid=sid).answered_at is None
         redelivery = _deliver(send_inbound, results, "redelivery", sid)
-        assert _waiting_for_the_turn(redelivery)
+        assert _waiting_for_the_turn(Message.objects.get(provider_sid=sid).conversation_id)
     finally:
         model_api.gate.set()
     first.join()
@@ -106,18 +94,11 @@ def test_a_redelivery_waits_for_the_turn_no_longer_than_its_limit(line_a, model_
 
 
 def _turn_locks_left() -> int:
-    """Turn locks still kept once every turn has ended: advisory locks of the namespace on
-    PostgreSQL, the process's entries on SQLite. pg_locks is the whole server's: only this
-    database's are this run's (another run's turns, in its own database, are not)."""
+    """Turns still held or waited for once every turn has ended: on PostgreSQL conversations
+    whose tickets drawn are not all served, on SQLite the process's entries."""
     if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND classid = %s "
-                "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
-                [TURN_NAMESPACE],
-            )
-            return cursor.fetchone()[0]
-    return len(transcript._process_locks)
+        return Conversation.objects.exclude(turn_next=F("turn_serving")).count()
+    return len(turns._process_locks)
 
 
 def test_turns_that_ended_leave_no_lock_behind(line_a, model_api, send_inbound):
@@ -130,17 +111,20 @@ def test_turns_that_ended_leave_no_lock_behind(line_a, model_api, send_inbound):
     assert _turn_locks_left() == 0
 
 
-def test_a_turn_queued_behind_another_keeps_the_lock_they_share():
+def test_a_turn_queued_behind_another_keeps_the_lock_they_share(line_a, model_api, send_inbound):
     """The lock is removed by the last turn to leave it, never under one still waiting: a third
     arrival finds the second turn holding it."""
-    conversation_id = uuid.uuid4()
-    conversation = Conversation(pk=conversation_id)
+    model_api.reply = "We open at 9am."
+    send_inbound("When do you open?")
+    conversation = Conversation.objects.get()
+    conversation_id = conversation.pk
     first_holds, second_holds, release_second = threading.Event(), threading.Event(), threading.Event()
     release_first = threading.Event()
 
     def turn(holds, release):
         try:
-            with transcript.conversation_turn(conversation):
+            # A thread of its own: in the conversation's workspace, as the webhook's is.
+            with tenancy.tenant_scope(conversation.workspace_id), transcript.conversation_turn(conversation):
                 holds.set()
                 release.wait(10)
         finally:
@@ -152,15 +136,17 @@ def test_a_turn_queued_behind_another_keeps_the_lock_they_share():
     second = threading.Thread(target=turn, args=(second_holds, release_second))
     second.start()
     try:
-        assert _waiting_for_the_turn(second)
+        assert _waiting_for_the_turn(conversation_id)
         release_first.set()
         first.join()
         assert second_holds.wait(10)
-        assert transcript.conversation_turn_wait(conversation_id, seconds=0.2) is False  # the second's
+        with tenancy.tenant_scope(conversation.workspace_id):
+            assert transcript.conversation_turn_wait(conversation_id, seconds=0.2) is False  # the second's
     finally:
         release_first.set()
         release_second.set()
         first.join()
         second.join()
-    assert transcript.conversation_turn_wait(conversation_id, seconds=0.2) is True
+    with tenancy.tenant_scope(conversation.workspace_id):
+        assert transcript.conversation_turn_wait(conversation_id, seconds=0.2) is True
     assert _turn_locks_left() == 0

@@ -1,0 +1,121 @@
+"""The web process's PostgreSQL connections: Django's psycopg pool (DATABASE_POOL, on by default
+with PostgreSQL; leadhub/database.py), opened and filled when a gunicorn worker starts
+(`pool_warm`, gunicorn.conf.py), and handed back while a request waits on something else
+(`connection_idle`, `connection_rest`).
+
+Without a pool, every thread of every worker keeps a connection of its own (3 workers x 24
+threads: 72 backends) and a burst of requests opens them all at once inside the requests (each
+~17 ms to connect and ~17 ms of catalog and planning CPU in the new backend, on 2 cores). With
+it each worker shares a few, opened before it serves, and a request holds one only while it
+uses the database: a conversation's turn gives it back while the model answers (seconds).
+
+Celery's processes do not pool (`pool_off`, leadhub/celery.py): a prefork child runs one task at
+a time, so its one kept connection (DATABASE_CONN_MAX_AGE) is the pool it needs, and a pool's
+threads would not survive the fork from its parent.
+
+What a pooled connection holds of the tenancy scope travels with it (leadhub/postgresql/base.py).
+"""
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+logger = logging.getLogger(__name__)
+
+_local = threading.local()
+
+
+def pooled(alias: str = "default") -> bool:
+    from django.db import connections
+
+    return bool(connections[alias].settings_dict["OPTIONS"].get("pool"))
+
+
+def _give_back() -> None:
+    """The thread's connection back to the pool, unless it is inside a transaction (which the
+    connection holds) or there is no pool (a kept connection stays open: reopening it is what
+    the pool saves)."""
+    from django.db import connection
+
+    if connection.connection is not None and not connection.in_atomic_block and pooled():
+        connection.close()
+
+
+@contextmanager
+def idle_hook(hook: Callable[[], None]) -> Iterator[None]:
+    """Run `hook` (a statement that must precede a long wait, such as a turn renewing its lease)
+    each time this thread enters connection_idle within the block."""
+    hooks = _local.__dict__.setdefault("hooks", [])
+    hooks.append(hook)
+    try:
+        yield
+    finally:
+        hooks.remove(hook)
+
+
+@contextmanager
+def connection_idle() -> Iterator[None]:
+    """Around a wait on something other than the database (the model's answer: seconds): the
+    idle hooks run, then the connection goes back to the pool; the next query takes one again."""
+    from django.db import DatabaseError
+
+    for hook in list(getattr(_local, "hooks", ())):
+        try:
+            hook()
+        except DatabaseError:
+            logger.warning("An idle hook failed", exc_info=True)
+    _give_back()
+    yield
+
+
+def connection_rest(seconds: float) -> None:
+    """Sleep between two polls of the database holding no pooled connection."""
+    _give_back()
+    time.sleep(seconds)
+
+
+def pool_warm(alias: str = "default", timeout: float = 10.0) -> bool:
+    """Open the process's pool and wait until it holds its DATABASE_POOL_MIN_SIZE connections,
+    so the first requests do not pay for new backends (gunicorn.conf.py's post_worker_init).
+    False when there is no pool or it could not fill in time (it keeps trying on its own)."""
+    from django.db import connections
+
+    if not pooled(alias):
+        return False
+    try:
+        connections[alias].pool.open(wait=True, timeout=timeout)
+    except Exception:  # the pool goes on connecting in the background; requests wait for it
+        logger.warning("The database pool could not open %s connections in %s s", alias, timeout, exc_info=True)
+        return False
+    return True
+
+
+def pool_close(alias: str = "default") -> None:
+    """Close the process's pool, if it has opened one: gunicorn's master before it forks the
+    workers (a pool's threads do not survive a fork, and its connections must not be shared)."""
+    from django.db import connections
+
+    wrapper = connections[alias]
+    if pooled(alias) and alias in wrapper._connection_pools:
+        wrapper.close()
+        wrapper.close_pool()
+
+
+def pool_off() -> None:
+    """Turn the pool off in this process before it connects (Celery's worker and beat): each
+    connection kept as without one (DATABASE_CONN_MAX_AGE, health checks)."""
+    from django.db import connections
+
+    from leadhub.database import unpooled_conn_max_age
+
+    for wrapper in connections.all(initialized_only=False):
+        settings_dict = wrapper.settings_dict
+        if settings_dict.get("OPTIONS", {}).get("pool"):
+            wrapper.close()
+            if wrapper.alias in getattr(wrapper, "_connection_pools", {}):
+                wrapper.close_pool()
+            del settings_dict["OPTIONS"]["pool"]
+            settings_dict["CONN_MAX_AGE"] = unpooled_conn_max_age()
+            settings_dict["CONN_HEALTH_CHECKS"] = True
