@@ -19,7 +19,7 @@ def pool_options() -> dict | None:
     it back while the model answers), and 2 cores serve no more statements at once."""
     if not env_bool("DATABASE_POOL", True):
         return None
-    min_size = env_int("DATABASE_POOL_MIN_SIZE", 4, minimum=1)
+    min_size = env_int("DATABASE_POOL_MIN_SIZE", 8, minimum=1)
     return {
         "min_size": min_size,
         "max_size": max(min_size, env_int("DATABASE_POOL_MAX_SIZE", 8, minimum=1)),

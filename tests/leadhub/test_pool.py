@@ -119,3 +119,13 @@ def test_the_pool_hands_out_a_healthy_connection_without_a_round_trip_and_replac
     first.ensure_connection()
     assert first.connection is not old
     assert first.connection.execute("SELECT 1").fetchone() == (1,)
+
+
+def test_a_web_worker_opens_and_warms_its_pool_before_it_serves():
+    from leadhub import pool
+
+    if not pool.pooled():
+        pytest.skip("DATABASE_POOL=false")
+    assert pool.pool_warm() is True
+    stats = connection.pool.get_stats()
+    assert stats["pool_size"] >= stats["pool_min"]
