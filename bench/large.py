@@ -2,7 +2,8 @@
 a dashboard and a partner make most, one request at a time, and report p50/p95.
 
 Targets (issue 8): first contacts page ≤ 30 ms, exact lookup by e-mail and by phone ≤ 10 ms,
-stats ≤ 50 ms (p95).
+stats ≤ 50 ms (p95). The search by a part of a phone number written with separators (100
+matches: the first page and a next link) is timed beside them, without a target.
 
 Run as a script, it measures the same reads again on the database that the last
 `bench/run.py` left (migrated again, neither reset nor seeded; a new read-only API key of its
@@ -141,12 +142,24 @@ def lookups(count: int) -> dict[str, str]:
     }
 
 
+def partial_phone(count: int) -> str:
+    """The middle seeded contact's phone without its last two digits, as people write it: the
+    100 numbers of that block of the exchange."""
+    middle = phone_of(count // 2)
+    return "/api/v1/contacts?" + urllib.parse.urlencode({"q": f"({middle[2:5]}) {middle[5:8]}-{middle[8:10]}"})
+
+
 def measure(base_url: str, api_key: str, count: int, samples: int = SAMPLES, watch=None) -> list[dict]:
     """p50/p95 of each read over `samples` sequential requests (after WARMUP); with `watch`
     (bench/cpu.py's CpuWatch), the CPU each process group spent per request too, which a
     loaded machine does not inflate as it does the wall time."""
     headers = {"Authorization": f"Bearer {api_key}"}
-    reads = {"first page": "/api/v1/contacts", **lookups(count), "stats": "/api/v1/stats"}
+    reads = {
+        "first page": "/api/v1/contacts",
+        **lookups(count),
+        "search part of a phone": partial_phone(count),
+        "stats": "/api/v1/stats",
+    }
     rows = []
     for name, path in reads.items():
         for _ in range(WARMUP):
@@ -162,8 +175,8 @@ def measure(base_url: str, api_key: str, count: int, samples: int = SAMPLES, wat
                 "path": path,
                 "p50_ms": round(statistics.median(times), 2),
                 "p95_ms": round(p95, 2),
-                "target_p95_ms": TARGETS_MS[name],
-                "pass": p95 <= TARGETS_MS[name],
+                "target_p95_ms": TARGETS_MS.get(name),
+                "pass": p95 <= TARGETS_MS[name] if name in TARGETS_MS else None,
                 "cpu_ms_per_request": cpu_per_request(before, after, samples),
             }
         )
@@ -174,13 +187,11 @@ def report(rows: list[dict], count: int, seconds: float, samples: int = SAMPLES)
     seeded = f"seeded in {seconds:.0f} s" if seconds else "seeded by an earlier run"
     lines = [f"{count:,} contacts in one workspace ({seeded}); {samples} sequential requests each:"]
     for row in rows:
-        verdict = "PASS" if row["pass"] else "FAIL"
+        target = row["target_p95_ms"]
+        verdict = "(no target)" if target is None else f"(target ≤ {target:g} ms): {'PASS' if row['pass'] else 'FAIL'}"
         cpu = row.get("cpu_ms_per_request")
         spent = f"  cpu/request: app {cpu['gunicorn']:.2f} ms, pg {cpu['postgres']:.2f} ms" if cpu else ""
-        lines.append(
-            f"  {row['read']:<17} p50 {row['p50_ms']:7.2f} ms  p95 {row['p95_ms']:7.2f} ms"
-            f"  (target ≤ {row['target_p95_ms']:g} ms): {verdict}{spent}"
-        )
+        lines.append(f"  {row['read']:<22} p50 {row['p50_ms']:7.2f} ms  p95 {row['p95_ms']:7.2f} ms  {verdict}{spent}")
     return "\n".join(lines)
 
 

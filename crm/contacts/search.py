@@ -13,20 +13,45 @@ policies say), so it opens nothing the caller could not read. When the owner is 
 row-level security (not a superuser nor BYPASSRLS), the policies apply inside too: the answer is
 the same, only slower. EXECUTE plans each search with its pattern (a generic plan could not
 choose the trigram indexes).
+
+A partial phone number is found however it is written: numbers are stored in E.164 (`+` and
+digits), so when `q` is only digits and the separators people write numbers with (PARTIAL_PHONE:
+"650-555", "(650) 555", "+1 650"), the phone column is matched by its digits ("650555"), through
+the same trigram index; the other columns by the text as written. Python (phone_digits, for
+SQLite) and the function read the same rule.
 """
+
+import re
 
 # The columns the search reads, each a column of the trigram index contact_trgm (crm/migrations/0009).
 SEARCHED = ("name", "first_name", "last_name", "email", "phone_number", "company_name")
 
+# The separators of a written phone number, and a partial number: digits and separators, at
+# least one digit (bracket expressions that Python's re and PostgreSQL's regular expressions read
+# alike; no `%`, which the migrations' SQL could not hold as written).
+SEPARATOR = "[-() +./]"
+PARTIAL_PHONE = "[-() +./0-9]*[0-9][-() +./0-9]*"
+_partial_phone = re.compile(PARTIAL_PHONE)
+
+
+def phone_digits(text: str) -> str | None:
+    """The digits of `text` when it is a partial phone number as people write it (PARTIAL_PHONE),
+    which is how the phone column is matched; None for any other text."""
+    if not _partial_phone.fullmatch(text):
+        return None
+    return "".join(ch for ch in text if "0" <= ch <= "9")
+
+
 FUNCTION = "leadhub_contact_search"
 CALL = "SELECT leadhub_contact_search(%s, %s)"  # the workspace, the LIKE pattern
 
-# What the function runs ($1 the workspace, $2 the LIKE pattern); tests EXPLAIN it.
+# What the function runs ($1 the workspace, $2 the LIKE pattern, $3 the phone column's: the
+# digits of a partial phone number, else $2); tests EXPLAIN it.
 QUERY = (
     "SELECT c.id FROM crm_contact c WHERE c.workspace_id = $1 AND ("
     "UPPER(c.name::text) LIKE UPPER($2) OR UPPER(c.first_name::text) LIKE UPPER($2)"
     " OR UPPER(c.last_name::text) LIKE UPPER($2) OR UPPER(c.email::text) LIKE UPPER($2)"
-    " OR UPPER(c.phone_number::text) LIKE UPPER($2) OR UPPER(c.company_name::text) LIKE UPPER($2))"
+    " OR UPPER(c.phone_number::text) LIKE UPPER($3) OR UPPER(c.company_name::text) LIKE UPPER($2))"
 )
 
 # The caller's scope may see the workspace: leadhub.tenancy's two policies, as they are written,
@@ -46,11 +71,15 @@ CREATE OR REPLACE FUNCTION "{schema}".{FUNCTION}(workspace uuid, pattern text) R
 LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = "{schema}", pg_catalog, pg_temp
 AS $fn$
+DECLARE
+    -- A partial number between the pattern's two wildcards: its separators dropped, the digits left.
+    phone_pattern text := CASE WHEN substr(pattern, 2, length(pattern) - 2) ~ '^{PARTIAL_PHONE}$'
+        THEN regexp_replace(pattern, '{SEPARATOR}', '', 'g') ELSE pattern END;
 BEGIN
     IF NOT coalesce({_VISIBLE}, false) THEN  -- no scope: NULL, which IF would take for false
         RETURN;
     END IF;
-    RETURN QUERY EXECUTE '{QUERY}' USING workspace, pattern;
+    RETURN QUERY EXECUTE '{QUERY}' USING workspace, pattern, phone_pattern;
 END
 $fn$
 """

@@ -89,7 +89,8 @@ def contact_identity_filter(*, workspace: Workspace, q: str) -> Q | None:
 def contact_search_filter(*, workspace: Workspace, q: str) -> Q:
     """`q` as a filter. An e-mail address or a phone number matches its indexed column exactly
     (contact_identity_filter); anything else is a substring of name, e-mail, phone or company
-    (so `ada@` finds ada@example.com)."""
+    (so `ada@` finds ada@example.com), and a partial phone number, with or without separators,
+    a part of the phone's digits (search.phone_digits: "(650) 555" finds +16505551234)."""
     text = q.strip()
     if not text:
         return Q()
@@ -100,12 +101,13 @@ def contact_search_filter(*, workspace: Workspace, q: str) -> Q:
         pattern = f"%{connection.ops.prep_for_like_query(text)}%"
         # A constant statement: the workspace and the pattern travel as parameters.
         return Q(pk__in=RawSQL(search.CALL, [workspace.pk, pattern]))  # noqa: S611
+    digits = search.phone_digits(text)
     return (
         Q(name__icontains=text)
         | Q(first_name__icontains=text)
         | Q(last_name__icontains=text)
         | Q(email__icontains=text)
-        | Q(phone_number__icontains=text)
+        | (Q(phone_number__contains=digits) if digits is not None else Q(phone_number__icontains=text))
         | Q(company_name__icontains=text)
     )
 

@@ -60,7 +60,7 @@ def test_each_searched_column_is_answered_by_the_trigram_index(workspace_a, api_
             cursor.execute("SET LOCAL enable_seqscan = off")
             # Its match without the workspace condition (a few thousand rows of one workspace
             # are cheaper through that index here; at scale the planner combines both).
-            match = search_sql.QUERY.split(" AND ", 1)[1].replace("$2", "%(pattern)s")
+            match = search_sql.QUERY.split(" AND ", 1)[1].replace("$2", "%(pattern)s").replace("$3", "%(pattern)s")
             cursor.execute("EXPLAIN SELECT c.id FROM crm_contact c WHERE " + match, {"pattern": "%LOVELACE%"})
             plan = "\n".join(row[0] for row in cursor.fetchall())
         # One scan of the index per searched column, each on that column's expression.

@@ -41,6 +41,7 @@ def test_an_empty_workspace_says_how_leads_arrive(owner_client, workspace_a):
         ("lovelace", "Ada Lovelace"),  # part of the name
         ("ADA@example.com", "Ada Lovelace"),  # an e-mail matches exactly, any case
         ("(818) 740 5020", "Ada Lovelace"),  # a phone in any written form
+        ("(818) 740-502", "Ada Lovelace"),  # a part of one, with separators
         ("Engines", "Ada Lovelace"),  # company
     ],
 )
