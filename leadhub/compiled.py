@@ -7,7 +7,7 @@ exactly `values` in order, each prepared by its field in `fields` (a filter on e
 nothing else parameterized; a slice's LIMIT is written into the SQL). The first run in a
 thread compiles it with the ORM and checks that mapping, failing loudly when it does not hold;
 later runs prepare the values, execute the SQL and build the instances, `select_related` ones
-included, as the ORM's own iterable does (django.db.models.query.ModelIterable), database
+and annotations included, as the ORM's own iterable does (django.db.models.query.ModelIterable), database
 converters applied. A thread has its own connection, so each keeps its own compiled query.
 """
 
@@ -42,6 +42,7 @@ class _Compiled:
         self.start, self.end = fields_at[0], fields_at[-1] + 1
         self.init_list = [column[0].target.attname for column in select[self.start : self.end]]
         self.populators = get_related_populators(klass_info, select, self.db)
+        self.annotations = list(compiler.annotation_col_map.items())  # (attribute, column) as the ORM sets them
         self.converters = compiler.get_converters([column[0] for column in select[: compiler.col_count]])
 
 
@@ -71,6 +72,8 @@ class CompiledQuery(Generic[M]):
             instance = compiled.model.from_db(compiled.db, compiled.init_list, row[compiled.start : compiled.end])
             for populator in compiled.populators:
                 populator.populate(row, instance)
+            for name, at in compiled.annotations:
+                setattr(instance, name, row[at])
             found.append(instance)
         return found
 

@@ -7,6 +7,8 @@ nothing: the client decides whether to PATCH it. A PATCH that would give a conta
 AlreadyExists, mapped once by leadhub.api.errors.
 """
 
+from collections.abc import Sequence
+
 from django_filters import rest_framework as filters
 from rest_framework import status
 from rest_framework.response import Response
@@ -90,37 +92,36 @@ class ContactViewSet(ApiViewSet):
         return self.get_paginated_response([contact_representation(contact) for contact in page])
 
     def _exact_lookup(self, request) -> Response | None:
-        """`?q=` an e-mail address or a phone number, and no other parameter: what partners
-        call most, answered by the indexed column without the filter set and the paginator.
-        The matches fit one first page, so the body is the general path's (no next, no
-        previous); more matches than a page, or any other request, take the general path."""
+        """`?q=` an e-mail address or a phone number (and at most `limit`): what partners call
+        most, answered by the indexed column without the filter set, as the first page is
+        (_light_page). Any other request takes the general path."""
         params = request.query_params
-        if len(params) != 1 or "q" not in params:
+        if "q" not in params or any(name not in ("q", self.paginator.page_size_query_param) for name in params):
             return None
         q = params["q"]
         if len(q) > Q_MAX_LENGTH or "\x00" in q:
             return None  # the filter set refuses it (the phone parser would skip a NUL), naming q
-        page_size = self.paginator.page_size
-        contacts = selectors.contacts_find(workspace=request.workspace, q=q, limit=page_size + 1)
-        if contacts is None or len(contacts) > page_size:
-            return None
-        results = [
-            contact_representation(contact, tags=selectors.contact_tag_names(contact=contact)) for contact in contacts
-        ]
-        return Response({"next": None, "previous": None, "results": results})
+        page_size = self.paginator.get_page_size(request)  # an invalid limit: the same 400
+        rows = selectors.contacts_find(workspace=request.workspace, q=q, limit=page_size + 1)
+        return None if rows is None else self._light_page(request, rows)
 
     def _first_page(self, request) -> Response | None:
         """No parameter but `limit`: the newest contacts, which dashboards and integrations poll,
-        by one statement compiled once and their tags by one more, without the filter set; the
-        paginator makes the same next link as on the general path."""
+        without the filter set (_light_page)."""
         limit = self.paginator.page_size_query_param
         if any(name != limit for name in request.query_params):
             return None
         page_size = self.paginator.get_page_size(request)  # an invalid limit: the same 400
-        rows = selectors.contacts_newest(workspace=request.workspace, limit=page_size + 1)
+        return self._light_page(request, selectors.contacts_newest(workspace=request.workspace, limit=page_size + 1))
+
+    def _light_page(self, request, rows: Sequence[Contact]) -> Response:
+        """The first page from `rows` (the first page size + 1 in the list's order, with their
+        tag names, read by one statement compiled once); the paginator makes the same next link
+        as on the general path."""
         page = self.paginator.first_page(request, rows, view=self)
-        tags = selectors.contacts_tag_names(contacts=page)
-        return self.get_paginated_response([contact_representation(c, tags=tags[c.pk]) for c in page])
+        return self.get_paginated_response(
+            [contact_representation(c, tags=selectors.contact_tag_names(contact=c)) for c in page]
+        )
 
     def retrieve(self, request, id=None):
         return Response(contact_representation(self._contact()))

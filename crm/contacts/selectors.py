@@ -11,10 +11,11 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.postgres.expressions import ArraySubquery
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import connection
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Expression, Func, JSONField, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.db.models.expressions import RawSQL
 from django.http import Http404
 
@@ -141,14 +142,24 @@ def contacts_list(*, workspace: Workspace, filters: dict[str, Any] | None = None
 # page of the list the one dashboards and integrations poll: building and compiling their
 # statements was most of their CPU, so they are compiled once per thread (leadhub/compiled.py)
 # and only the values change. One per (column, limit): a page's size; column None for the
-# unfiltered list.
+# unfiltered list. Each contact's tag names come in its row (tag_names), not by a statement more.
 _newest_reads: dict[tuple[str | None, int], CompiledQuery] = {}
 _newest_reads_lock = threading.Lock()
 
 
+def _tag_names() -> Expression:
+    """A contact's tag names as one column of its row: an array on PostgreSQL, a JSON array
+    (json_group_array, an aggregate over the subquery's rows) on SQLite. Unordered."""
+    tags = Tag.objects.filter(contacts=OuterRef("pk"))
+    if connection.vendor == "postgresql":
+        return ArraySubquery(tags.values("name"))
+    names = Func("name", function="json_group_array", output_field=JSONField())
+    return Subquery(tags.annotate(names=names).values("names"))
+
+
 def _newest_read(column: str | None, limit: int) -> CompiledQuery:
     """contacts_base on the workspace (and one identity column, unless None), newest first,
-    without its tags (read with contacts_tag_names)."""
+    each contact with its tag names (contact.tag_names, unordered)."""
     key = (column, limit)
     read = _newest_reads.get(key)
     if read is None:
@@ -161,6 +172,7 @@ def _newest_read(column: str | None, limit: int) -> CompiledQuery:
                         Contact.objects.filter(workspace_id=workspace_id)
                         .filter(**({column: value[0]} if column else {}))
                         .select_related("disposition_status")
+                        .annotate(tag_names=_tag_names())
                         .order_by("-created_at", "-id")[:limit]
                     ),
                     *fields,
@@ -171,8 +183,8 @@ def _newest_read(column: str | None, limit: int) -> CompiledQuery:
 
 def contacts_find(*, workspace: Workspace, q: str, limit: int) -> list[Contact] | None:
     """The exact lookup: the first `limit` contacts whose e-mail address or phone number is `q`,
-    newest first, as contacts_list(filters={"q": q}) orders them, with their disposition (their
-    tags: contact_tag_names); None when `q` is neither (search it with contacts_list). One
+    newest first, as contacts_list(filters={"q": q}) orders them, with their disposition and their
+    tag names (contact_tag_names); None when `q` is neither (search it with contacts_list). One
     statement, compiled once."""
     exact = contact_identity_filter(workspace=workspace, q=q)
     if exact is None:
@@ -181,32 +193,16 @@ def contacts_find(*, workspace: Workspace, q: str, limit: int) -> list[Contact] 
     return _newest_read(column, limit).all(workspace.pk, value)
 
 
-# The tags of one contact (the exact lookup's second statement: one match, usually).
-_TAGS = CompiledQuery(lambda contact_id: Tag.objects.filter(contacts__id=contact_id), Contact._meta.pk)
-
-
-def contact_tag_names(*, contact: Contact) -> list[str]:
-    """The contact's tag names, sorted, by one statement compiled once."""
-    return sorted(tag.name for tag in _TAGS.all(contact.pk))
-
-
 def contacts_newest(*, workspace: Workspace, limit: int) -> list[Contact]:
     """The first `limit` contacts of contacts_list(workspace=workspace) (no filter), with their
-    disposition (their tags: contacts_tag_names). One statement, compiled once."""
+    disposition and their tag names (contact_tag_names). One statement, compiled once."""
     return _newest_read(None, limit).all(workspace.pk)
 
 
-def contacts_tag_names(*, contacts: list[Contact]) -> dict[uuid.UUID, list[str]]:
-    """Each contact's tag names, sorted, by one statement (a related manager per contact would
-    build a queryset each)."""
-    names: dict[uuid.UUID, list[str]] = {contact.pk: [] for contact in contacts}
-    if names:
-        rows = Contact.tags.through.objects.filter(contact_id__in=list(names)).values_list("contact_id", "tag__name")
-        for contact_id, name in rows:
-            names[contact_id].append(name)
-        for contact_names in names.values():
-            contact_names.sort()  # as Python sorts them on the general path, whatever the database's collation
-    return names
+def contact_tag_names(*, contact: Contact) -> list[str]:
+    """The tag names a contact of contacts_find or contacts_newest came with, sorted as Python
+    sorts them on the general path (sorted(tag.name)), whatever the database's collation."""
+    return sorted(contact.tag_names or ())
 
 
 def contact_identity_clash(

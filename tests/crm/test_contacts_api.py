@@ -84,11 +84,12 @@ def test_an_exact_lookup_answers_as_the_general_search(api_a, workspace_a, ada, 
     )
     contact_make(workspace_a, email="xada@example.com", phone="+1 818-740-5021")
     api_a.get("/api/v1/workspace")  # the credential, now remembered
-    # `?q=` alone takes the exact lookup: the contact and its tags, nothing else.
-    with django_assert_max_num_queries(2):
+    # `?q=` alone takes the exact lookup: the contact with its tags, nothing else.
+    with django_assert_max_num_queries(1):
         exact = api_a.get("/api/v1/contacts", {"q": q})
-    # With another parameter the same search takes the filter set and the paginator.
-    general = api_a.get("/api/v1/contacts", {"q": q, "limit": 20})
+    # With another parameter (an empty filter filters nothing) the same search takes the filter
+    # set and the paginator.
+    general = api_a.get("/api/v1/contacts", {"q": q, "status": ""})
     assert exact.status_code == general.status_code == 200
     assert exact.json() == general.json()
     assert exact.json()["results"][0]["id"] == str(ada.id)
@@ -110,6 +111,37 @@ def test_an_exact_lookup_with_more_than_a_page_of_matches_has_a_next_link(api_a,
     assert first["next"]
     rest = api_a.get(first["next"]).json()
     assert [item["id"] for item in rest["results"]] == [str(made[0].id)]
+
+
+@pytest.mark.parametrize("limit", [None, 3, 20, 100])
+def test_an_exact_lookup_pages_as_the_general_search(api_a, workspace_a, limit, django_assert_max_num_queries):
+    made = [contact_make(workspace_a, email="shared@example.com", phone=f"+1 818-740-{5000 + n}") for n in range(22)]
+    vip, early = tag_create(workspace=workspace_a, name="vip"), tag_create(workspace=workspace_a, name="Early")
+    for contact in made[::2]:
+        contact.tags.add(vip, early)
+    params = {"q": "shared@example.com"} if limit is None else {"q": "shared@example.com", "limit": limit}
+    api_a.get("/api/v1/workspace")  # the credential, now remembered
+    with django_assert_max_num_queries(1):  # the contacts with their tags
+        exact = api_a.get("/api/v1/contacts", params)
+    general = api_a.get("/api/v1/contacts", {**params, "status": ""})
+    assert exact.status_code == general.status_code == 200
+    body, expected = exact.json(), general.json()
+    assert list(body) == ["next", "previous", "results"]
+    assert body["results"] == expected["results"]
+    assert body["previous"] is None
+    assert (body["next"] is None) == (expected["next"] is None) == (len(made) <= (limit or 20))
+    if body["next"]:
+        rest = api_a.get(body["next"]).json()["results"]
+        assert rest == api_a.get(expected["next"]).json()["results"]
+        assert len(body["results"]) + len(rest) == min(len(made), 2 * (limit or 20))
+    assert body["results"][0]["tags"] == []  # the newest, made[21]
+    assert body["results"][1]["tags"] == ["Early", "vip"]  # sorted as Python sorts them
+
+
+@pytest.mark.parametrize("limit", ["0", "101", "x"])
+def test_an_exact_lookup_with_a_bad_limit_is_a_400_on_limit(api_a, ada, limit):
+    error = error_of(api_a.get("/api/v1/contacts", {"q": "ada@example.com", "limit": limit}), 400, "VALIDATION_ERROR")
+    assert "limit" in error["details"]
 
 
 @pytest.mark.parametrize("q", ["1" * 201, "(818) 740 5020\x00"])

@@ -4,6 +4,7 @@ every change at once (it keeps SQL, never rows)."""
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
+from django.db.models.functions import Upper
 from django.test.utils import CaptureQueriesContext
 
 from accounts.models import Workspace
@@ -78,3 +79,12 @@ def test_a_query_with_other_parameters_is_refused(workspace_a):
     )
     with pytest.raises(ImproperlyConfigured, match="parameters"):
         query.first(workspace_a.name)
+
+
+def test_an_annotation_is_set_on_each_instance_as_the_orm_sets_it(brain, workspace_a):
+    def build(workspace_id):
+        return Brain.objects.filter(workspace_id=workspace_id).annotate(label=Upper("name"))
+
+    query = CompiledQuery(build, Brain._meta.get_field("workspace"))
+    query.all(workspace_a.pk)  # compiled
+    assert [b.label for b in query.all(workspace_a.pk)] == [b.label for b in build(workspace_a.pk)] == ["FRONT DESK"]
