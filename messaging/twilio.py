@@ -325,6 +325,18 @@ def callback_url(path: str, *, request=None, stored: str = "") -> str:
     return base + path if base else ""
 
 
+STATUS_CALLBACK_PATH = "/api/twilio/status"
+
+
+def status_callback_url(*, stored: str, message_uid) -> str | None:
+    """The `StatusCallback` of one message: /api/twilio/status naming the message
+    (`?message=<uid>`), so a callback that comes before the send's answer has stored the
+    MessageSid still finds its message (the provider signs the whole URL, query included).
+    None when no base is known."""
+    url = callback_url(STATUS_CALLBACK_PATH, stored=stored)
+    return f"{url}?message={message_uid}" if url else None
+
+
 def twiml_message(text: str | None) -> str:
     """The TwiML answer to an inbound message: `<Response><Message>text</Message></Response>`,
     or an empty `<Response/>` (no reply)."""

@@ -67,6 +67,12 @@ LOOKUPS: dict[str, Lookup] = {
         " AND line_id IS NOT NULL ORDER BY id LIMIT 1",
         "a message status callback: the workspace of the outbound message of a MessageSid",
     ),
+    "message_by_uid": Lookup(
+        "uid uuid",
+        "uuid",
+        "SELECT workspace_id FROM messaging_message WHERE uid = $1 AND direction = 'outbound' AND line_id IS NOT NULL",
+        "a message status callback before its MessageSid is stored: the workspace of the message its URL names",
+    ),
     "recipient_by_call_sid": Lookup(
         "sid text",
         "uuid",

@@ -39,7 +39,6 @@ from . import rendering
 from .models import Campaign, Recipient
 from .sender import Found, Item, Lookup, Outcome
 
-STATUS_PATH = "/api/twilio/status"
 GATHER_PATH = "/api/twilio/gather"
 NO_INPUT_DEFAULT = "We did not hear a key. Goodbye."
 # The provider's clock against ours, when a listed message is compared with a hand-off's start.
@@ -64,7 +63,10 @@ class CampaignSender:
         self.account = account_of(self.provider) if self.provider else None
         self.voice = campaign.channel == Campaign.Channel.VOICE
         self.from_ = twilio.address(campaign.line.phone_number, campaign.channel)
-        self.status_callback = twilio.callback_url(STATUS_PATH, stored=campaign.public_base_url) or None
+        self.status_callback = twilio.callback_url(twilio.STATUS_CALLBACK_PATH, stored=campaign.public_base_url) or None
+        # Recipient id -> its message's StatusCallback (naming the message, see
+        # twilio.status_callback_url). Written by store() in the driver's thread, read by the hand-offs.
+        self.message_callbacks: dict[int, str | None] = {}
         self.fallback = campaign.no_input_message or NO_INPUT_DEFAULT
         self.whatsapp = campaign.channel == Campaign.Channel.WHATSAPP
         self.content_variables = {
@@ -103,7 +105,7 @@ class CampaignSender:
         if self.voice or self.provider is None:
             return
         # A recipient tried before (a provider 5xx) keeps the message stored for it then.
-        rows = [row for row in rows if row.contact_id and row.message_id is None]
+        new = [row for row in rows if row.contact_id and row.message_id is None]
         messages = messages_store_many(
             workspace=self.campaign.workspace,
             line=self.campaign.line,
@@ -115,14 +117,29 @@ class CampaignSender:
                     content_sid=self.campaign.content_sid if row.pk in self.templated else "",
                     content_variables=self.templated.get(row.pk),
                 )
-                for row in rows
+                for row in new
             ],
             source=Message.Source.CAMPAIGN,
             brain_id=self.provider.brain_id,
             callback_base=self.campaign.public_base_url,
         )
-        for row, message in zip(rows, messages, strict=True):
+        for row, message in zip(new, messages, strict=True):
             row.message = message
+        self._name_messages([row for row in rows if row.message_id is not None])
+
+    def _name_messages(self, rows: list[Recipient]) -> None:
+        """Each row's StatusCallback, naming its message; the messages stored by an earlier try
+        are read in one query."""
+        uids = {row.message_id: row.message.uid for row in rows if Recipient.message.is_cached(row)}
+        earlier = [row.message_id for row in rows if row.message_id not in uids]
+        if earlier:
+            uids |= dict(Message.objects.filter(pk__in=earlier).values_list("pk", "uid"))
+        for row in rows:
+            uid = uids.get(row.message_id)
+            if uid is not None:
+                self.message_callbacks[row.pk] = twilio.status_callback_url(
+                    stored=self.campaign.public_base_url, message_uid=uid
+                )
 
     def record(self, handed: list[tuple[Recipient, Outcome]]) -> None:
         results = []
@@ -172,7 +189,7 @@ class CampaignSender:
                     content_sid=self.campaign.content_sid if variables is not None else None,
                     content_variables=variables,
                     messaging_service_sid=self.provider.messaging_service_sid or None,
-                    status_callback=self.status_callback,
+                    status_callback=self.message_callbacks.get(item.recipient_id, self.status_callback),
                 )
         except twilio.ProviderError as exc:
             return Outcome(

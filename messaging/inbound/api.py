@@ -8,6 +8,10 @@ are accepted (providers add some; the signature covers them). Not limited per IP
 post from a few addresses. Errors use the §4 envelope.
 """
 
+import uuid
+
+from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.http import HttpResponse
 from rest_framework import exceptions
 
@@ -46,6 +50,30 @@ class InboundView(ProviderWebhook):
         return HttpResponse(twilio.twiml_message(result.reply), content_type=TWIML)
 
 
+def _message_named(value, sid: str) -> Message | None:
+    """The outbound message a status callback's URL names (`?message=<uid>`, see
+    twilio.status_callback_url) whose MessageSid is not stored yet, or is this one."""
+    try:
+        uid = uuid.UUID(value) if isinstance(value, str) and len(value) <= 36 else None
+    except ValueError:
+        uid = None
+    if uid is None or "\x00" in sid:
+        return None
+    with found_scope("message_by_uid", str(uid)) as found:
+        if not found:
+            return None
+        return (
+            Message.objects.filter(
+                Q(provider_sid__isnull=True) | Q(provider_sid__in=("", sid)),
+                uid=uid,
+                direction=Message.Direction.OUTBOUND,
+                line__isnull=False,
+            )
+            .select_related("line", "line__provider", "conversation", "conversation__contact")
+            .first()
+        )
+
+
 class StatusCallbackView(ProviderWebhook):
     @schema.status_callback
     def post(self, request):
@@ -68,10 +96,23 @@ class StatusCallbackView(ProviderWebhook):
                     if found
                     else None
                 )
+        named = message is None and 0 < len(sid) <= 64
+        if named:
+            message = _message_named(request.query_params.get("message"), sid)
         if message is None or getattr(message.line, "provider", None) is None:
             raise exceptions.NotFound("No message has this MessageSid.")
         enter_workspace(message.workspace_id)
         verify(request, message.line)
+        if named and not message.provider_sid:
+            # The callback came before the send's answer was stored; the hand-off stores the same SID.
+            try:
+                with transaction.atomic():
+                    Message.objects.filter(Q(provider_sid__isnull=True) | Q(provider_sid=""), pk=message.pk).update(
+                        provider_sid=sid
+                    )
+            except IntegrityError:  # another message of the line has this SID: not this one's callback
+                raise exceptions.NotFound("No message has this MessageSid.") from None
+            message.provider_sid = sid
         raw_code = (form.get("ErrorCode") or "").strip()
         error_code = int(raw_code) if raw_code.isascii() and raw_code.isdigit() and len(raw_code) < 9 else None
         status = form.get("MessageStatus") or ""

@@ -38,8 +38,10 @@ status_callback = extend_schema(
     operation_id="provider_status_callback",
     summary="Provider webhook: a message's delivery status",
     description=(
-        "LeadHub gives this URL as `StatusCallback` with every message it sends. The message is found by "
-        "`MessageSid` (unknown: 404) and the signature checked with the token of the line that sent it (403). "
+        "LeadHub gives this URL as `StatusCallback` with every message it sends, naming the message "
+        "(`?message=<id>`). The message is found by `MessageSid`, or, when the callback comes before the "
+        "provider's answer to the send has been stored, by the message the URL names if it has no other "
+        "`MessageSid` (unknown: 404); the signature is checked with the token of the line that sent it (403). "
         "`MessageStatus` moves the message forward only (queued → sent → delivered; undelivered and failed are "
         "final); `ErrorCode` 21610 (the recipient unsubscribed) opts the contact out. A campaign's message moves "
         "its recipient too (`campaign.callback.received`, kind `status`). A voice campaign's call status callback "

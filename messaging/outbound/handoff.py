@@ -141,7 +141,7 @@ def _send(message: Message, provider: LineProvider) -> _Handed:
             content_sid=message.content_sid or None,
             content_variables=message.content_variables or None,
             messaging_service_sid=provider.messaging_service_sid or None,
-            status_callback=twilio.callback_url("/api/twilio/status", stored=message.callback_base) or None,
+            status_callback=twilio.status_callback_url(stored=message.callback_base, message_uid=message.uid),
         )
     except twilio.ProviderError as exc:
         return _Handed(message, error=exc)

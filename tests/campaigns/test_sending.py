@@ -61,7 +61,11 @@ def test_a_campaign_sends_at_schedule_at_with_the_rendered_bodies_and_skips_the_
     assert sent[ADA]["Body"] == "Hi Ada, see you at 10:30."
     assert sent[ALAN]["Body"] == "Hi Alan, see you at 11:00."
     assert {m["From"] for m in sent.values()} == {SEND_NUMBER}
-    assert {m["StatusCallback"] for m in sent.values()} == {f"{TESTSERVER}/api/twilio/status"}
+    # Each names its message, so a status called back before the SID is stored still finds it.
+    messages = Message.objects.filter(direction="outbound")
+    assert {m["StatusCallback"] for m in sent.values()} == {
+        f"{TESTSERVER}/api/twilio/status?message={uid}" for uid in messages.values_list("uid", flat=True)
+    }
 
     body = sender_api.get(f"{URL}/{campaign['id']}").json()
     assert body["status"] == "completed"
@@ -205,6 +209,10 @@ def test_a_provider_5xx_at_hand_off_is_retried_later_with_its_message(sender_api
     assert (message.status, message.provider_sid) == ("sent", ada.provider_sid)
     assert Message.objects.filter(source="campaign").count() == 1
     assert len(twilio_api.messages) == 3  # the double records every post, refused ones too
+    # Every try names the one message in its StatusCallback (a later try reads it back).
+    assert {m["StatusCallback"] for m in twilio_api.messages} == {
+        f"{TESTSERVER}/api/twilio/status?message={message.uid}"
+    }
     assert Campaign.objects.get(pk=campaign["id"]).status == "completed"
 
 

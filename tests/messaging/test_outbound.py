@@ -57,7 +57,7 @@ def test_send_whatsapp_queues_then_hands_to_the_provider(api_a, workspace_a, lin
     assert sent["To"] == f"whatsapp:{LEAD_NUMBER}"
     assert sent["From"] == f"whatsapp:{LINE_NUMBER}"
     assert sent["Body"] == "Your viewing is at 3pm."
-    assert sent["StatusCallback"] == "https://crm.example.com/api/twilio/status"
+    assert sent["StatusCallback"] == f"https://crm.example.com/api/twilio/status?message={message.uid}"
     request = next(r for r in twilio_api.requests if r.path.endswith("/Messages.json"))
     assert request.path == f"/2010-04-01/Accounts/{ACCOUNT_SID}/Messages.json"
     message.refresh_from_db()
