@@ -314,12 +314,32 @@ def _send_chunk(*, campaign, rows, template, sender: Sender, pool, mps: float, r
         handed.append((row, outcome))
         done.append(row)
     with transaction.atomic():
+        _keep_called_back(done)
         bulk.update_rows(
             Recipient,
             done,
             ["status", "provider_sid", "body", "reason", "error_code", "error", "message", "attempts", "due_at"],
         )
         sender.record(handed)
+
+
+def _keep_called_back(rows: list[Recipient]) -> None:
+    """A message's status callback can come before the chunk's record (its URL names the
+    message) and move its recipient to delivered or failed: those keep what it wrote, locked
+    until this transaction writes the chunk, so the chunk's `sent` never moves them back."""
+    sent = [row.pk for row in rows if row.status == Recipient.Status.SENT]
+    if not sent:
+        return
+    ahead = {
+        pk: (status, error_code)
+        for pk, status, error_code in Recipient.objects.select_for_update()
+        .filter(pk__in=sent, status__in=(Recipient.Status.DELIVERED, Recipient.Status.FAILED))
+        .order_by("pk")
+        .values_list("pk", "status", "error_code")
+    }
+    for row in rows:
+        if row.pk in ahead:
+            row.status, row.error_code = ahead[row.pk]
 
 
 def _at_slot(hand_off: HandOff, item: Item, slot: datetime) -> Outcome:

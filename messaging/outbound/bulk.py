@@ -183,9 +183,13 @@ def messages_record_many(*, workspace: Workspace, results: list[Result], bot_id:
             message.status, message.error_code = Message.Status.FAILED, result.error_code
             message.error_message = result.error[:500]
             failed.append(message)
-    bulk.update_rows(
-        Message, sent + failed, ["status", "provider_sid", "sent_at", "status_at", "error_code", "error_message"]
-    )
+    bulk.update_rows(Message, failed, ["status", "provider_sid", "sent_at", "status_at", "error_code", "error_message"])
+    if sent:
+        bulk.update_rows(Message, sent, ["provider_sid", "sent_at", "error_message"])
+        # Forward only: a status callback naming the message may have come first.
+        Message.objects.filter(pk__in=[m.pk for m in sent], status=Message.Status.SENDING).update(
+            status=Message.Status.SENT, status_at=now
+        )
     unsubscribed = [r for r in results if not r.sid and r.error_code == twilio.ERROR_UNSUBSCRIBED]
     if unsubscribed:
         contacts = Contact.objects.in_bulk([r.contact_id for r in unsubscribed])
