@@ -238,6 +238,15 @@ def _record(
             message.error_code, message.error_message = item.error.code, item.error.message[:500]
             failed.append(message)
     with transaction.atomic():
+        # A send that failed here (a timeout, say) may have reached the provider after all, and
+        # its status callback, naming the message, may have moved it on: such a message is the
+        # provider's now, neither retried (a second copy to the lead) nor marked failed.
+        called_back = _moved_on([m.pk for m in retry + failed])
+        if called_back:
+            retry = [m for m in retry if m.pk not in called_back]
+            failed = [m for m in failed if m.pk not in called_back]
+            for pk in called_back:
+                outcomes[pk] = "sent"
         if canceled:
             Message.objects.filter(pk__in=[m.pk for m in canceled]).update(
                 status=Message.Status.CANCELED, error_message="The recipient opted out before hand-off.", status_at=now
@@ -274,6 +283,20 @@ def _record(
     for message in sent:
         outcomes[message.pk] = "sent"
     return retry
+
+
+def _moved_on(message_ids: list[int]) -> set[int]:
+    """Of these messages claimed by this hand-off, those no longer `sending`, locked until the
+    caller's transaction ends (a status callback moves a message only forward)."""
+    if not message_ids:
+        return set()
+    return set(
+        Message.objects.select_for_update()
+        .filter(pk__in=message_ids)
+        .exclude(status=Message.Status.SENDING)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
 
 
 def _emit_sent(sent: list[Message]) -> None:

@@ -122,3 +122,24 @@ def test_an_inbound_message_cannot_be_named(send_inbound, line_a):
     inbound = Message.objects.get(direction="inbound")
     url = f"{BASE}/api/twilio/status?message={inbound.uid}"
     error_of(_callback(url, "SM" + "3" * 32, "delivered"), 404, "NOT_FOUND")
+
+
+def test_a_send_that_timed_out_after_the_provider_took_it_is_not_sent_twice(
+    api_a, line_a, twilio_api, handoff, monkeypatch, _no_broker
+):
+    message = _queue(api_a)
+    real_send = twilio.send_message
+
+    def accepted_then_timed_out(*args, **kwargs):
+        sent = real_send(*args, **kwargs)  # the provider has it ...
+        assert _callback(kwargs["status_callback"], sent.sid, "sent").status_code == 200
+        raise twilio.ProviderError("Timed out", retryable=True)  # ... but its answer never came
+
+    monkeypatch.setattr("messaging.outbound.handoff.twilio.send_message", accepted_then_timed_out)
+    assert handoff() == ["sent"]
+    message.refresh_from_db()
+    assert (message.status, message.provider_sid) == ("sent", twilio_api.accepted[0]["sid"])
+    assert _no_broker == []  # no retry enqueued
+    monkeypatch.undo()
+    assert handoff() == []  # nothing queued: one copy reached the lead
+    assert len(twilio_api.messages) == 1
