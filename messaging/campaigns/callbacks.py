@@ -27,7 +27,8 @@ def _recipient(value) -> Recipient | None:
     if not isinstance(value, str) or not (value.isascii() and value.isdigit()) or len(value) > 18:
         return None
     # The named lookup before the workspace is known (row-level security): the recipient by
-    # the id LeadHub put in the gather's URL; the request then runs in its workspace.
+    # the id LeadHub put in the URL (the gather's, a call's status callback); the request then
+    # runs in its workspace.
     with found_scope("recipient_by_id", int(value)) as found:
         recipient = (
             (
@@ -77,6 +78,13 @@ def call_status_receive(request, form) -> HttpResponse:
                 if found
                 else None
             )
+    named = recipient is None and 0 < len(sid) <= 64 and "\x00" not in sid
+    if named:
+        # Called back before the chunk stored the CallSid (a call that failed at once): the
+        # recipient the URL names, unless it has another call's SID.
+        recipient = _recipient(request.query_params.get("recipient"))
+        if recipient is not None and recipient.provider_sid not in ("", sid):
+            recipient = None
     if recipient is None:
         raise exceptions.NotFound("No call has this CallSid.")
     enter_workspace(recipient.workspace_id)

@@ -324,22 +324,24 @@ def _send_chunk(*, campaign, rows, template, sender: Sender, pool, mps: float, r
 
 
 def _keep_called_back(rows: list[Recipient]) -> None:
-    """A message's status callback can come before the chunk's record (its URL names the
-    message) and move its recipient to delivered or failed: those keep what it wrote, locked
-    until this transaction writes the chunk, so the chunk's `sent` never moves them back."""
-    sent = [row.pk for row in rows if row.status == Recipient.Status.SENT]
-    if not sent:
+    """A status callback can come before the chunk's record (its URL names the message, or the
+    call's recipient) and move the recipient on: those keep what it wrote, locked until this
+    transaction writes the chunk. So the chunk's `sent` never undoes a `delivered` or `failed`,
+    and a hand-off that failed here (a timeout) but reached the provider, as its callback
+    shows, is not queued again to reach the person twice."""
+    handed = [row.pk for row in rows if row.status in (Recipient.Status.SENT, Recipient.Status.QUEUED)]
+    if not handed:
         return
-    ahead = {
-        pk: (status, error_code)
-        for pk, status, error_code in Recipient.objects.select_for_update()
-        .filter(pk__in=sent, status__in=(Recipient.Status.DELIVERED, Recipient.Status.FAILED))
-        .order_by("pk")
-        .values_list("pk", "status", "error_code")
-    }
+    moved = Recipient.objects.select_for_update().filter(
+        pk__in=handed, status__in=(Recipient.Status.SENT, Recipient.Status.DELIVERED, Recipient.Status.FAILED)
+    )
+    ahead = {pk: (status, code) for pk, status, code in moved.order_by("pk").values_list("pk", "status", "error_code")}
     for row in rows:
-        if row.pk in ahead:
-            row.status, row.error_code = ahead[row.pk]
+        if row.pk not in ahead or (row.status == ahead[row.pk][0] == Recipient.Status.SENT):
+            continue
+        if row.status == Recipient.Status.QUEUED:
+            row.error = ""  # the provider had it after all
+        row.status, row.error_code = ahead[row.pk]
 
 
 def _at_slot(hand_off: HandOff, item: Item, slot: datetime) -> Outcome:

@@ -177,7 +177,11 @@ class CampaignSender:
                     to=item.phone,
                     from_=self.from_,
                     twiml=self.twiml(item),
-                    status_callback=self.status_callback,
+                    # Naming the recipient, as the gather does: a call that fails at once is
+                    # called back before the chunk has stored its CallSid.
+                    status_callback=f"{self.status_callback}?recipient={item.recipient_id}"
+                    if self.status_callback
+                    else None,
                 )
             else:
                 variables = self.templated.get(item.recipient_id)

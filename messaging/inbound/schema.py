@@ -45,7 +45,8 @@ status_callback = extend_schema(
         "`MessageStatus` moves the message forward only (queued → sent → delivered; undelivered and failed are "
         "final); `ErrorCode` 21610 (the recipient unsubscribed) opts the contact out. A campaign's message moves "
         "its recipient too (`campaign.callback.received`, kind `status`). A voice campaign's call status callback "
-        "(`CallSid`, `CallStatus`, no `MessageSid`) finds the recipient by `CallSid` instead."
+        "(`CallSid`, `CallStatus`, no `MessageSid`) finds the recipient by `CallSid` instead, or before that is "
+        "stored by the recipient its URL names (`?recipient=<id>`)."
     ),
     auth=[],
     request={"application/x-www-form-urlencoded": OpenApiTypes.OBJECT},

@@ -52,3 +52,81 @@ def test_callbacks_before_the_chunks_record_are_kept(sender_api, twilio_api, mon
         ("delivered", None),
         ("failed", 30003),
     ]
+
+
+def _voice_campaign(sender_api):
+    with time_machine.travel(datetime(2026, 12, 1, 18, 0, tzinfo=UTC), tick=True):
+        body = campaign_body(
+            channel="voice",
+            schedule_at="2026-12-01T18:00:00Z",
+            message_template="Hi, press 1 to confirm.",
+            recipients=[{"phone": ADA}, {"phone": ALAN}],
+        )
+        response = sender_api.post("/api/v1/campaigns", body, format="json")
+        assert response.status_code == 201, response.json()
+        run_beat()
+    return response.json()
+
+
+def _call_callback(call, sid, status):
+    parts = urlsplit(call["StatusCallback"])
+    with tenancy.no_scope():
+        return provider_post(f"{parts.path}?{parts.query}", {"CallSid": sid, "CallStatus": status})
+
+
+def test_a_call_that_fails_at_once_is_called_back_before_its_sid_is_stored(sender_api, twilio_api, monkeypatch):
+    real_keep = engine._keep_called_back
+    answers = []
+
+    def provider_calls_back_first(rows):
+        for call, accepted in zip(twilio_api.calls, twilio_api.accepted, strict=True):
+            answers.append(_call_callback(call, accepted["sid"], "busy" if call["To"] == ADA else "ringing"))
+        real_keep(rows)
+
+    monkeypatch.setattr(engine, "_keep_called_back", provider_calls_back_first)
+    campaign = _voice_campaign(sender_api)
+    assert [a.status_code for a in answers] == [200, 200], [a.content for a in answers]
+    recipients = {r.phone: r for r in Recipient.objects.filter(campaign_id=campaign["id"])}
+    by_to = {accepted["to"]: accepted["sid"] for accepted in twilio_api.accepted}
+    assert (recipients[ADA].status, recipients[ADA].provider_sid) == ("failed", by_to[ADA])
+    assert (recipients[ALAN].status, recipients[ALAN].provider_sid) == ("sent", by_to[ALAN])
+
+
+def test_a_named_call_callback_is_not_taken_for_another_call(sender_api, twilio_api):
+    campaign = _voice_campaign(sender_api)
+    ada = Recipient.objects.get(campaign_id=campaign["id"], phone=ADA)
+    call = next(c for c in twilio_api.calls if c["To"] == ADA)
+    assert _call_callback(call, "CA" + "0" * 32, "busy").status_code == 404
+    ada.refresh_from_db()
+    assert ada.status == "sent"
+
+
+def test_a_timed_out_call_the_provider_placed_is_not_placed_again(sender_api, twilio_api, monkeypatch):
+    from messaging import twilio
+
+    real_place = twilio.place_call
+
+    def placed_then_timed_out(*args, **kwargs):
+        sent = real_place(*args, **kwargs)
+        if kwargs["to"] == ADA:
+            url = kwargs["status_callback"]
+            provider_post_later.append((url, sent.sid))
+            raise twilio.ProviderError("Timed out", retryable=True)
+        return sent
+
+    provider_post_later = []
+    real_keep = engine._keep_called_back
+
+    def provider_calls_back_first(rows):
+        for url, sid in provider_post_later:
+            assert _call_callback({"StatusCallback": url}, sid, "in-progress").status_code == 200
+        real_keep(rows)
+
+    monkeypatch.setattr("messaging.campaigns.sending.twilio.place_call", placed_then_timed_out)
+    monkeypatch.setattr(engine, "_keep_called_back", provider_calls_back_first)
+    campaign = _voice_campaign(sender_api)
+    ada = Recipient.objects.get(campaign_id=campaign["id"], phone=ADA)
+    assert (ada.status, ada.error) == ("sent", "")  # not queued again
+    with time_machine.travel(datetime(2026, 12, 1, 18, 5, tzinfo=UTC), tick=True):
+        run_beat()
+    assert [c["To"] for c in twilio_api.calls].count(ADA) == 1

@@ -54,7 +54,7 @@ def test_a_call_says_the_message_inside_a_one_key_gather_with_a_fallback(called,
     ada = _ada(called)
     call = calls[ADA]
     assert call["From"] == SEND_NUMBER
-    assert call["StatusCallback"] == f"{TESTSERVER}/api/twilio/status"
+    assert call["StatusCallback"] == f"{TESTSERVER}/api/twilio/status?recipient={ada.pk}"
     twiml = ElementTree.fromstring(call["Twiml"])
     gather, fallback = list(twiml)
     assert gather.tag == "Gather"
