@@ -78,17 +78,22 @@ def call_status_receive(request, form) -> HttpResponse:
                 if found
                 else None
             )
-    named = recipient is None and 0 < len(sid) <= 64 and "\x00" not in sid
+    named = recipient is None and 0 < len(sid) <= 64 and "\x00" not in sid and "recipient" in request.query_params
     if named:
         # Called back before the chunk stored the CallSid (a call that failed at once): the
-        # recipient the URL names, unless it has another call's SID.
+        # recipient the URL names, unless it has another call's SID. Recipient ids are
+        # sequential: like the gather, this fails closed (403), so an unsigned caller learns
+        # nothing of which exist.
         recipient = _recipient(request.query_params.get("recipient"))
-        if recipient is not None and recipient.provider_sid not in ("", sid):
-            recipient = None
+        if recipient is None or recipient.provider_sid not in ("", sid):
+            raise BadSignature()
     if recipient is None:
         raise exceptions.NotFound("No call has this CallSid.")
     enter_workspace(recipient.workspace_id)
     verify(request, recipient.campaign.line)
+    if named and not recipient.provider_sid:
+        # The chunk that placed the call stores the same SID (campaigns/heard.py reads it).
+        Recipient.objects.filter(pk=recipient.pk, provider_sid="").update(provider_sid=sid)
     code = (form.get("ErrorCode") or "").strip()
     services.recipient_status_record(
         recipient=recipient,

@@ -46,6 +46,7 @@ from leadhub import bulk
 
 from ..outbound.services import retry_countdown
 from . import quiet, recovery, rendering
+from .heard import heard, keep_ahead, settled
 from .leases import campaign_complete_if_done, campaign_lease_take, lease_release, lease_renew
 from .models import Campaign, LinePace, Recipient
 from .sender import HandOff, Item, Outcome, Sender, SenderFactory
@@ -289,59 +290,46 @@ def _send_chunk(*, campaign, rows, template, sender: Sender, pool, mps: float, r
         futures.append(
             (row, pool.submit(copy_context().run, _at_slot, sender.hand_off, item, slot))
         )  # the task's scope
-    handed = []
+    answers = []
     for row, future in futures:
         try:
             outcome = future.result()
         except Exception as exc:  # a sender bug must not leave the chunk `sending`
             logger.exception("Hand-off of recipient %s failed unexpectedly", row.pk)
             outcome = Outcome(error=f"Unexpected error: {type(exc).__name__}")
-        row.attempts += 1
-        if not outcome.ok and outcome.retryable and row.attempts < settings.MESSAGE_SEND_MAX_ATTEMPTS:
-            # Not final: queued again for later; its message stays `sending` and is reused.
-            row.status, row.error_code, row.error = Recipient.Status.QUEUED, outcome.error_code, outcome.error[:500]
-            row.due_at = timezone.now() + timedelta(seconds=retry_countdown(row.attempts))
-            result.retried += 1
-            done.append(row)
-            continue
-        if outcome.ok:
-            row.status, row.provider_sid = Recipient.Status.SENT, outcome.sid
-            row.error_code = row.error = ""  # an earlier attempt's
-            result.sent += 1
-        else:
-            row.status, row.error_code, row.error = Recipient.Status.FAILED, outcome.error_code, outcome.error[:500]
-            result.failed += 1
-        handed.append((row, outcome))
-        done.append(row)
+        answers.append((row, outcome))
+    handed = []
     with transaction.atomic():
-        _keep_called_back(done)
+        # What status callbacks said meanwhile (heard.py), locked until the chunk is written.
+        said = heard([row for row, _ in answers])
+        for row, answer in answers:
+            outcome = settled(answer, said.get(row.pk))
+            row.attempts += 1
+            if not outcome.ok and outcome.retryable and row.attempts < settings.MESSAGE_SEND_MAX_ATTEMPTS:
+                # Not final: queued again for later; its message stays `sending` and is reused.
+                row.status, row.error_code, row.error = Recipient.Status.QUEUED, outcome.error_code, outcome.error[:500]
+                row.due_at = timezone.now() + timedelta(seconds=retry_countdown(row.attempts))
+                result.retried += 1
+                done.append(row)
+                continue
+            if outcome.ok:
+                row.status, row.provider_sid = Recipient.Status.SENT, outcome.sid
+                row.error_code = row.error = ""  # an earlier attempt's
+                keep_ahead(row, said.get(row.pk))
+            else:
+                row.status, row.error_code, row.error = Recipient.Status.FAILED, outcome.error_code, outcome.error[:500]
+            if row.status == Recipient.Status.FAILED:
+                result.failed += 1
+            else:
+                result.sent += 1
+            handed.append((row, outcome))
+            done.append(row)
         bulk.update_rows(
             Recipient,
             done,
             ["status", "provider_sid", "body", "reason", "error_code", "error", "message", "attempts", "due_at"],
         )
         sender.record(handed)
-
-
-def _keep_called_back(rows: list[Recipient]) -> None:
-    """A status callback can come before the chunk's record (its URL names the message, or the
-    call's recipient) and move the recipient on: those keep what it wrote, locked until this
-    transaction writes the chunk. So the chunk's `sent` never undoes a `delivered` or `failed`,
-    and a hand-off that failed here (a timeout) but reached the provider, as its callback
-    shows, is not queued again to reach the person twice."""
-    handed = [row.pk for row in rows if row.status in (Recipient.Status.SENT, Recipient.Status.QUEUED)]
-    if not handed:
-        return
-    moved = Recipient.objects.select_for_update().filter(
-        pk__in=handed, status__in=(Recipient.Status.SENT, Recipient.Status.DELIVERED, Recipient.Status.FAILED)
-    )
-    ahead = {pk: (status, code) for pk, status, code in moved.order_by("pk").values_list("pk", "status", "error_code")}
-    for row in rows:
-        if row.pk not in ahead or (row.status == ahead[row.pk][0] == Recipient.Status.SENT):
-            continue
-        if row.status == Recipient.Status.QUEUED:
-            row.error = ""  # the provider had it after all
-        row.status, row.error_code = ahead[row.pk]
 
 
 def _at_slot(hand_off: HandOff, item: Item, slot: datetime) -> Outcome:

@@ -26,6 +26,7 @@ from django.db import transaction
 from leadhub import bulk
 
 from ..models import Message
+from .heard import heard, keep_ahead
 from .models import Campaign, Recipient
 from .sender import Found, Lookup, Outcome, Sender
 
@@ -81,26 +82,33 @@ def recipients_interrupted(*, campaign: Campaign, now: datetime, sender: Sender,
         for row in rows
     ]
     futures = [pool.submit(copy_context().run, sender.look_up, lookup) for lookup in lookups]  # the task's scope
-    handed, unasked = [], []
+    answers = []
     for row, future in zip(rows, futures, strict=True):
         try:
-            found = future.result()
+            answers.append((row, future.result()))
         except Exception as exc:  # a sender bug is a provider that could not be asked
-            found = Found(error=f"Unexpected error: {type(exc).__name__}")
-        if found.sid:
-            row.status, row.provider_sid, row.error_code, row.error = Recipient.Status.SENT, found.sid, "", ""
-            row.attempts += 1
-            handed.append((row, Outcome(sid=found.sid)))
-            recovered.sent += 1
-        elif not found.error:
-            row.status, row.due_at = Recipient.Status.QUEUED, now  # its stored message is reused
-            recovered.requeued += 1
-        else:
-            row.status, row.reason = Recipient.Status.FAILED, Recipient.INTERRUPTED
-            row.error = NOT_ASKED.format(reason=found.error.rstrip("."))[:500]
-            unasked.append(row)
-            recovered.failed += 1
+            answers.append((row, Found(error=f"Unexpected error: {type(exc).__name__}")))
+    handed, unasked = [], []
     with transaction.atomic():
+        # A status callback may have found one meanwhile (its URL names it; heard.py): its SID
+        # is the provider's answer, and what it wrote is kept. Locked until the rows are written.
+        said = heard(rows)
+        for row, found in answers:
+            sid = (said[row.pk].sid if row.pk in said else "") or found.sid
+            if sid:
+                row.status, row.provider_sid, row.error_code, row.error = Recipient.Status.SENT, sid, "", ""
+                keep_ahead(row, said.get(row.pk))
+                row.attempts += 1
+                handed.append((row, Outcome(sid=sid)))
+                recovered.sent += 1
+            elif not found.error:
+                row.status, row.due_at = Recipient.Status.QUEUED, now  # its stored message is reused
+                recovered.requeued += 1
+            else:
+                row.status, row.reason = Recipient.Status.FAILED, Recipient.INTERRUPTED
+                row.error = NOT_ASKED.format(reason=found.error.rstrip("."))[:500]
+                unasked.append(row)
+                recovered.failed += 1
         bulk.update_rows(
             Recipient, rows, ["status", "provider_sid", "reason", "error_code", "error", "attempts", "due_at"]
         )

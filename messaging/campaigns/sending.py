@@ -2,14 +2,16 @@
 
 - SMS and WhatsApp campaigns: each chunk's messages are stored in their contacts' conversations
   (`sending`, messaging/outbound/bulk.py) before the provider is called, so a status callback
-  (`POST /api/twilio/status`, found by MessageSid) moves both the message and its recipient
-  forward; the provider's answers are recorded after (`message.sent`, 21610 opts out).
+  (`POST /api/twilio/status?message=<id>`, found by MessageSid or, before that is stored, by the
+  message its URL names) moves both the message and its recipient forward; the provider's answers
+  are recorded after (`message.sent`, 21610 opts out), keeping what callbacks wrote (heard.py).
 - WhatsApp campaigns: free text to a contact who wrote in the last 24 hours, the campaign's
   approved template (`content_sid`, its variables rendered per recipient) to the others; with
   no template those fail with reason `whatsapp_window` (SPEC §7).
 - Voice campaigns: a call whose TwiML says the rendered message inside a one-key `<Gather>`
   posting to `/api/twilio/gather?recipient=<id>`, with a fallback said when no key is pressed;
-  call status callbacks come to `/api/twilio/status` too (by CallSid).
+  call status callbacks come to `/api/twilio/status?recipient=<id>` too (by CallSid, or before
+  that is stored by the recipient the URL names).
 - Sequence steps: one SMS at a time through the outbound path (`message_send`, then
   `message_handoff` at once, with its retries on provider 5xx).
 
@@ -179,9 +181,11 @@ class CampaignSender:
                     twiml=self.twiml(item),
                     # Naming the recipient, as the gather does: a call that fails at once is
                     # called back before the chunk has stored its CallSid.
-                    status_callback=f"{self.status_callback}?recipient={item.recipient_id}"
-                    if self.status_callback
-                    else None,
+                    status_callback=twilio.callback_url(
+                        f"{twilio.STATUS_CALLBACK_PATH}?recipient={item.recipient_id}",
+                        stored=self.campaign.public_base_url,
+                    )
+                    or None,
                 )
             else:
                 variables = self.templated.get(item.recipient_id)

@@ -256,7 +256,8 @@ def recipient_keypress_record(*, recipient: Recipient, digit: str) -> Recipient:
 
 
 def recipient_status_for_message(*, message: Message, provider_status: str, error_code: int | None = None) -> bool:
-    """A status callback of a campaign's message (found by MessageSid): its recipient moves too."""
+    """A status callback of a campaign's message (found by MessageSid, or by the message its URL
+    names): its recipient moves too."""
     if message.source != Message.Source.CAMPAIGN:
         return False
     recipient = Recipient.objects.filter(message=message).first()

@@ -238,15 +238,18 @@ def _record(
             message.error_code, message.error_message = item.error.code, item.error.message[:500]
             failed.append(message)
     with transaction.atomic():
-        # A send that failed here (a timeout, say) may have reached the provider after all, and
-        # its status callback, naming the message, may have moved it on: such a message is the
-        # provider's now, neither retried (a second copy to the lead) nor marked failed.
-        called_back = _moved_on([m.pk for m in retry + failed])
-        if called_back:
-            retry = [m for m in retry if m.pk not in called_back]
-            failed = [m for m in failed if m.pk not in called_back]
-            for pk in called_back:
-                outcomes[pk] = "sent"
+        # A send that failed here (a timeout, say) may have reached the provider after all: its
+        # status callback, naming the message, has then stored its SID. Such a message is sent,
+        # neither retried (a second copy to the lead) nor marked failed.
+        heard = _sids_heard([m.pk for m in retry + failed])
+        if heard:
+            taken = [m for m in retry + failed if m.pk in heard]
+            retry = [m for m in retry if m.pk not in heard]
+            failed = [m for m in failed if m.pk not in heard]
+            for message in taken:
+                message.provider_sid, message.sent_at, message.error_message = heard[message.pk], now, ""
+                message.status, message.status_at = Message.Status.SENT, now
+            sent += taken
         if canceled:
             Message.objects.filter(pk__in=[m.pk for m in canceled]).update(
                 status=Message.Status.CANCELED, error_message="The recipient opted out before hand-off.", status_at=now
@@ -285,18 +288,14 @@ def _record(
     return retry
 
 
-def _moved_on(message_ids: list[int]) -> set[int]:
-    """Of these messages claimed by this hand-off, those no longer `sending`, locked until the
-    caller's transaction ends (a status callback moves a message only forward)."""
+def _sids_heard(message_ids: list[int]) -> dict[int, str]:
+    """Of these messages claimed by this hand-off, the SIDs a status callback stored (its URL
+    names the message); every one of them locked until the caller's transaction ends, so a
+    callback that comes meanwhile waits and then moves forward from what the caller wrote."""
     if not message_ids:
-        return set()
-    return set(
-        Message.objects.select_for_update()
-        .filter(pk__in=message_ids)
-        .exclude(status=Message.Status.SENDING)
-        .order_by("pk")
-        .values_list("pk", flat=True)
-    )
+        return {}
+    locked = Message.objects.select_for_update().filter(pk__in=message_ids).order_by("pk")
+    return {pk: sid for pk, sid in locked.values_list("pk", "provider_sid") if sid}
 
 
 def _emit_sent(sent: list[Message]) -> None:

@@ -3,16 +3,20 @@ calls back as soon as it accepts; the hand-off stores the SID with its batch aft
 provider's answer): the callback URL names the message, so the status is kept, not lost to a
 404, and the hand-off's own record never moves it back."""
 
+import threading
 import uuid
 from urllib.parse import urlencode, urlsplit
 
 import pytest
+from django.db import connection
 from django.test import Client
 
 from leadhub import tenancy
 from messaging import twilio
 from messaging.models import Message
+from messaging.outbound import handoff as handoff_module
 from tests.crm.support import error_of
+from webhooks.models import Event
 
 from .conftest import ACCOUNT_SID, AUTH_TOKEN, LEAD_NUMBER
 from .doubles import twilio_signature
@@ -132,14 +136,65 @@ def test_a_send_that_timed_out_after_the_provider_took_it_is_not_sent_twice(
 
     def accepted_then_timed_out(*args, **kwargs):
         sent = real_send(*args, **kwargs)  # the provider has it ...
-        assert _callback(kwargs["status_callback"], sent.sid, "sent").status_code == 200
+        # Its first callback says only "queued", which moves no status but stores the SID.
+        assert _callback(kwargs["status_callback"], sent.sid, "queued").status_code == 200
         raise twilio.ProviderError("Timed out", retryable=True)  # ... but its answer never came
 
     monkeypatch.setattr("messaging.outbound.handoff.twilio.send_message", accepted_then_timed_out)
     assert handoff() == ["sent"]
     message.refresh_from_db()
     assert (message.status, message.provider_sid) == ("sent", twilio_api.accepted[0]["sid"])
+    assert message.sent_at is not None
+    assert Event.objects.filter(type="message.sent", data__provider_sid=message.provider_sid).count() == 1
     assert _no_broker == []  # no retry enqueued
     monkeypatch.undo()
     assert handoff() == []  # nothing queued: one copy reached the lead
+    assert len(twilio_api.messages) == 1
+
+
+@pytest.mark.postgres  # row locks: SQLite's test database refuses a second writer at once
+@pytest.mark.django_db(transaction=True)
+def test_a_callback_during_the_record_waits_for_it_and_then_moves_forward(
+    api_a, line_a, twilio_api, handoff, monkeypatch
+):
+    """The record locks the messages it decides about: a callback that comes meanwhile (in a
+    thread of its own, as the provider's request is) waits, then moves forward from the record."""
+    message = _queue(api_a)
+    real_send, real_heard = twilio.send_message, handoff_module._sids_heard
+    calls, answers = [], []
+
+    def accepted_then_timed_out(*args, **kwargs):
+        sent = real_send(*args, **kwargs)
+        calls.append((kwargs["status_callback"], sent.sid))
+        raise twilio.ProviderError("Timed out", retryable=True)
+
+    def heard_then_provider_calls_back(message_ids):
+        heard = real_heard(message_ids)  # the rows are locked now
+        url, sid = calls[0]
+
+        def provider():
+            try:
+                answers.append(_callback(url, sid, "delivered"))
+            finally:
+                connection.close()  # the thread's own connection
+
+        thread = threading.Thread(target=provider)
+        thread.start()
+        thread.join(0.5)  # it waits for the record's transaction
+        assert thread.is_alive()
+        threads.append(thread)
+        return heard
+
+    threads = []
+    monkeypatch.setattr("messaging.outbound.handoff.twilio.send_message", accepted_then_timed_out)
+    monkeypatch.setattr(handoff_module, "_sids_heard", heard_then_provider_calls_back)
+    assert handoff() == ["retry"]  # nothing was heard before the record
+    threads[0].join(10)
+    assert answers and answers[0].status_code == 200, answers and answers[0].content
+    message.refresh_from_db()
+    # The callback found the message by its URL after the record and moved it on: the queued
+    # retry is not handed over again.
+    assert (message.status, message.provider_sid) == ("delivered", calls[0][1])
+    monkeypatch.undo()
+    assert handoff() == []
     assert len(twilio_api.messages) == 1
