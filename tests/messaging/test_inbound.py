@@ -272,3 +272,28 @@ def test_messages_of_a_conversation_are_in_order(line_a, model_api, send_inbound
         "message 2",
         "Thanks for writing!",
     ]
+
+
+def test_a_new_leads_message_reads_no_campaign_reply_or_enrollments_and_is_counted_and_answered(
+    line_a, model_api, send_inbound
+):
+    """A contact this message creates has no campaign message to answer and no sequence to stop:
+    neither is read. The next message of the same (now existing) contact reads both. Either way
+    the contact's message_count counts the message and its reply, and the message is answered."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    model_api.reply = "Hello!"
+    with CaptureQueriesContext(connection) as first:
+        assert _reply_of(send_inbound("Hi")) == "Hello!"
+    with CaptureQueriesContext(connection) as second:
+        assert _reply_of(send_inbound("Hi again")) == "Hello!"
+
+    def reads(captured, table):
+        return [q["sql"] for q in captured.captured_queries if table in q["sql"]]
+
+    assert reads(first, "campaigns_recipient") == reads(first, "crm_enrollment") == []
+    assert reads(second, "campaigns_recipient") and reads(second, "crm_enrollment")
+    assert Contact.objects.get(phone_number=LEAD_NUMBER).message_count == 4
+    assert not Message.objects.filter(direction="inbound", answered_at__isnull=True).exists()
+    assert Message.objects.filter(direction="inbound", reply__isnull=False).count() == 2
