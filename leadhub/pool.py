@@ -45,8 +45,8 @@ def _give_back() -> None:
 
 @contextmanager
 def idle_hook(hook: Callable[[], None]) -> Iterator[None]:
-    """Run `hook` (a statement that must precede a long wait, such as a turn renewing its lease)
-    each time this thread enters connection_idle within the block."""
+    """Run `hook` (a statement that must precede and follow a long wait, such as a turn renewing
+    its lease) each time this thread enters and leaves connection_idle within the block."""
     hooks = _local.__dict__.setdefault("hooks", [])
     hooks.append(hook)
     try:
@@ -55,10 +55,16 @@ def idle_hook(hook: Callable[[], None]) -> Iterator[None]:
         hooks.remove(hook)
 
 
-@contextmanager
-def connection_idle() -> Iterator[None]:
-    """Around a wait on something other than the database (the model's answer: seconds): the
-    idle hooks run, then the connection goes back to the pool; the next query takes one again."""
+def connection_wait_seconds(alias: str = "default") -> float:
+    """How long a query may wait for a connection before it runs: the pool's timeout
+    (DATABASE_POOL_TIMEOUT) when pooled, else none (a kept or new connection of its own)."""
+    from django.db import connections
+
+    options = connections[alias].settings_dict["OPTIONS"].get("pool")
+    return float(options.get("timeout", 30)) if isinstance(options, dict) else 0.0
+
+
+def _hooks_run() -> None:
     from django.db import DatabaseError
 
     for hook in list(getattr(_local, "hooks", ())):
@@ -66,8 +72,20 @@ def connection_idle() -> Iterator[None]:
             hook()
         except DatabaseError:
             logger.warning("An idle hook failed", exc_info=True)
+
+
+@contextmanager
+def connection_idle() -> Iterator[None]:
+    """Around a wait on something other than the database (the model's answer: seconds): the
+    idle hooks run, then the connection goes back to the pool; the next query takes one again.
+    The hooks run once more as the wait ends (after it the turn may wait DATABASE_POOL_TIMEOUT
+    for a connection: a lease renewed only before the wait could run out meanwhile)."""
+    _hooks_run()
     _give_back()
-    yield
+    try:
+        yield
+    finally:
+        _hooks_run()
 
 
 def connection_rest(seconds: float) -> None:

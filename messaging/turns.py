@@ -13,16 +13,23 @@ message (one short transaction), waits on the model holding no row lock, then st
   it (the usual case: one round trip). Otherwise it polls, sleeping between polls (SLEEPS)
   with no connection held, until `turn_serving` is its ticket, and claims it. Tickets are
   served in the order drawn, so turns run in arrival order. On exit the turn advances
-  `turn_serving`, which gives the next ticket CLAIM_SECONDS to be claimed.
+  `turn_serving`, which gives the next ticket claim_seconds() to be claimed (longer than a
+  poll's wait for a pooled connection, so a live waiter keeps its place).
   A turn whose process died mid-turn leaves its ticket served with nobody to advance it: once
   its lease has run out, a waiter (a turn, or a redelivery's conversation_turn_wait) skips it.
-  The lease (lease_seconds: the model call's deadline, AI_TIMEOUT_SECONDS, plus LEASE_MARGIN)
-  is taken when the turn is claimed and renewed before the model is called (the connection's
-  idle hook, leadhub.pool.connection_idle), so a live turn never loses it; a dead one holds
-  its conversation up for at most that long (for at most CLAIM_SECONDS, a ticket whose waiter
-  died). A session-level advisory lock did this before: every waiting turn and every turn
-  waiting on the model held a connection of its own for seconds (50 conversations at once:
-  50 backends, each new one ~35 ms of connection and catalog work on a 2-core machine).
+  The lease (lease_seconds: the model call's deadline, AI_TIMEOUT_SECONDS, plus a wait for a
+  pooled connection and the reply's steps) is taken when the turn is claimed and renewed
+  before and after the model call (the connection's idle hook, leadhub.pool.connection_idle).
+  Should a live turn lose it all the same (a stall longer than the lease), the reply's
+  transaction sees so (turn_keep, under the row lock) and stores nothing: the lead's message,
+  stored in order, stays unanswered until beat's sweep answers it in a turn of its own
+  (inbound/sweep.py). A dead turn holds its conversation up for a lease, then each ticket
+  drawn behind it by a waiter that died too for claim_seconds() more. A statement that fails
+  on a connection whose backend died is run once more on a new one (_run_again), and a
+  waiter whose poll finds no connection (the pool exhausted) polls again, for a lease at most.
+  A session-level advisory lock did this before: every waiting turn and every turn waiting
+  on the model held a connection of its own for seconds (50 conversations at once: 50 backends,
+  each new one ~35 ms of connection and catalog work on a 2-core machine).
 - SQLite (the embedded default, one web process; see Procfile): a lock in the process. A
   write transaction there locks the whole database, so none is ever held while a model answers.
   A process that dies mid-turn takes its locks with it. Each conversation's lock lives while a
@@ -40,22 +47,38 @@ from contextlib import contextmanager
 from typing import Any
 
 from django.conf import settings
-from django.db import DatabaseError, connection
+from django.db import DatabaseError, InterfaceError, OperationalError, connection
 
-from leadhub.pool import connection_rest, idle_hook
+from leadhub.pool import connection_rest, connection_wait_seconds, idle_hook
 
 from .models import Conversation
 
 logger = logging.getLogger("messaging.transcript")
 
-LEASE_MARGIN_SECONDS = 10  # beyond the model call's deadline: the steps around it
-CLAIM_SECONDS = 5  # a waiter polls every SLEEPS[-1] s at most: far less
+REPLY_SECONDS = 10  # a turn's steps after it has a connection again: skills, the reply's transaction
+STALL_SECONDS = 5  # a live process's pause between two statements (CPU, garbage collection)
 SLEEPS = (0.005, 0.01, 0.02, 0.03, 0.05)  # between polls, then the last one again
 
 
 def lease_seconds() -> float:
-    """How long a turn may hold its conversation without renewing: the model's deadline and more."""
-    return settings.AI_TIMEOUT_SECONDS + LEASE_MARGIN_SECONDS
+    """How long a turn may hold its conversation without renewing. It renews before and after the
+    model call (connection_idle): between the two the model's deadline, then a wait for a pooled
+    connection (DATABASE_POOL_TIMEOUT), then the reply's steps."""
+    return settings.AI_TIMEOUT_SECONDS + connection_wait_seconds() + REPLY_SECONDS
+
+
+def claim_seconds() -> float:
+    """How long a served ticket waits for its waiter to claim it: a live waiter polls at least
+    every SLEEPS[-1] s, but each poll may wait DATABASE_POOL_TIMEOUT for a connection first."""
+    return STALL_SECONDS + connection_wait_seconds() + SLEEPS[-1]
+
+
+class TurnLost(Exception):
+    """The turn's lease ran out and a waiter skipped it: another turn of the conversation may
+    be under way, so this one must store nothing more (turn_keep)."""
+
+
+_held = threading.local()  # this thread's turns: conversation key -> its ticket
 
 
 # --- waiting, seen from this process (tests and diagnostics) --------------------------------------
@@ -171,9 +194,45 @@ def _run(name: str, params: list) -> tuple[tuple | None, int]:
         return row, cursor.rowcount
 
 
+_CONNECTION_ERRORS = (OperationalError, InterfaceError)
+
+
+def _run_again(name: str, params: list) -> tuple[tuple | None, int]:
+    """_run, once more if it failed on a connection that was open (its backend died or the
+    network dropped it): closed, a pooled one is dropped by the pool, and the next is new."""
+    opened = connection.connection is not None
+    try:
+        return _run(name, params)
+    except _CONNECTION_ERRORS:
+        if not opened or connection.in_atomic_block:
+            raise
+        logger.warning("Turn statement %s failed on its connection; once more on a new one", name, exc_info=True)
+        connection.close()
+        return _run(name, params)
+
+
+def _polled(name: str, params: list, failing: list[float]) -> tuple[tuple | None, int] | None:
+    """A waiter's poll, or None when no connection answered (the pool exhausted, DATABASE_POOL_TIMEOUT
+    spent, or the server away): the waiter polls again rather than fail its request before its
+    message is stored and leave its ticket drawn. `failing` holds when the polls began to fail;
+    failing for longer than a lease, the database is down for the message too: the error is raised."""
+    try:
+        result = _run_again(name, params)
+    except _CONNECTION_ERRORS:
+        now = time.monotonic()
+        failing[:] = failing or [now]
+        if now - failing[0] > lease_seconds():
+            raise
+        logger.warning("A turn's poll found no connection; it waits on", exc_info=True)
+        connection.close()
+        return None
+    failing.clear()
+    return result
+
+
 def _skip_expired(pk, serving: int) -> None:
     """The served turn's lease ran out (its process died): the next ticket is served."""
-    _, changed = _run("skip", [CLAIM_SECONDS, pk, serving])
+    _, changed = _run_again("skip", [claim_seconds(), pk, serving])
     if changed:
         logger.warning("Turn %s of conversation %s skipped: its lease ran out (its process died?)", serving, pk)
 
@@ -187,8 +246,9 @@ def _sleeps() -> Iterator[float]:
 def _ticket_claimed(pk) -> int | None:
     """Draw a ticket and wait for its turn; the ticket, now served to this turn (None: the
     conversation is not stored, so there is nothing to order)."""
+    failing: list[float] = []
     while True:
-        row, _ = _run("draw", [lease_seconds(), pk])
+        row, _ = _run_again("draw", [lease_seconds(), pk])
         if row is None:
             return None
         ticket, serving = row
@@ -197,13 +257,16 @@ def _ticket_claimed(pk) -> int | None:
         with _counted_waiting(pk):
             for pause in _sleeps():
                 connection_rest(pause)
-                row, _ = _run("poll", [lease_seconds(), pk, ticket, pk])
+                polled = _polled("poll", [lease_seconds(), pk, ticket, pk], failing)
+                if polled is None:
+                    continue
+                row, _ = polled
                 if row is None:
                     return None
                 serving, expired, claimed = row
                 if claimed:
                     return ticket
-                if serving > ticket:  # it waited past its claim (CLAIM_SECONDS): in line again
+                if serving > ticket:  # it waited past its claim (claim_seconds): in line again
                     logger.warning("Turn %s of conversation %s was not claimed in time; drawn again", ticket, pk)
                     break
                 if expired:
@@ -223,16 +286,34 @@ def _ticket_turn(pk) -> Iterator[None]:
         if not changed:
             logger.warning("Turn %s of conversation %s lost its lease (skipped as dead)", ticket, pk)
 
+    held = _held.__dict__.setdefault("tickets", {})
+    held[str(pk)] = ticket
     try:
         with idle_hook(renew):
             yield
     finally:
+        held.pop(str(pk), None)
         try:
-            _, changed = _run("advance", [CLAIM_SECONDS, pk, ticket])
+            _, changed = _run_again("advance", [claim_seconds(), pk, ticket])
             if not changed:
                 logger.warning("Turn %s of conversation %s ended after its lease (skipped as dead)", ticket, pk)
         except DatabaseError:  # its lease runs out, and the next turn is served then
             logger.warning("Could not end turn %s of conversation %s", ticket, pk, exc_info=True)
+
+
+def turn_keep(conversation_id) -> None:
+    """In the transaction that stores a turn's reply: the turn is still this thread's, its lease
+    renewed and the conversation's row locked until the transaction ends (no waiter can skip it
+    meanwhile); raises TurnLost when a waiter has skipped it (its lease ran out: the next turn
+    may be storing its own message), so the reply is not stored out of order. Nothing to check
+    outside a PostgreSQL turn."""
+    ticket = getattr(_held, "tickets", {}).get(str(conversation_id))
+    if ticket is None or connection.vendor != "postgresql":
+        return
+    _, changed = _run("renew", [lease_seconds(), conversation_id, ticket])
+    if not changed:
+        logger.warning("Turn %s of conversation %s lost its lease: its reply is not stored", ticket, conversation_id)
+        raise TurnLost(conversation_id)
 
 
 def _ticket_wait(pk, seconds: float) -> bool:
@@ -240,6 +321,7 @@ def _ticket_wait(pk, seconds: float) -> bool:
     if row is None:
         return True
     target, serving, expired = row
+    failing: list[float] = []
     deadline = time.monotonic() + seconds
     with _counted_waiting(pk):
         for pause in _sleeps():
@@ -251,7 +333,11 @@ def _ticket_wait(pk, seconds: float) -> bool:
             if left <= 0:
                 return False
             connection_rest(min(pause, left))
-            row, _ = _run("served", [pk])
+            polled = _polled("served", [pk], failing)
+            if polled is None:
+                expired = False  # nothing known: skip nothing
+                continue
+            row, _ = polled
             if row is None:
                 return True
             serving, expired = row

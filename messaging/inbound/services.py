@@ -51,6 +51,7 @@ from ..transcript import (
     message_append,
     message_payload,
 )
+from ..turns import TurnLost, turn_keep
 from . import skills
 from .selectors import ai_replies_since, history, stored_id, twiml_answer
 
@@ -375,7 +376,7 @@ def inbound_answer(
                 ),
                 bot_id=brain.bot_id if brain else None,
             )
-    except _AlreadyAnswered:
+    except (_AlreadyAnswered, TurnLost):  # TurnLost: left unanswered, for beat's sweep (inbound/sweep.py)
         return InboundResult(message=message, reply=None, duplicate=True)
     return InboundResult(message=message, reply=reply.content if reply is not None else None)
 
@@ -391,11 +392,11 @@ def _reply_store(
     events: Callable[[Message | None], list[tuple[str, dict]]],
     bot_id: str | None,
 ) -> Message | None:
-    """In the answer's transaction: the reply appended with the answer's events (none when a
-    person took the conversation over meanwhile and the brain would have spoken), the contact's
-    message_count moved once for the message and its reply, and the message marked answered;
-    raises _AlreadyAnswered (rolling it back) when it had been."""
+    """In the answer's transaction, the turn still ours (turn_keep, else TurnLost): the reply with the answer's events
+    (none if a person took the conversation over meanwhile and the brain would speak), message_count moved once
+    for the message and its reply, the message marked answered; _AlreadyAnswered (rolled back) if it had been."""
     reply = None
+    turn_keep(conversation.pk)
     # Locked for the reply's position, and read afresh: the model was called with no lock
     # held, and a person who took the conversation over meanwhile silences the brain.
     if text and conversation_hold(conversation) and source == Message.Source.AI:

@@ -11,6 +11,7 @@ from django.utils import timezone
 from messaging import tasks
 from messaging.models import Conversation, Message
 from messaging.transcript import conversation_takeover
+from messaging.turns import TurnLost
 from tests.scope_probe import run_as_worker
 
 from .conftest import LEAD_NUMBER, LINE_NUMBER
@@ -211,3 +212,28 @@ def test_a_redelivery_of_a_message_answered_as_twiml_gets_the_same_twiml(line_a,
     assert first and first[0]
     assert _twiml_messages(send_inbound("When do you open?", sid=sid)) == first
     assert twilio_api.messages == []
+
+
+def test_a_turn_that_lost_its_lease_stores_no_reply_and_beat_answers_it(
+    line_a, model_api, send_inbound, monkeypatch, handoff, settings
+):
+    """A live turn skipped as dead (its lease ran out) may be overtaken by the next turn: its
+    reply is not stored out of order; the message, stored in order, is answered by beat."""
+    model_api.reply = "We open at 9am."
+
+    def lost(conversation_id):
+        raise TurnLost(conversation_id)
+
+    with monkeypatch.context() as patch:
+        patch.setattr("messaging.inbound.services.turn_keep", lost)
+        response = send_inbound("When do you open?")
+    assert response.status_code == 200
+    assert "<Message>" not in response.content.decode()
+    message = Message.objects.get(direction="inbound", content="When do you open?")
+    assert message.answered_at is None and message.reply_id is None
+    assert not Message.objects.filter(direction="outbound").exists()
+
+    age(message, settings.INBOUND_ANSWER_AFTER_SECONDS + 5)
+    assert run_as_worker(tasks.inbound_unanswered_sweep) == 1
+    message.refresh_from_db()
+    assert message.reply.content == "We open at 9am." and message.reply.status == "queued"
