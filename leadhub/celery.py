@@ -89,8 +89,9 @@ def _beat_ready(**kwargs) -> None:
 @beat_init.connect
 def _unpooled(**kwargs) -> None:
     # Before anything connects (connected before _role_checked, so run first): Celery's
-    # processes keep one connection each, as without the pool (leadhub/pool.py: a prefork
-    # child runs one task at a time, and a pool's threads would not survive the fork).
+    # processes keep one connection per thread or prefork child, as without the pool
+    # (leadhub/pool.py: a task holds its connection throughout, and a pool's threads would
+    # not survive a prefork child's fork).
     from leadhub.pool import pool_off
 
     pool_off()

@@ -9,9 +9,10 @@ threads: 72 backends) and a burst of requests opens them all at once inside the 
 it each worker shares a few, opened before it serves, and a request holds one only while it
 uses the database: a conversation's turn gives it back while the model answers (seconds).
 
-Celery's processes do not pool (`pool_off`, leadhub/celery.py): a prefork child runs one task at
-a time, so its one kept connection (DATABASE_CONN_MAX_AGE) is the pool it needs, and a pool's
-threads would not survive the fork from its parent.
+Celery's processes do not pool (`pool_off`, leadhub/celery.py): a task uses the database from its
+start to its end, so each worker thread (`--pool threads`) or prefork child keeps one connection
+of its own (DATABASE_CONN_MAX_AGE), which is all a pool would give it, and a pool's threads would
+not survive a prefork child's fork from its parent.
 
 What a pooled connection holds of the tenancy scope travels with it (leadhub/postgresql/base.py).
 """
