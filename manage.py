@@ -7,6 +7,11 @@ import sys
 
 def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "leadhub.settings")
+    if sys.argv[1:2] != ["runserver"]:
+        # Only what serves pools its connections (leadhub/pool.py): a command (migrate, shell,
+        # approle) needs one connection, and with the database down fails at once instead of
+        # waiting DATABASE_POOL_TIMEOUT for each try of the pool's.
+        os.environ["DATABASE_POOL"] = "false"
     from django.core.management import execute_from_command_line
 
     from leadhub.tenancy import operator_scope
