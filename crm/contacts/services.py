@@ -282,46 +282,32 @@ def contact_set_consent(*, contact: Contact, opted_out: bool, source: str = "con
     return bool(_update(contact, {"sms_opt_out": opted_out}, source))
 
 
-def contact_count_messages(*, contact: Contact, count: int = 1, along: tuple[str, list] | None = None) -> int | None:
+def contact_count_messages(*, contact: Contact, count: int = 1) -> None:
     """Add exchanged messages to the contact's `message_count` (a lead is hot from 5). A counter:
     incremented in the database, no timeline entry and no event per message (message.received
     and message.sent say them); the count that makes the lead hot is a change of the lead, made
     through ContactWrite as every channel's (the widget's contact_capture too): updated_at, the
     day's hot counter and one lead.updated. Inside the caller's transaction it adds no
-    savepoint (a round trip each way): an error rolls back to the caller's.
-
-    `along` (PostgreSQL only): the caller's own data-modifying statement (`UPDATE … RETURNING`,
-    SQL and parameters), run as a CTE of the count's statement, one round trip instead of two
-    (an inbound turn's answer marks its message so); answers how many rows it returned."""
-    quote = connection.ops.quote_name
-    column = quote("message_count")
-    # The count after every concurrent add, read back by the update itself (PostgreSQL and
-    # SQLite both have RETURNING): one statement written once, twice an inbound turn. The row
-    # stays locked by it until the transaction ends.
-    sql = (
-        f"UPDATE {quote(Contact._meta.db_table)} SET {column} = {column} + %s "  # noqa: S608
-        f"WHERE {quote('id')} = %s RETURNING {column}"
-    )
-    params = [count, Contact._meta.pk.get_db_prep_value(contact.pk, connection)]
-    if along is not None:
-        if connection.vendor != "postgresql":
-            raise ValueError("contact_count_messages(along=…) needs PostgreSQL's data-modifying CTEs")
-        sql = (
-            f"WITH along AS ({along[0]}), counted AS ({sql}) "  # noqa: S608 (the caller's statement, written once)
-            f"SELECT (SELECT {column} FROM counted), (SELECT COUNT(*) FROM along)"
-        )
-        params = [*along[1], *params]
+    savepoint (a round trip each way): an error rolls back to the caller's."""
     with transaction.atomic(savepoint=False):
+        # The count after every concurrent add, read back by the update itself (PostgreSQL and
+        # SQLite both have RETURNING): one statement written once, twice an inbound turn. The
+        # row stays locked by it until the transaction ends.
+        quote = connection.ops.quote_name
+        column = quote("message_count")
         with connection.cursor() as cursor:
-            cursor.execute(sql, params)
+            cursor.execute(
+                f"UPDATE {quote(Contact._meta.db_table)} SET {column} = {column} + %s "  # noqa: S608
+                f"WHERE {quote('id')} = %s RETURNING {column}",
+                [count, Contact._meta.pk.get_db_prep_value(contact.pk, connection)],
+            )
             row = cursor.fetchone()
-        after, along_rows = (row[0], row[1]) if along is not None else (row[0] if row else None, None)
-        if after is None:
-            return along_rows
+        if row is None:
+            return
+        after = row[0]
         contact.message_count = after
         if after - count < HOT_MESSAGE_COUNT <= after:  # once in a lead's life: read it whole
             made_hot = Contact.objects.select_related("workspace", "disposition_status").get(pk=contact.pk)
             made_hot.message_count = after - count
             with ContactWrite(workspace=made_hot.workspace, source="messages", contact=made_hot) as write:
                 write.update({"message_count": after})
-    return along_rows

@@ -10,7 +10,7 @@ REST API: the reply is queued like any send and handed over by the worker (conse
 then). A redelivery of the message, when one comes, answers it first, as TwiML, by the same
 services.inbound_answer_unanswered. Exactly once: each runs in the conversation's turn,
 re-reads the message there, and marks it answered in the reply's transaction only if it was
-not (services._count_and_answer), so two sweeps, a sweep and a redelivery, or a sweep and a late
+not (services._answer_record), so two sweeps, a sweep and a redelivery, or a sweep and a late
 turn, never both answer.
 """
 
