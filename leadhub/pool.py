@@ -23,14 +23,18 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
+from django.apps import apps
+from django.db import DatabaseError, connection, connections
+from psycopg import sql
+
+from leadhub.database import unpooled_conn_max_age
+
 logger = logging.getLogger(__name__)
 
 _local = threading.local()
 
 
 def pooled(alias: str = "default") -> bool:
-    from django.db import connections
-
     return bool(connections[alias].settings_dict["OPTIONS"].get("pool"))
 
 
@@ -38,8 +42,6 @@ def _give_back() -> None:
     """The thread's connection back to the pool, unless it is inside a transaction (which the
     connection holds) or there is no pool (a kept connection stays open: reopening it is what
     the pool saves)."""
-    from django.db import connection
-
     if connection.connection is not None and not connection.in_atomic_block and pooled():
         connection.close()
 
@@ -59,15 +61,11 @@ def idle_hook(hook: Callable[[], None]) -> Iterator[None]:
 def connection_wait_seconds(alias: str = "default") -> float:
     """How long a query may wait for a connection before it runs: the pool's timeout
     (DATABASE_POOL_TIMEOUT) when pooled, else none (a kept or new connection of its own)."""
-    from django.db import connections
-
     options = connections[alias].settings_dict["OPTIONS"].get("pool")
     return float(options.get("timeout", 30)) if isinstance(options, dict) else 0.0
 
 
 def _hooks_run() -> None:
-    from django.db import DatabaseError
-
     for hook in list(getattr(_local, "hooks", ())):
         try:
             hook()
@@ -100,8 +98,6 @@ def pool_warm(alias: str = "default", timeout: float = 10.0) -> bool:
     warm each backend's catalog caches (_backend_warm), so the first requests pay neither for
     new backends nor for cold ones (gunicorn.conf.py's post_worker_init). False when there is
     no pool or it could not fill in time (it keeps trying on its own)."""
-    from django.db import connections
-
     if not pooled(alias):
         return False
     pool = connections[alias].pool
@@ -112,11 +108,11 @@ def pool_warm(alias: str = "default", timeout: float = 10.0) -> bool:
             for _ in range(pool.min_size):
                 held.append(pool.getconn(timeout=timeout))
             tables = _tables()
-            for connection in held:
-                _backend_warm(connection, tables)
+            for held_connection in held:
+                _backend_warm(held_connection, tables)
         finally:
-            for connection in held:
-                pool.putconn(connection)
+            for held_connection in held:
+                pool.putconn(held_connection)
     except Exception:  # the pool goes on connecting in the background; requests wait for it
         logger.warning("The database pool could not open %s connections in %s s", alias, timeout, exc_info=True)
         return False
@@ -124,26 +120,20 @@ def pool_warm(alias: str = "default", timeout: float = 10.0) -> bool:
 
 
 def _tables() -> list[str]:
-    from django.apps import apps
-
     return sorted({model._meta.db_table for model in apps.get_models() if model._meta.managed})
 
 
-def _backend_warm(connection, tables: list[str]) -> None:
+def _backend_warm(backend, tables: list[str]) -> None:
     """Plan a read of every table on a new backend: planning opens each table and its indexes
     and reads their row-level security policies and statistics into the backend's caches,
     which a new backend otherwise fills during its first requests (~17 ms of CPU each)."""
-    from psycopg import sql
-
     for table in tables:
-        connection.execute(sql.SQL("EXPLAIN SELECT * FROM {}").format(sql.Identifier(table)))
+        backend.execute(sql.SQL("EXPLAIN SELECT * FROM {}").format(sql.Identifier(table)))
 
 
 def pool_close(alias: str = "default") -> None:
     """Close the process's pool, if it has opened one: gunicorn's master before it forks the
     workers (a pool's threads do not survive a fork, and its connections must not be shared)."""
-    from django.db import connections
-
     wrapper = connections[alias]
     if pooled(alias) and alias in wrapper._connection_pools:
         wrapper.close()
@@ -153,10 +143,6 @@ def pool_close(alias: str = "default") -> None:
 def pool_off() -> None:
     """Turn the pool off in this process before it connects (Celery's worker and beat): each
     connection kept as without one (DATABASE_CONN_MAX_AGE, health checks)."""
-    from django.db import connections
-
-    from leadhub.database import unpooled_conn_max_age
-
     for wrapper in connections.all(initialized_only=False):
         settings_dict = wrapper.settings_dict
         if settings_dict.get("OPTIONS", {}).get("pool"):
